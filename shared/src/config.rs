@@ -1,0 +1,266 @@
+//! Typed configuration, read once when a function starts: a missing or malformed variable
+//! stops the function at start-up rather than half-way through an execution.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// How long each kind of job may take before the operation times out, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeouts {
+    pub efs_backup: u64,
+    pub database_backup: u64,
+    pub copy: u64,
+    pub efs_restore: u64,
+    pub database_restore: u64,
+    pub service: u64,
+}
+
+impl Default for Timeouts {
+    /// The specification's figures: backup EFS 300 s, database 600 s; restore EFS 600 s,
+    /// database 1800 s, service 300 s. Copies to another region take longer than backups.
+    fn default() -> Self {
+        Self {
+            efs_backup: 300,
+            database_backup: 600,
+            copy: 3600,
+            efs_restore: 600,
+            database_restore: 1800,
+            service: 300,
+        }
+    }
+}
+
+/// How often a waiting state machine polls: the first wait, doubled each time up to a cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Polling {
+    pub initial_seconds: u64,
+    pub max_seconds: u64,
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Self {
+            initial_seconds: 15,
+            max_seconds: 60,
+        }
+    }
+}
+
+/// Retention of on-demand recovery points. AWS Backup requires a recovery point moved to
+/// cold storage to stay there 90 days, so deletion must come at least 90 days after the move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub efs_cold_after_days: Option<i64>,
+    pub efs_delete_after_days: i64,
+    pub database_delete_after_days: i64,
+    pub dr_delete_after_days: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            efs_cold_after_days: Some(1),
+            efs_delete_after_days: 91,
+            database_delete_after_days: 7,
+            dr_delete_after_days: 30,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The platform vault every tenant backup goes into.
+    pub backup_vault_name: String,
+    /// The role AWS Backup assumes to back up, copy and restore.
+    pub backup_role_arn: String,
+    /// The vault in the disaster-recovery region copies go to.
+    pub dr_vault_arn: String,
+    pub timeouts: Timeouts,
+    pub polling: Polling,
+    pub retention: Retention,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests need not touch the process
+    /// environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match lookup(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name,
+                        reason: format!("{raw:?} is not a positive whole number"),
+                    }),
+            }
+        };
+        let defaults = Timeouts::default();
+        let timeouts = Timeouts {
+            efs_backup: number("EFS_BACKUP_TIMEOUT_SECONDS", defaults.efs_backup)?,
+            database_backup: number("DB_BACKUP_TIMEOUT_SECONDS", defaults.database_backup)?,
+            copy: number("COPY_TIMEOUT_SECONDS", defaults.copy)?,
+            efs_restore: number("EFS_RESTORE_TIMEOUT_SECONDS", defaults.efs_restore)?,
+            database_restore: number("DB_RESTORE_TIMEOUT_SECONDS", defaults.database_restore)?,
+            service: number("SERVICE_TIMEOUT_SECONDS", defaults.service)?,
+        };
+        let polling_defaults = Polling::default();
+        let polling = Polling {
+            initial_seconds: number("POLL_INITIAL_SECONDS", polling_defaults.initial_seconds)?,
+            max_seconds: number("POLL_MAX_SECONDS", polling_defaults.max_seconds)?,
+        };
+        let retention_defaults = Retention::default();
+        let cold = match lookup("EFS_COLD_AFTER_DAYS").as_deref().map(str::trim) {
+            None | Some("") => retention_defaults.efs_cold_after_days,
+            Some("none") => None,
+            Some(_) => Some(number("EFS_COLD_AFTER_DAYS", 1)? as i64),
+        };
+        let retention = Retention {
+            efs_cold_after_days: cold,
+            efs_delete_after_days: number(
+                "EFS_DELETE_AFTER_DAYS",
+                retention_defaults.efs_delete_after_days as u64,
+            )? as i64,
+            database_delete_after_days: number(
+                "DB_DELETE_AFTER_DAYS",
+                retention_defaults.database_delete_after_days as u64,
+            )? as i64,
+            dr_delete_after_days: number(
+                "DR_DELETE_AFTER_DAYS",
+                retention_defaults.dr_delete_after_days as u64,
+            )? as i64,
+        };
+        if let Some(cold) = retention.efs_cold_after_days {
+            if retention.efs_delete_after_days < cold + 90 {
+                return Err(ConfigError::Invalid {
+                    name: "EFS_DELETE_AFTER_DAYS",
+                    reason: format!(
+                        "AWS Backup keeps cold recovery points at least 90 days: deletion must \
+                         come on day {} or later when they go cold on day {cold}",
+                        cold + 90
+                    ),
+                });
+            }
+        }
+        Ok(Self {
+            backup_vault_name: required("BACKUP_VAULT_NAME")?,
+            backup_role_arn: required("BACKUP_ROLE_ARN")?,
+            dr_vault_arn: required("DR_VAULT_ARN")?,
+            timeouts,
+            polling,
+            retention,
+        })
+    }
+
+    /// A configuration for tests, naming the documentation account.
+    pub fn example() -> Self {
+        Self {
+            backup_vault_name: "bbws-dev-backup-vault".into(),
+            backup_role_arn: "arn:aws:iam::123456789012:role/bbws-dev-backup".into(),
+            dr_vault_arn: "arn:aws:backup:eu-west-1:123456789012:backup-vault:bbws-dr-vault".into(),
+            timeouts: Timeouts::default(),
+            polling: Polling::default(),
+            retention: Retention::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const REQUIRED: [(&str, &str); 3] = [
+        ("BACKUP_VAULT_NAME", "bbws-dev-backup-vault"),
+        ("BACKUP_ROLE_ARN", "arn:aws:iam::123456789012:role/bbws-dev-backup"),
+        (
+            "DR_VAULT_ARN",
+            "arn:aws:backup:eu-west-1:123456789012:backup-vault:bbws-dr-vault",
+        ),
+    ];
+
+    #[test]
+    fn defaults_are_the_specification_figures() {
+        let config = Config::from_lookup(lookup(&REQUIRED)).unwrap();
+        assert_eq!(config, Config::example());
+        assert_eq!(config.timeouts.efs_backup, 300);
+        assert_eq!(config.timeouts.database_backup, 600);
+        assert_eq!(config.retention.dr_delete_after_days, 30);
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let err = Config::from_lookup(lookup(&REQUIRED[..2])).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("DR_VAULT_ARN"));
+    }
+
+    #[test]
+    fn timeouts_and_polling_are_configurable() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend([
+            ("EFS_BACKUP_TIMEOUT_SECONDS", "20"),
+            ("POLL_INITIAL_SECONDS", "1"),
+        ]);
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(config.timeouts.efs_backup, 20);
+        assert_eq!(config.polling.initial_seconds, 1);
+    }
+
+    #[test]
+    fn malformed_numbers_are_refused() {
+        for bad in ["0", "-5", "ten"] {
+            let mut pairs = REQUIRED.to_vec();
+            pairs.push(("DB_BACKUP_TIMEOUT_SECONDS", bad));
+            let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+            assert!(matches!(
+                err,
+                ConfigError::Invalid {
+                    name: "DB_BACKUP_TIMEOUT_SECONDS",
+                    ..
+                }
+            ));
+        }
+    }
+
+    #[test]
+    fn cold_storage_needs_ninety_days_before_deletion() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push(("EFS_DELETE_AFTER_DAYS", "7"));
+        let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+        assert!(err.to_string().contains("day 91"), "{err}");
+
+        pairs.push(("EFS_COLD_AFTER_DAYS", "none"));
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(config.retention.efs_cold_after_days, None);
+        assert_eq!(config.retention.efs_delete_after_days, 7);
+    }
+}

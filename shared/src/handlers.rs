@@ -1,0 +1,99 @@
+//! The Lambda handlers, one function each, callable from tests with `Context::default()`.
+//! The binaries in `functions/` only wire these to the runtime.
+
+use lambda_runtime::LambdaEvent;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::backup::{BackupService, StartBackupInput};
+use crate::config::Config;
+use crate::error::{Error, Operation};
+use crate::jobs::{DrCopier, JobWatcher};
+use crate::model::{Clock, JobSet};
+
+/// What every handler is given once at start-up.
+pub struct Deps {
+    pub config: Config,
+    pub backup: aws_sdk_backup::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub clock: Clock,
+}
+
+impl Deps {
+    /// Builds the clients from the SDK configuration (which honours `AWS_ENDPOINT_URL`).
+    pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            config,
+            backup: aws_sdk_backup::Client::new(sdk),
+            efs: aws_sdk_efs::Client::new(sdk),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
+            clock: Clock::System,
+        }
+    }
+}
+
+/// Reads the event as `T`; a malformed event is the operation's bad-request error, raised
+/// before anything is asked of AWS.
+fn parse<T: DeserializeOwned>(op: Operation, what: &str, event: Value) -> Result<T, Error> {
+    serde_json::from_value(event).map_err(|e| op.bad_request(format!("the {what} input is not valid: {e}")))
+}
+
+fn encode<T: serde::Serialize>(op: Operation, value: &T) -> Result<Value, Error> {
+    serde_json::to_value(value).map_err(|e| op.failed(format!("could not encode the output: {e}")))
+}
+
+pub async fn start_backup(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Error> {
+    let input: StartBackupInput = parse(Operation::Backup, "start-backup", event.payload)?;
+    BackupService {
+        config: &deps.config,
+        backup: &deps.backup,
+        efs: &deps.efs,
+        tagging: &deps.tagging,
+        clock: deps.clock,
+    }
+    .handle(input)
+    .await
+}
+
+/// The operation a poll is for, read before the rest so a malformed restore poll is named
+/// as a restore error.
+fn operation_of(event: &Value) -> Operation {
+    match event.get("operation").and_then(Value::as_str) {
+        Some("restore") => Operation::Restore,
+        _ => Operation::Backup,
+    }
+}
+
+pub async fn poll_job(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Error> {
+    let op = operation_of(&event.payload);
+    let set: JobSet = parse(op, "poll-job", event.payload)?;
+    let watcher = JobWatcher {
+        backup: &deps.backup,
+        clock: deps.clock,
+    };
+    encode(op, &watcher.poll(set).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CopyInput {
+    execution_id: String,
+    backups: JobSet,
+    timeout_seconds: Option<u64>,
+}
+
+pub async fn copy_to_dr(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Error> {
+    let input: CopyInput = parse(Operation::Backup, "copy-to-dr", event.payload)?;
+    let copier = DrCopier {
+        config: &deps.config,
+        backup: &deps.backup,
+        clock: deps.clock,
+    };
+    let timeout = input.timeout_seconds.unwrap_or(deps.config.timeouts.copy);
+    encode(
+        Operation::Backup,
+        &copier.copy(&input.execution_id, &input.backups, timeout).await?,
+    )
+}

@@ -1,0 +1,217 @@
+//! Watching AWS jobs (`poll-job`) and copying recovery points to the disaster-recovery vault
+//! (`copy-to-dr`). Both take and return a [`JobSet`], the shape the state machines' wait loops
+//! pass round.
+
+use aws_sdk_backup::types::Lifecycle;
+
+use crate::config::Config;
+use crate::error::{Error, Operation};
+use crate::model::{idempotency_token, Clock, Job, JobKind, JobSet};
+
+const COMPLETED: &str = "COMPLETED";
+/// States in which a job has ended without doing all its work. PARTIAL counts: a backup
+/// that silently missed items is worse than a failed one.
+const FAILED_STATES: [&str; 4] = ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"];
+
+pub struct JobWatcher<'a> {
+    pub backup: &'a aws_sdk_backup::Client,
+    pub clock: Clock,
+}
+
+/// What AWS said about a job just now.
+struct Seen {
+    state: String,
+    status_message: Option<String>,
+    recovery_point_arn: Option<String>,
+}
+
+impl JobWatcher<'_> {
+    /// Describes every job not yet complete and says what the set amounts to: done, still
+    /// running (with the next wait), failed or timed out (as the operation's named error).
+    pub async fn poll(&self, mut set: JobSet) -> Result<JobSet, Error> {
+        let op = set.operation;
+        for job in set.jobs.iter_mut().filter(|j| j.state != COMPLETED) {
+            let seen = self.describe(op, job).await?;
+            job.state = seen.state;
+            job.status_message = seen.status_message;
+            if seen.recovery_point_arn.is_some() {
+                job.recovery_point_arn = seen.recovery_point_arn;
+            }
+        }
+
+        let failed: Vec<String> = set
+            .jobs
+            .iter()
+            .filter(|j| FAILED_STATES.contains(&j.state.as_str()))
+            .map(|j| describe_failure(j))
+            .collect();
+        if !failed.is_empty() {
+            return Err(op.failed(failed.join("; ")));
+        }
+        if set.jobs.iter().all(|j| j.state == COMPLETED) {
+            set.done = true;
+            set.wait_seconds = 0;
+            return Ok(set);
+        }
+
+        let now = self.clock.now();
+        let late: Vec<String> = set
+            .jobs
+            .iter()
+            .filter(|j| j.state != COMPLETED && now > j.deadline)
+            .map(|j| {
+                format!(
+                    "{} job {} on {} is still {} past its deadline ({} s late); it was left \
+                     running and may still complete",
+                    kind_name(j.kind),
+                    j.job_id,
+                    j.resource_arn,
+                    j.state,
+                    now - j.deadline
+                )
+            })
+            .collect();
+        if !late.is_empty() {
+            return Err(op.timeout(late.join("; ")));
+        }
+        set.attempt = set.attempt.saturating_add(1);
+        set.wait_seconds = set.polling.wait_after(set.attempt);
+        Ok(set)
+    }
+
+    async fn describe(&self, op: Operation, job: &Job) -> Result<Seen, Error> {
+        match job.kind {
+            JobKind::Backup => {
+                let out = self
+                    .backup
+                    .describe_backup_job()
+                    .backup_job_id(&job.job_id)
+                    .send()
+                    .await
+                    .map_err(|e| op.aws(&format!("describing backup job {}", job.job_id), e))?;
+                Ok(Seen {
+                    state: out.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                    status_message: out.status_message().map(str::to_owned),
+                    recovery_point_arn: out.recovery_point_arn().map(str::to_owned),
+                })
+            }
+            JobKind::Copy => {
+                let out = self
+                    .backup
+                    .describe_copy_job()
+                    .copy_job_id(&job.job_id)
+                    .send()
+                    .await
+                    .map_err(|e| op.aws(&format!("describing copy job {}", job.job_id), e))?;
+                let copy = out.copy_job();
+                Ok(Seen {
+                    state: copy
+                        .and_then(|c| c.state())
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    status_message: copy.and_then(|c| c.status_message()).map(str::to_owned),
+                    recovery_point_arn: copy
+                        .and_then(|c| c.destination_recovery_point_arn())
+                        .map(str::to_owned),
+                })
+            }
+        }
+    }
+}
+
+fn kind_name(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::Backup => "backup",
+        JobKind::Copy => "copy",
+    }
+}
+
+fn describe_failure(job: &Job) -> String {
+    format!(
+        "{} job {} on {} ended {}: {}",
+        kind_name(job.kind),
+        job.job_id,
+        job.resource_arn,
+        job.state,
+        job.status_message
+            .as_deref()
+            .unwrap_or("AWS Backup gave no reason")
+    )
+}
+
+pub struct DrCopier<'a> {
+    pub config: &'a Config,
+    pub backup: &'a aws_sdk_backup::Client,
+    pub clock: Clock,
+}
+
+impl DrCopier<'_> {
+    /// Starts a copy of each completed recovery point to the DR vault and describes each
+    /// once. The result is a set of copy jobs, done when every copy already completed.
+    pub async fn copy(
+        &self,
+        execution_id: &str,
+        backups: &JobSet,
+        timeout_seconds: u64,
+    ) -> Result<JobSet, Error> {
+        let op = Operation::Backup;
+        let now = self.clock.now();
+        let mut copies = Vec::new();
+        for job in &backups.jobs {
+            let (COMPLETED, Some(rp)) = (job.state.as_str(), job.recovery_point_arn.as_deref())
+            else {
+                return Err(op.failed(format!(
+                    "backup job {} on {} is {} without a recovery point: nothing to copy",
+                    job.job_id, job.resource_arn, job.state
+                )));
+            };
+            let started = self
+                .backup
+                .start_copy_job()
+                .recovery_point_arn(rp)
+                .source_backup_vault_name(&job.vault)
+                .destination_backup_vault_arn(&self.config.dr_vault_arn)
+                .iam_role_arn(&self.config.backup_role_arn)
+                .idempotency_token(idempotency_token(execution_id, "copy", rp))
+                .lifecycle(
+                    Lifecycle::builder()
+                        .delete_after_days(self.config.retention.dr_delete_after_days)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| op.aws(&format!("starting a copy of {rp} to the DR vault"), e))?;
+            let copy_job_id = started
+                .copy_job_id()
+                .ok_or_else(|| op.failed(format!("AWS Backup started a copy of {rp} without a job id")))?;
+            tracing::info!(copy_job_id, recovery_point = rp, "copy to DR started");
+            copies.push(Job {
+                kind: JobKind::Copy,
+                resource: job.resource,
+                resource_arn: rp.to_owned(),
+                job_id: copy_job_id.to_owned(),
+                recovery_point_arn: None,
+                vault: self.config.dr_vault_arn.clone(),
+                state: "CREATED".to_owned(),
+                joined: false,
+                deadline: now + timeout_seconds as i64,
+                status_message: None,
+            });
+        }
+        let watcher = JobWatcher {
+            backup: self.backup,
+            clock: self.clock,
+        };
+        let set = JobSet {
+            operation: op,
+            tenant_id: backups.tenant_id.clone(),
+            backup_id: backups.backup_id.clone(),
+            jobs: copies,
+            done: false,
+            attempt: 0,
+            wait_seconds: backups.polling.initial_seconds,
+            polling: backups.polling,
+        };
+        watcher.poll(set).await
+    }
+}

@@ -1,0 +1,16 @@
+//! BBWS tenant content service: the behaviour behind the Lambda handlers that back up,
+//! copy to the disaster-recovery region and restore each tenant's content.
+
+pub mod backup;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod jobs;
+pub mod model;
+pub mod resolve;
+pub mod runtime;
+pub mod tenant;
+
+pub use config::Config;
+pub use error::{Error, Operation};
+pub use tenant::TenantId;
