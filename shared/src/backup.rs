@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use crate::config::{Config, Polling};
 use crate::error::{Error, Operation};
-use crate::model::{idempotency_token, tags, tenant_backup_id, Clock, Job, JobKind, JobSet};
 use crate::model::ResourceKind;
+use crate::model::{idempotency_token, tags, tenant_backup_id, Clock, Job, JobKind, JobSet};
 use crate::resolve::{DatabaseTarget, FileSystemTarget, Overrides, Resolver};
 use crate::tenant::TenantId;
 
@@ -116,7 +116,7 @@ pub enum StartBackupInput {
     #[serde(rename_all = "camelCase")]
     Start {
         execution_id: String,
-        plan: BackupPlan,
+        plan: Box<BackupPlan>,
     },
 }
 

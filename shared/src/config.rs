@@ -201,7 +201,10 @@ mod tests {
 
     const REQUIRED: [(&str, &str); 3] = [
         ("BACKUP_VAULT_NAME", "bbws-dev-backup-vault"),
-        ("BACKUP_ROLE_ARN", "arn:aws:iam::123456789012:role/bbws-dev-backup"),
+        (
+            "BACKUP_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/bbws-dev-backup",
+        ),
         (
             "DR_VAULT_ARN",
             "arn:aws:backup:eu-west-1:123456789012:backup-vault:bbws-dr-vault",

@@ -151,9 +151,9 @@ impl Operation {
         R: std::fmt::Debug + HasStatus + Send + Sync + 'static,
     {
         let transient = match &error {
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-                true
-            }
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => true,
             SdkError::ServiceError(context) => {
                 let status = context.raw().status_code();
                 status >= 500
@@ -217,11 +217,19 @@ mod tests {
     fn each_error_has_the_specified_name_and_status() {
         let cases = [
             (Error::InvalidTenant("x".into()), "InvalidTenant", 400),
-            (Error::BackupAlreadyRunning("x".into()), "BackupAlreadyRunning", 409),
+            (
+                Error::BackupAlreadyRunning("x".into()),
+                "BackupAlreadyRunning",
+                409,
+            ),
             (Error::BackupFailed("x".into()), "BackupFailed", 500),
             (Error::BackupTimeout("x".into()), "BackupTimeout", 504),
             (Error::BackupNotFound("x".into()), "BackupNotFound", 404),
-            (Error::InvalidRestoreTarget("x".into()), "InvalidRestoreTarget", 400),
+            (
+                Error::InvalidRestoreTarget("x".into()),
+                "InvalidRestoreTarget",
+                400,
+            ),
             (Error::RestoreFailed("x".into()), "RestoreFailed", 500),
             (Error::RestoreTimeout("x".into()), "RestoreTimeout", 504),
             (Error::Transient("x".into()), TRANSIENT, 503),

@@ -37,7 +37,8 @@ impl Deps {
 /// Reads the event as `T`; a malformed event is the operation's bad-request error, raised
 /// before anything is asked of AWS.
 fn parse<T: DeserializeOwned>(op: Operation, what: &str, event: Value) -> Result<T, Error> {
-    serde_json::from_value(event).map_err(|e| op.bad_request(format!("the {what} input is not valid: {e}")))
+    serde_json::from_value(event)
+        .map_err(|e| op.bad_request(format!("the {what} input is not valid: {e}")))
 }
 
 fn encode<T: serde::Serialize>(op: Operation, value: &T) -> Result<Value, Error> {
@@ -94,6 +95,8 @@ pub async fn copy_to_dr(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value,
     let timeout = input.timeout_seconds.unwrap_or(deps.config.timeouts.copy);
     encode(
         Operation::Backup,
-        &copier.copy(&input.execution_id, &input.backups, timeout).await?,
+        &copier
+            .copy(&input.execution_id, &input.backups, timeout)
+            .await?,
     )
 }

@@ -43,7 +43,7 @@ impl JobWatcher<'_> {
             .jobs
             .iter()
             .filter(|j| FAILED_STATES.contains(&j.state.as_str()))
-            .map(|j| describe_failure(j))
+            .map(describe_failure)
             .collect();
         if !failed.is_empty() {
             return Err(op.failed(failed.join("; ")));
@@ -90,7 +90,10 @@ impl JobWatcher<'_> {
                     .await
                     .map_err(|e| op.aws(&format!("describing backup job {}", job.job_id), e))?;
                 Ok(Seen {
-                    state: out.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                    state: out
+                        .state()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
                     status_message: out.status_message().map(str::to_owned),
                     recovery_point_arn: out.recovery_point_arn().map(str::to_owned),
                 })
@@ -156,15 +159,22 @@ impl DrCopier<'_> {
     ) -> Result<JobSet, Error> {
         let op = Operation::Backup;
         let now = self.clock.now();
-        let mut copies = Vec::new();
+        // Every recovery point must exist before any copy starts: a refusal half-way would
+        // leave some copies started and others not.
+        let mut sources = Vec::new();
         for job in &backups.jobs {
-            let (COMPLETED, Some(rp)) = (job.state.as_str(), job.recovery_point_arn.as_deref())
-            else {
-                return Err(op.failed(format!(
-                    "backup job {} on {} is {} without a recovery point: nothing to copy",
-                    job.job_id, job.resource_arn, job.state
-                )));
-            };
+            match (job.state.as_str(), job.recovery_point_arn.as_deref()) {
+                (COMPLETED, Some(rp)) => sources.push((job, rp)),
+                _ => {
+                    return Err(op.failed(format!(
+                        "backup job {} on {} is {} without a recovery point: nothing to copy",
+                        job.job_id, job.resource_arn, job.state
+                    )))
+                }
+            }
+        }
+        let mut copies = Vec::new();
+        for (job, rp) in sources {
             let started = self
                 .backup
                 .start_copy_job()
@@ -181,9 +191,11 @@ impl DrCopier<'_> {
                 .send()
                 .await
                 .map_err(|e| op.aws(&format!("starting a copy of {rp} to the DR vault"), e))?;
-            let copy_job_id = started
-                .copy_job_id()
-                .ok_or_else(|| op.failed(format!("AWS Backup started a copy of {rp} without a job id")))?;
+            let copy_job_id = started.copy_job_id().ok_or_else(|| {
+                op.failed(format!(
+                    "AWS Backup started a copy of {rp} without a job id"
+                ))
+            })?;
             tracing::info!(copy_job_id, recovery_point = rp, "copy to DR started");
             copies.push(Job {
                 kind: JobKind::Copy,

@@ -244,11 +244,9 @@ impl Resolver<'_> {
             .send()
             .await
             .map_err(|e| match e.as_service_error() {
-                Some(DescribeAccessPointsError::AccessPointNotFound(_)) => {
-                    Error::InvalidTenant(format!(
-                        "access point {access_point_id} of tenant {tenant} does not exist"
-                    ))
-                }
+                Some(DescribeAccessPointsError::AccessPointNotFound(_)) => Error::InvalidTenant(
+                    format!("access point {access_point_id} of tenant {tenant} does not exist"),
+                ),
                 _ => self
                     .operation
                     .aws(&format!("describing access point {access_point_id}"), e),
@@ -273,16 +271,18 @@ impl Resolver<'_> {
                 tenant.root_path()
             )));
         }
-        let (Some(file_system_id), Some(access_point_arn)) =
-            (access_point.file_system_id(), access_point.access_point_arn())
-        else {
+        let (Some(file_system_id), Some(access_point_arn)) = (
+            access_point.file_system_id(),
+            access_point.access_point_arn(),
+        ) else {
             return Err(self.operation.failed(format!(
                 "access point {access_point_id} was described without its file system or ARN"
             )));
         };
         let arn = Arn::parse(access_point_arn).ok_or_else(|| {
-            self.operation
-                .failed(format!("access point ARN {access_point_arn:?} is malformed"))
+            self.operation.failed(format!(
+                "access point ARN {access_point_arn:?} is malformed"
+            ))
         })?;
         Ok(FileSystemTarget {
             file_system_id: file_system_id.to_owned(),
@@ -337,8 +337,9 @@ mod tests {
 
     #[test]
     fn arns_are_split_into_their_parts() {
-        let arn = Arn::parse("arn:aws:elasticfilesystem:af-south-1:123456789012:access-point/fsap-1")
-            .unwrap();
+        let arn =
+            Arn::parse("arn:aws:elasticfilesystem:af-south-1:123456789012:access-point/fsap-1")
+                .unwrap();
         assert_eq!(arn.region, "af-south-1");
         assert_eq!(arn.account, "123456789012");
         assert_eq!(arn.resource, "access-point/fsap-1");

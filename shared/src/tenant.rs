@@ -110,14 +110,19 @@ mod tests {
 
     #[test]
     fn root_path_is_the_tenant_directory() {
-        assert_eq!(TenantId::parse("tenant-1").unwrap().root_path(), "/tenant-1");
+        assert_eq!(
+            TenantId::parse("tenant-1").unwrap().root_path(),
+            "/tenant-1"
+        );
     }
 
     #[test]
     fn deserializing_validates() {
         assert!(serde_json::from_str::<TenantId>("\"../etc\"").is_err());
         assert_eq!(
-            serde_json::from_str::<TenantId>("\"t-1\"").unwrap().as_str(),
+            serde_json::from_str::<TenantId>("\"t-1\"")
+                .unwrap()
+                .as_str(),
             "t-1"
         );
     }

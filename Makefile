@@ -1,0 +1,42 @@
+# The project's commands. `make test` runs every test; `make demo` runs the local demo.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: test unit lint-template lint fmt build venv clean
+
+## Every test: unit and handler tests, state machine checks, template lint.
+test: venv unit lint-template
+
+unit:
+	cargo test --workspace --locked
+
+lint-template: venv
+	$(VENV)/bin/cfn-lint template.yaml
+
+## Formatting and clippy, warnings as errors.
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+## Release zips for Lambda (arm64), as SAM's cargo-lambda build makes them.
+build: venv
+	rustup target add aarch64-unknown-linux-gnu
+	$(VENV)/bin/cargo-lambda lambda build --release --arm64 --output-format zip
+	@ls -l target/lambda/*/bootstrap.zip
+
+## The project-local Python tools (cfn-lint, moto, cargo-lambda), installed once.
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+clean:
+	cargo clean
+	rm -rf $(VENV)
