@@ -1,0 +1,9 @@
+# Settings of the local stack, sourced by the scripts beside this file.
+LOCAL_DIR="${LOCAL_DIR:-$PWD/.local}"
+FRONT_PORT="${FRONT_PORT:-4599}"
+MOTO_PORT_LISTEN="${MOTO_PORT_LISTEN:-4598}"
+LAMBDA_PORT="${LAMBDA_PORT:-9009}"
+ENDPOINT="http://127.0.0.1:${FRONT_PORT}"
+REGION="us-east-1"
+# The local stack checks no signatures; the SDKs only need something to sign with.
+export AWS_ACCESS_KEY_ID="local" AWS_SECRET_ACCESS_KEY="local" AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Starts the local stack: moto (EFS, ECS, RDS, tagging, Step Functions with its interpreter
+# on), `cargo lambda watch` serving the real handler binaries, and the front server
+# (bbws-local) that routes Lambda invokes, serves AWS Backup and proxies the rest to moto.
+# Prints the endpoint URL. `scripts/local-down.sh` stops exactly what this started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/local-env.sh
+
+if [ -f "$LOCAL_DIR/pids" ]; then
+  echo "the local stack seems to be running ($LOCAL_DIR/pids); run make local-down first" >&2
+  exit 1
+fi
+mkdir -p "$LOCAL_DIR/logs" "$LOCAL_DIR/efs" "$LOCAL_DIR/state"
+: > "$LOCAL_DIR/pids"
+
+cargo build --quiet --workspace --bins
+
+wait_for() { # url, what
+  for _ in $(seq 1 600); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.2
+  done
+  echo "$2 did not start; see $LOCAL_DIR/logs" >&2
+  exit 1
+}
+
+start() { # name, command...
+  local name=$1; shift
+  setsid "$@" > "$LOCAL_DIR/logs/$name.log" 2>&1 < /dev/null &
+  echo "$! $name" >> "$LOCAL_DIR/pids"
+}
+
+# moto's Step Functions interpreter calls Lambda on MOTO_PORT: point it at the front.
+start moto env MOTO_PORT="$FRONT_PORT" MOTO_ECS_SERVICE_RUNNING=1 \
+  .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT_LISTEN"
+wait_for "http://127.0.0.1:$MOTO_PORT_LISTEN/moto-api/" "moto"
+# The interpreter must be on before any state machine is created.
+curl -sf -X POST "http://127.0.0.1:$MOTO_PORT_LISTEN/moto-api/config" \
+  -d '{"stepfunctions": {"execute_state_machine": true}}' > /dev/null
+
+cat > "$LOCAL_DIR/functions.env" <<ENV
+AWS_ENDPOINT_URL=$ENDPOINT
+AWS_REGION=$REGION
+AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
+AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
+BACKUP_VAULT_NAME=bbws-dev-backup-vault
+BACKUP_ROLE_ARN=arn:aws:iam::123456789012:role/bbws-dev-backup
+DR_VAULT_ARN=arn:aws:backup:eu-west-1:123456789012:backup-vault:bbws-dr-vault
+POLL_INITIAL_SECONDS=1
+POLL_MAX_SECONDS=2
+EFS_MOUNT_PATH=$LOCAL_DIR/efs
+ENV
+start lambda env PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda watch --ignore-changes \
+  --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$LOCAL_DIR/functions.env"
+
+start front target/debug/bbws-local --listen "127.0.0.1:$FRONT_PORT" \
+  --moto "http://127.0.0.1:$MOTO_PORT_LISTEN" --lambda "http://127.0.0.1:$LAMBDA_PORT" \
+  --state-dir "$LOCAL_DIR/state" --efs-root "$LOCAL_DIR/efs" \
+  --backup-seconds "${BACKUP_SECONDS:-2}" --copy-seconds "${COPY_SECONDS:-2}" \
+  --restore-seconds "${RESTORE_SECONDS:-2}"
+wait_for "$ENDPOINT/_local/health" "the front server"
+wait_for "http://127.0.0.1:$LAMBDA_PORT/" "cargo lambda watch"
+
+.venv/bin/python scripts/local_seed.py platform
+echo "$ENDPOINT"

@@ -1,0 +1,151 @@
+"""Creates what the local stack needs, through the front server as any AWS client would.
+
+  local_seed.py platform        vaults, the shared file system, the ECS cluster, the state
+                                machines from statemachine/ with the substitutions SAM makes
+  local_seed.py tenant <id>     a tenant: its directory with WordPress-like files, its access
+                                point (seed 000 section 4.2), database and service, all tagged
+
+Each prints one JSON object. Run by scripts/local-up.sh and the demo; idempotent.
+"""
+import json
+import os
+import re
+import secrets
+import sys
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = Path(os.environ.get("LOCAL_DIR", ROOT / ".local"))
+ENDPOINT = "http://127.0.0.1:%s" % os.environ.get("FRONT_PORT", "4599")
+ENV = "dev"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+DR_REGION = "eu-west-1"
+
+
+def client(service, region=REGION):
+    return boto3.client(service, endpoint_url=ENDPOINT, region_name=region)
+
+
+def function_arn(binary):
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary}"
+
+
+def substitutions(asl_file):
+    """The DefinitionSubstitutions SAM makes: each <Name>FunctionArn names a function whose
+    binary is the kebab-case of <Name>, as template.yaml declares."""
+    template = (ROOT / "template.yaml").read_text()
+    text = (ROOT / "statemachine" / asl_file).read_text()
+    subs = {}
+    for name in sorted(set(re.findall(r"\$\{(\w+)\}", text))):
+        if not name.endswith("FunctionArn"):
+            raise SystemExit(f"{asl_file}: no local value for ${{{name}}}")
+        logical = name[: -len("Arn")]
+        binary = re.sub(r"(?<!^)(?=[A-Z])", "-", name[: -len("FunctionArn")]).lower()
+        if f"Binary: {binary}" not in template or f"{logical}:" not in template:
+            raise SystemExit(f"template.yaml has no function {logical} with binary {binary}")
+        subs[name] = function_arn(binary)
+    for name, value in subs.items():
+        text = text.replace("${%s}" % name, value)
+    return text
+
+
+def platform():
+    for region, vault in ((REGION, f"bbws-{ENV}-backup-vault"), (DR_REGION, "bbws-dr-vault")):
+        b = client("backup", region)
+        try:
+            b.describe_backup_vault(BackupVaultName=vault)
+        except b.exceptions.ResourceNotFoundException:
+            b.create_backup_vault(BackupVaultName=vault)
+    efs = client("efs")
+    fs = efs.create_file_system(
+        CreationToken=f"bbws-{ENV}-efs", PerformanceMode="generalPurpose",
+        ThroughputMode="elastic", Encrypted=True,
+        Tags=[{"Key": "bbws:component", "Value": "efs"}, {"Key": "bbws:environment", "Value": ENV}],
+    )
+    fs_id = fs["FileSystemId"]
+    (LOCAL / "efs" / fs_id).mkdir(parents=True, exist_ok=True)
+    client("ecs").create_cluster(clusterName=f"bbws-{ENV}")
+    sfn = client("stepfunctions")
+    machines = {}
+    existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+    for asl in sorted(os.listdir(ROOT / "statemachine")):
+        if not asl.endswith(".asl.json"):
+            continue
+        name = f"bbws-{ENV}-tenant-{asl.split('.')[0]}"
+        if name in existing:
+            sfn.delete_state_machine(stateMachineArn=existing[name])
+        arn = sfn.create_state_machine(
+            name=name, definition=substitutions(asl),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/bbws-{ENV}-states",
+        )["stateMachineArn"]
+        machines[asl.split(".")[0]] = arn
+    out = {"fileSystemId": fs_id, "stateMachines": machines, "endpoint": ENDPOINT}
+    (LOCAL / "platform.json").write_text(json.dumps(out))
+    print(json.dumps(out))
+
+
+WP_FILES = {
+    "wp-content/index.php": "<?php\n// Silence is golden.\n",
+    "wp-content/themes/twentytwentyfour/style.css": "/*\nTheme Name: Twenty Twenty-Four\n*/\nbody { margin: 0; }\n",
+    "wp-content/themes/twentytwentyfour/functions.php": "<?php\nadd_theme_support('title-tag');\n",
+    "wp-content/plugins/akismet/akismet.php": "<?php\n/* Plugin Name: Akismet */\n",
+    "wp-content/uploads/2026/11/hello.txt": "Hello from the tenant's media library.\n",
+}
+
+
+def tenant(tenant_id):
+    platform_info = json.loads((LOCAL / "platform.json").read_text())
+    fs_id = platform_info["fileSystemId"]
+    root = LOCAL / "efs" / fs_id / tenant_id
+    for rel, content in WP_FILES.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    # A binary upload, so byte-identical means more than text.
+    (root / "wp-content/uploads/2026/11/logo.bin").write_bytes(bytes(range(256)) * 64)
+    tags = [{"Key": "bbws:tenant-id", "Value": tenant_id},
+            {"Key": "bbws:component", "Value": "efs"},
+            {"Key": "bbws:environment", "Value": ENV}]
+    efs = client("efs")
+    aps = [a for a in efs.describe_access_points(FileSystemId=fs_id)["AccessPoints"]
+           if a.get("RootDirectory", {}).get("Path") == f"/{tenant_id}"]
+    ap = aps[0] if aps else efs.create_access_point(
+        ClientToken=f"bbws-{tenant_id}", FileSystemId=fs_id,
+        PosixUser={"Uid": 33, "Gid": 33},
+        RootDirectory={"Path": f"/{tenant_id}",
+                       "CreationInfo": {"OwnerUid": 33, "OwnerGid": 33, "Permissions": "0755"}},
+        Tags=tags,
+    )
+    rds = client("rds")
+    try:
+        db = rds.describe_db_instances(DBInstanceIdentifier=tenant_id)["DBInstances"][0]
+    except rds.exceptions.DBInstanceNotFoundFault:
+        db = rds.create_db_instance(
+            DBInstanceIdentifier=tenant_id, DBInstanceClass="db.t3.micro", Engine="mysql",
+            MasterUsername="wordpress", MasterUserPassword=secrets.token_urlsafe(18), AllocatedStorage=20,
+            Tags=[{"Key": "bbws:tenant-id", "Value": tenant_id}],
+        )["DBInstance"]
+    ecs = client("ecs")
+    services = ecs.describe_services(cluster=f"bbws-{ENV}", services=[tenant_id])["services"]
+    service = services[0] if services and services[0]["status"] == "ACTIVE" else ecs.create_service(
+        cluster=f"bbws-{ENV}", serviceName=tenant_id, desiredCount=1,
+        tags=[{"key": "bbws:tenant-id", "value": tenant_id}],
+    )["service"]
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    print(json.dumps({
+        "tenantId": tenant_id, "fileSystemId": fs_id, "directory": str(root), "files": files,
+        "accessPointId": ap["AccessPointId"], "accessPointArn": ap["AccessPointArn"],
+        "databaseArn": db["DBInstanceArn"], "serviceArn": service["serviceArn"],
+    }))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["platform"]:
+        platform()
+    elif sys.argv[1:2] == ["tenant"] and len(sys.argv) == 3:
+        tenant(sys.argv[2])
+    else:
+        raise SystemExit(__doc__)
