@@ -4,10 +4,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test unit lint-template lint fmt build venv clean
+.PHONY: test unit e2e lint-template lint fmt build venv clean demo local-up local-down
 
-## Every test: unit and handler tests, state machine checks, template lint.
-test: venv unit lint-template
+## Every test: unit and handler tests, state machine checks, template lint, and the
+## end-to-end scenarios on the local stack.
+test: venv unit lint-template e2e
+
+## A tenant backup end to end on the local stack; the last line is a JSON summary.
+demo: venv
+	@scripts/demo.sh
+
+## The local stack: moto, cargo lambda watch and the front server (prints the endpoint URL).
+local-up: venv
+	@scripts/local-up.sh
+
+local-down:
+	@scripts/local-down.sh
+
+e2e: venv
+	scripts/e2e.sh
 
 unit:
 	cargo test --workspace --locked

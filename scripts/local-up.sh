@@ -11,6 +11,8 @@ if [ -f "$LOCAL_DIR/pids" ]; then
   echo "the local stack seems to be running ($LOCAL_DIR/pids); run make local-down first" >&2
   exit 1
 fi
+# moto keeps nothing across restarts: neither does the rest of the stack.
+rm -rf "$LOCAL_DIR/efs" "$LOCAL_DIR/state" "$LOCAL_DIR/platform.json"
 mkdir -p "$LOCAL_DIR/logs" "$LOCAL_DIR/efs" "$LOCAL_DIR/state"
 : > "$LOCAL_DIR/pids"
 
@@ -39,6 +41,18 @@ wait_for "http://127.0.0.1:$MOTO_PORT_LISTEN/moto-api/" "moto"
 curl -sf -X POST "http://127.0.0.1:$MOTO_PORT_LISTEN/moto-api/config" \
   -d '{"stepfunctions": {"execute_state_machine": true}}' > /dev/null
 
+start front target/debug/bbws-local --listen "127.0.0.1:$FRONT_PORT" \
+  --moto "http://127.0.0.1:$MOTO_PORT_LISTEN" --lambda "http://127.0.0.1:$LAMBDA_PORT" \
+  --state-dir "$LOCAL_DIR/state" --efs-root "$LOCAL_DIR/efs" \
+  --backup-seconds "${BACKUP_SECONDS:-2}" --copy-seconds "${COPY_SECONDS:-2}" \
+  --restore-seconds "${RESTORE_SECONDS:-2}"
+wait_for "$ENDPOINT/_local/health" "the front server"
+
+
+# The platform (vaults, shared file system, cluster, state machines) first: the handlers'
+# settings name the file system's directory, the promote function's "mount".
+.venv/bin/python scripts/local_seed.py platform > "$LOCAL_DIR/logs/seed.log"
+FS_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fileSystemId"])' "$LOCAL_DIR/platform.json")
 cat > "$LOCAL_DIR/functions.env" <<ENV
 AWS_ENDPOINT_URL=$ENDPOINT
 AWS_REGION=$REGION
@@ -49,18 +63,10 @@ BACKUP_ROLE_ARN=arn:aws:iam::123456789012:role/bbws-dev-backup
 DR_VAULT_ARN=arn:aws:backup:eu-west-1:123456789012:backup-vault:bbws-dr-vault
 POLL_INITIAL_SECONDS=1
 POLL_MAX_SECONDS=2
-EFS_MOUNT_PATH=$LOCAL_DIR/efs
+EFS_MOUNT_PATH=$LOCAL_DIR/efs/$FS_ID
 ENV
 start lambda env PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda watch --ignore-changes \
   --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$LOCAL_DIR/functions.env"
 
-start front target/debug/bbws-local --listen "127.0.0.1:$FRONT_PORT" \
-  --moto "http://127.0.0.1:$MOTO_PORT_LISTEN" --lambda "http://127.0.0.1:$LAMBDA_PORT" \
-  --state-dir "$LOCAL_DIR/state" --efs-root "$LOCAL_DIR/efs" \
-  --backup-seconds "${BACKUP_SECONDS:-2}" --copy-seconds "${COPY_SECONDS:-2}" \
-  --restore-seconds "${RESTORE_SECONDS:-2}"
-wait_for "$ENDPOINT/_local/health" "the front server"
 wait_for "http://127.0.0.1:$LAMBDA_PORT/" "cargo lambda watch"
-
-.venv/bin/python scripts/local_seed.py platform
 echo "$ENDPOINT"

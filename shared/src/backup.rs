@@ -328,6 +328,8 @@ impl BackupService<'_> {
                     joined: true,
                     deadline: efs_deadline,
                     status_message: None,
+                    created_resource_arn: None,
+                    started_at: now,
                 }
             }
             FileSystemAction::Start | FileSystemAction::Wait { .. } => {
@@ -397,13 +399,14 @@ impl BackupService<'_> {
         resource: ResourceKind,
         deadline: i64,
     ) -> Result<Job, Error> {
+        let now = self.clock.now();
         let retention = &self.config.retention;
         let lifecycle = match resource {
             ResourceKind::Efs => Lifecycle::builder()
                 .set_move_to_cold_storage_after_days(retention.efs_cold_after_days)
                 .delete_after_days(retention.efs_delete_after_days)
                 .build(),
-            ResourceKind::RdsInstance | ResourceKind::AuroraCluster => Lifecycle::builder()
+            _ => Lifecycle::builder()
                 .delete_after_days(retention.database_delete_after_days)
                 .build(),
         };
@@ -441,6 +444,8 @@ impl BackupService<'_> {
             joined: false,
             deadline,
             status_message: None,
+            created_resource_arn: None,
+            started_at: now,
         })
     }
 

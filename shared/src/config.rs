@@ -87,6 +87,8 @@ pub struct Config {
     pub timeouts: Timeouts,
     pub polling: Polling,
     pub retention: Retention,
+    /// Where promote-restore finds the whole file system mounted (its root access point).
+    pub efs_mount_path: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -170,6 +172,9 @@ impl Config {
             timeouts,
             polling,
             retention,
+            efs_mount_path: lookup("EFS_MOUNT_PATH")
+                .filter(|v| !v.trim().is_empty())
+                .map(Into::into),
         })
     }
 
@@ -182,6 +187,7 @@ impl Config {
             timeouts: Timeouts::default(),
             polling: Polling::default(),
             retention: Retention::default(),
+            efs_mount_path: None,
         }
     }
 }

@@ -102,6 +102,24 @@ pub fn status_of(name: &str) -> Option<u16> {
     .find_map(probe)
 }
 
+/// The exit code of the operator CLI for an execution that failed with the named error: a
+/// script can tell the outcomes apart without parsing output. Any other name (a States.*
+/// error, a name from a newer state machine) is 1.
+pub fn exit_code(error_name: &str) -> i32 {
+    match error_name {
+        "InvalidTenant" => 40,
+        "InvalidRestoreTarget" => 41,
+        "BackupNotFound" => 44,
+        "BackupAlreadyRunning" => 49,
+        "BackupFailed" => 50,
+        "RestoreFailed" => 51,
+        TRANSIENT => 53,
+        "BackupTimeout" => 54,
+        "RestoreTimeout" => 55,
+        _ => 1,
+    }
+}
+
 impl From<Error> for Diagnostic {
     fn from(error: Error) -> Self {
         Diagnostic {
@@ -241,6 +259,27 @@ mod tests {
             assert!(ERROR_NAMES.contains(&name));
         }
         assert_eq!(status_of("States.Timeout"), None);
+    }
+
+    #[test]
+    fn every_error_name_has_its_own_cli_exit_code() {
+        let codes = [
+            ("InvalidTenant", 40),
+            ("InvalidRestoreTarget", 41),
+            ("BackupNotFound", 44),
+            ("BackupAlreadyRunning", 49),
+            ("BackupFailed", 50),
+            ("RestoreFailed", 51),
+            (TRANSIENT, 53),
+            ("BackupTimeout", 54),
+            ("RestoreTimeout", 55),
+        ];
+        for (name, code) in codes {
+            assert_eq!(exit_code(name), code, "{name}");
+        }
+        for unknown in ["States.Timeout", "States.TaskFailed", "", "invalidtenant"] {
+            assert_eq!(exit_code(unknown), 1, "{unknown}");
+        }
     }
 
     #[test]

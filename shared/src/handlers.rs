@@ -10,12 +10,17 @@ use crate::backup::{BackupService, StartBackupInput};
 use crate::config::Config;
 use crate::error::{Error, Operation};
 use crate::jobs::{DrCopier, JobWatcher};
-use crate::model::{Clock, JobSet};
+use crate::model::{Clock, JobKind, JobSet, ResourceKind};
+use crate::promote::{promote, PromoteRequest};
+use crate::redeploy::{force_redeploy as redeploy, RedeployInput};
+use crate::restore::{RestoreInput, RestoreService};
+use crate::tenant::TenantId;
 
 /// What every handler is given once at start-up.
 pub struct Deps {
     pub config: Config,
     pub backup: aws_sdk_backup::Client,
+    pub ecs: aws_sdk_ecs::Client,
     pub efs: aws_sdk_efs::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub clock: Clock,
@@ -27,6 +32,7 @@ impl Deps {
         Self {
             config,
             backup: aws_sdk_backup::Client::new(sdk),
+            ecs: aws_sdk_ecs::Client::new(sdk),
             efs: aws_sdk_efs::Client::new(sdk),
             tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
             clock: Clock::System,
@@ -72,6 +78,7 @@ pub async fn poll_job(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, E
     let set: JobSet = parse(op, "poll-job", event.payload)?;
     let watcher = JobWatcher {
         backup: &deps.backup,
+        ecs: Some(&deps.ecs),
         clock: deps.clock,
     };
     encode(op, &watcher.poll(set).await?)
@@ -99,4 +106,76 @@ pub async fn copy_to_dr(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value,
             .copy(&input.execution_id, &input.backups, timeout)
             .await?,
     )
+}
+
+pub async fn restore(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Error> {
+    let input: RestoreInput = parse(Operation::Restore, "restore", event.payload)?;
+    RestoreService {
+        config: &deps.config,
+        backup: &deps.backup,
+        efs: &deps.efs,
+        tagging: &deps.tagging,
+        clock: deps.clock,
+    }
+    .handle(input)
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PromoteInput {
+    tenant_id: TenantId,
+    source_tenant_id: TenantId,
+    restore: JobSet,
+}
+
+pub async fn promote_restore(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Error> {
+    let op = Operation::Restore;
+    let input: PromoteInput = parse(op, "promote-restore", event.payload)?;
+    let mount =
+        deps.config.efs_mount_path.as_deref().ok_or_else(|| {
+            op.failed("EFS_MOUNT_PATH is not set: the file system is not mounted")
+        })?;
+    let job = input
+        .restore
+        .jobs
+        .iter()
+        .find(|j| j.kind == JobKind::Restore && j.resource == ResourceKind::Efs)
+        .ok_or_else(|| op.bad_request("the restore has no file-system restore job to promote"))?;
+    if job.state != "COMPLETED" {
+        return Err(op.failed(format!(
+            "restore job {} is {}, not COMPLETED: nothing is promoted",
+            job.job_id, job.state
+        )));
+    }
+    let request = PromoteRequest {
+        tenant_id: input.tenant_id,
+        source_tenant_id: input.source_tenant_id,
+        restore_job_id: job.job_id.clone(),
+        restore_started: compact_utc(job.started_at),
+    };
+    let mount = mount.to_path_buf();
+    // File-system work blocks: keep it off the runtime's threads.
+    let outcome = tokio::task::spawn_blocking(move || promote(&mount, &request))
+        .await
+        .map_err(|e| op.failed(format!("the promotion stopped: {e}")))??;
+    tracing::info!(?outcome, "restore promoted");
+    encode(op, &outcome)
+}
+
+pub async fn force_redeploy(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Error> {
+    let input: RedeployInput = parse(Operation::Restore, "force-redeploy", event.payload)?;
+    encode(
+        Operation::Restore,
+        &redeploy(&deps.ecs, deps.clock, &input).await?,
+    )
+}
+
+/// `YYYYMMDDTHHMMSSZ`, for names that sort by time.
+fn compact_utc(epoch_seconds: i64) -> String {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::OffsetDateTime::from_unix_timestamp(epoch_seconds)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| epoch_seconds.to_string())
 }

@@ -3,10 +3,12 @@
 //! pass round.
 
 use aws_sdk_backup::types::Lifecycle;
+use aws_sdk_ecs::types::DeploymentRolloutState;
 
 use crate::config::Config;
 use crate::error::{Error, Operation};
 use crate::model::{idempotency_token, Clock, Job, JobKind, JobSet};
+use crate::resolve::service_target;
 
 const COMPLETED: &str = "COMPLETED";
 /// States in which a job has ended without doing all its work. PARTIAL counts: a backup
@@ -15,14 +17,18 @@ const FAILED_STATES: [&str; 4] = ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"];
 
 pub struct JobWatcher<'a> {
     pub backup: &'a aws_sdk_backup::Client,
+    /// Needed only to watch deployments.
+    pub ecs: Option<&'a aws_sdk_ecs::Client>,
     pub clock: Clock,
 }
 
 /// What AWS said about a job just now.
+#[derive(Default)]
 struct Seen {
     state: String,
     status_message: Option<String>,
     recovery_point_arn: Option<String>,
+    created_resource_arn: Option<String>,
 }
 
 impl JobWatcher<'_> {
@@ -36,6 +42,9 @@ impl JobWatcher<'_> {
             job.status_message = seen.status_message;
             if seen.recovery_point_arn.is_some() {
                 job.recovery_point_arn = seen.recovery_point_arn;
+            }
+            if seen.created_resource_arn.is_some() {
+                job.created_resource_arn = seen.created_resource_arn;
             }
         }
 
@@ -96,6 +105,7 @@ impl JobWatcher<'_> {
                         .unwrap_or_default(),
                     status_message: out.status_message().map(str::to_owned),
                     recovery_point_arn: out.recovery_point_arn().map(str::to_owned),
+                    ..Seen::default()
                 })
             }
             JobKind::Copy => {
@@ -116,9 +126,80 @@ impl JobWatcher<'_> {
                     recovery_point_arn: copy
                         .and_then(|c| c.destination_recovery_point_arn())
                         .map(str::to_owned),
+                    ..Seen::default()
                 })
             }
+            JobKind::Restore => {
+                let out = self
+                    .backup
+                    .describe_restore_job()
+                    .restore_job_id(&job.job_id)
+                    .send()
+                    .await
+                    .map_err(|e| op.aws(&format!("describing restore job {}", job.job_id), e))?;
+                Ok(Seen {
+                    state: out
+                        .status()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    status_message: out.status_message().map(str::to_owned),
+                    created_resource_arn: out.created_resource_arn().map(str::to_owned),
+                    ..Seen::default()
+                })
+            }
+            JobKind::Deployment => self.deployment(op, job).await,
         }
+    }
+
+    /// A forced deployment is done when the service is stable: one deployment left, its
+    /// rollout COMPLETED, and as many tasks running as desired.
+    async fn deployment(&self, op: Operation, job: &Job) -> Result<Seen, Error> {
+        let ecs = self
+            .ecs
+            .ok_or_else(|| op.failed("this function cannot watch ECS deployments"))?;
+        let target = service_target(&job.resource_arn)
+            .ok_or_else(|| op.failed(format!("{} is not an ECS service ARN", job.resource_arn)))?;
+        let out = ecs
+            .describe_services()
+            .cluster(&target.cluster)
+            .services(&target.name)
+            .send()
+            .await
+            .map_err(|e| op.aws(&format!("describing service {}", target.arn), e))?;
+        let Some(service) = out.services().first() else {
+            return Ok(Seen {
+                state: "FAILED".into(),
+                status_message: Some(format!("service {} no longer exists", target.arn)),
+                ..Seen::default()
+            });
+        };
+        let deployments = service.deployments();
+        let ours = deployments
+            .iter()
+            .find(|d| d.id() == Some(job.job_id.as_str()));
+        let rollout = ours.and_then(|d| d.rollout_state());
+        if rollout == Some(&DeploymentRolloutState::Failed) {
+            return Ok(Seen {
+                state: "FAILED".into(),
+                status_message: ours
+                    .and_then(|d| d.rollout_state_reason())
+                    .map(str::to_owned),
+                ..Seen::default()
+            });
+        }
+        let stable = deployments.len() == 1
+            && rollout == Some(&DeploymentRolloutState::Completed)
+            && service.running_count() == service.desired_count();
+        Ok(Seen {
+            state: if stable { COMPLETED } else { "RUNNING" }.into(),
+            status_message: Some(format!(
+                "{} deployment(s), {} of {} tasks running",
+                deployments.len(),
+                service.running_count(),
+                service.desired_count()
+            )),
+            ..Seen::default()
+        })
     }
 }
 
@@ -126,6 +207,8 @@ fn kind_name(kind: JobKind) -> &'static str {
     match kind {
         JobKind::Backup => "backup",
         JobKind::Copy => "copy",
+        JobKind::Restore => "restore",
+        JobKind::Deployment => "deployment",
     }
 }
 
@@ -208,10 +291,13 @@ impl DrCopier<'_> {
                 joined: false,
                 deadline: now + timeout_seconds as i64,
                 status_message: None,
+                created_resource_arn: None,
+                started_at: now,
             });
         }
         let watcher = JobWatcher {
             backup: self.backup,
+            ecs: None,
             clock: self.clock,
         };
         let set = JobSet {

@@ -7,7 +7,10 @@ pub mod error;
 pub mod handlers;
 pub mod jobs;
 pub mod model;
+pub mod promote;
+pub mod redeploy;
 pub mod resolve;
+pub mod restore;
 pub mod runtime;
 pub mod tenant;
 

@@ -25,6 +25,9 @@ pub mod tags {
 pub enum JobKind {
     Backup,
     Copy,
+    Restore,
+    /// An ECS deployment, done when the service is stable.
+    Deployment,
 }
 
 /// What a job works on.
@@ -37,6 +40,8 @@ pub enum ResourceKind {
     RdsInstance,
     /// A tenant's Aurora DB cluster.
     AuroraCluster,
+    /// A tenant's ECS service.
+    EcsService,
 }
 
 impl ResourceKind {
@@ -44,6 +49,7 @@ impl ResourceKind {
         match self {
             ResourceKind::Efs => "efs",
             ResourceKind::RdsInstance | ResourceKind::AuroraCluster => "database",
+            ResourceKind::EcsService => "service",
         }
     }
 }
@@ -71,6 +77,12 @@ pub struct Job {
     pub deadline: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
+    /// What a restore job created (a file system or database ARN), once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_resource_arn: Option<String>,
+    /// Seconds since the epoch when this execution started or joined the job.
+    #[serde(default)]
+    pub started_at: i64,
 }
 
 /// A set of jobs one operation waits for; `poll-job` takes and returns this shape, so the

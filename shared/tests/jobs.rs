@@ -33,6 +33,8 @@ fn backup_job(id: &str, resource: ResourceKind, arn: &str, state: &str, deadline
         joined: false,
         deadline,
         status_message: None,
+        created_resource_arn: None,
+        started_at: NOW - 10,
     }
 }
 

@@ -47,6 +47,7 @@ impl<T: Clone> Sent<T> {
 
 pub struct Mocks {
     pub backup: Vec<Rule>,
+    pub ecs: Vec<Rule>,
     pub efs: Vec<Rule>,
     pub tagging: Vec<Rule>,
 }
@@ -55,6 +56,7 @@ impl Mocks {
     pub fn new() -> Self {
         Self {
             backup: vec![],
+            ecs: vec![],
             efs: vec![],
             tagging: vec![],
         }
@@ -69,6 +71,8 @@ impl Mocks {
             self.backup.iter(),
             |c| c.retry_config(aws_sdk_backup::config::retry::RetryConfig::disabled())
         );
+        let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, self.ecs.iter(), |c| c
+            .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()));
         let efs = mock_client!(aws_sdk_efs, RuleMode::MatchAny, self.efs.iter(), |c| c
             .retry_config(aws_sdk_efs::config::retry::RetryConfig::disabled()));
         let tagging = mock_client!(
@@ -82,6 +86,7 @@ impl Mocks {
         Deps {
             config: Config::example(),
             backup,
+            ecs,
             efs,
             tagging,
             clock: Clock::Fixed(NOW),

@@ -1,0 +1,391 @@
+//! `bbws`: the operator CLI of the tenant content service. It starts a tenant backup and
+//! follows it, lists a tenant's backups, and shows or follows any execution.
+
+mod backup;
+mod backups;
+mod follow;
+mod output;
+mod restore;
+#[cfg(test)]
+mod sdk_tests;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use bbws::TenantId;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::output::Term;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bbws",
+    version,
+    about = "Back up and restore BBWS tenants and follow the state machine executions",
+    after_help = "Exit codes: 0 success, 1 other failure, 2 usage, and for a failed execution \
+                  InvalidTenant 40, InvalidRestoreTarget 41, BackupNotFound 44, \
+                  BackupAlreadyRunning 49, BackupFailed 50, RestoreFailed 51, \
+                  TransientAwsError 53, BackupTimeout 54, RestoreTimeout 55."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct Global {
+    /// Send every AWS call to this endpoint (else the SDK's AWS_ENDPOINT_URL handling)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS region (else the SDK's usual sources)
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// The environment whose state machine and vault to use
+    #[arg(long, global = true, value_enum, default_value_t = Env::Dev)]
+    pub env: Env,
+    /// The backup state machine [default: found by its name bbws-<env>-tenant-backup]
+    #[arg(long, global = true, value_name = "ARN")]
+    pub state_machine_arn: Option<String>,
+    /// The backup vault [default: bbws-<env>-backup-vault]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub vault: Option<String>,
+    /// Machine-readable output: the result is one JSON object (or array) on the last line
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Seconds between two looks at a running execution (fractions allowed)
+    #[arg(long, global = true, value_name = "SECONDS", default_value = "1", value_parser = parse_interval)]
+    pub poll_interval: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Env {
+    Dev,
+    Sit,
+    Prod,
+}
+
+impl Env {
+    fn as_str(self) -> &'static str {
+        match self {
+            Env::Dev => "dev",
+            Env::Sit => "sit",
+            Env::Prod => "prod",
+        }
+    }
+}
+
+impl Global {
+    fn state_machine_name(&self) -> String {
+        format!("bbws-{}-tenant-backup", self.env.as_str())
+    }
+
+    fn vault_name(&self) -> String {
+        self.vault
+            .clone()
+            .unwrap_or_else(|| format!("bbws-{}-backup-vault", self.env.as_str()))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Back up one tenant: start the backup state machine and follow it to its end
+    Backup(BackupArgs),
+    /// Restore one tenant from a backup: start the restore state machine and follow it
+    Restore(RestoreArgs),
+    /// List a tenant's backups in the vault, newest first, with their DR copies
+    Backups {
+        /// The tenant id
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Show an execution's status (its output or error once it has ended)
+    Status {
+        /// The execution ARN (as `bbws backup` prints it)
+        execution_arn: String,
+        /// Follow it until it ends
+        #[arg(long)]
+        follow: bool,
+    },
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct BackupArgs {
+    /// The tenant id
+    #[arg(long)]
+    pub tenant: String,
+    /// Back up the tenant's files only, not its database
+    #[arg(long)]
+    pub files_only: bool,
+    /// Never join a file-system job someone else started: wait for it and start a new one
+    #[arg(long)]
+    pub fresh: bool,
+    /// Do not copy the recovery points to the disaster-recovery vault
+    #[arg(long)]
+    pub no_dr_copy: bool,
+    /// Wait until the DR copies complete
+    #[arg(long, conflicts_with = "no_dr_copy")]
+    pub wait_for_copy: bool,
+    /// The execution name [default: backup-<tenant>-<UTC yyyymmddThhmmssZ>]
+    #[arg(long, value_name = "NAME")]
+    pub execution_name: Option<String>,
+    /// The state machine's first wait between polls of the jobs (the cap is twice this)
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll_seconds: Option<u64>,
+    /// Deadline of the file-system backup job, in seconds
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_efs: Option<u64>,
+    /// Deadline of the database backup job, in seconds
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_db: Option<u64>,
+    /// Print the execution ARN and return without following it
+    #[arg(long)]
+    pub no_follow: bool,
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct RestoreArgs {
+    /// The tenant the backup belongs to (and the tenant restored, unless --clone-to)
+    #[arg(long)]
+    pub tenant: String,
+    /// A tenant backup id (tb-...) as `bbws backups` lists them, or one recovery point ARN
+    #[arg(long)]
+    pub backup: String,
+    /// Restore the files only
+    #[arg(long, conflicts_with = "database_only")]
+    pub files_only: bool,
+    /// Restore the database only (to a new instance)
+    #[arg(long)]
+    pub database_only: bool,
+    /// Point the tenant at the restored database
+    #[arg(long)]
+    pub promote_database: bool,
+    /// Restore into this other tenant instead (the only way a backup crosses tenants)
+    #[arg(long, value_name = "TENANT")]
+    pub clone_to: Option<String>,
+    /// The execution name [default: restore-<tenant>-<UTC yyyymmddThhmmssZ>]
+    #[arg(long, value_name = "NAME")]
+    pub execution_name: Option<String>,
+    /// The state machine's first wait between polls of the jobs (the cap is twice this)
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll_seconds: Option<u64>,
+    /// Print the execution ARN and return without following it
+    #[arg(long)]
+    pub no_follow: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut term = Term::stdio(cli.global.json);
+    let code = match run(&cli, &mut term).await {
+        Ok(code) => code,
+        Err(error) => {
+            term.note(format!("bbws: {error:#}"));
+            1
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Backup(args) => {
+            // Before any AWS call, loading the configuration included.
+            let tenant = match valid_tenant(&args.tenant, term) {
+                Ok(tenant) => tenant,
+                Err(code) => return Ok(code),
+            };
+            let sfn = aws_sdk_sfn::Client::new(&aws_config(global).await);
+            backup_command(&sfn, global, args, &tenant, OffsetDateTime::now_utc(), term).await
+        }
+        Command::Restore(args) => {
+            let tenant = match valid_tenant(&args.tenant, term) {
+                Ok(tenant) => tenant,
+                Err(code) => return Ok(code),
+            };
+            let clone_to = match args.clone_to.as_deref().map(|t| valid_tenant(t, term)) {
+                Some(Err(code)) => return Ok(code),
+                Some(Ok(target)) => Some(target),
+                None => None,
+            };
+            let sfn = aws_sdk_sfn::Client::new(&aws_config(global).await);
+            let state_machine_arn = backup::find_state_machine(
+                &sfn,
+                &format!("bbws-{}-tenant-restore", global.env.as_str()),
+            )
+            .await?;
+            let name = args.execution_name.clone().unwrap_or_else(|| {
+                backup::execution_name("restore", &tenant, OffsetDateTime::now_utc())
+            });
+            let input = restore::restore_input(args, &tenant, clone_to.as_ref());
+            let execution_arn = backup::start(&sfn, &state_machine_arn, &name, &input).await?;
+            if args.no_follow {
+                term.line(&execution_arn);
+                return Ok(0);
+            }
+            if !term.json {
+                term.line(format!("Started {name}: {execution_arn}"));
+            }
+            let outcome = follow::follow(&sfn, &execution_arn, poll_interval(global), term).await?;
+            Ok(outcome.exit_code)
+        }
+        Command::Backups { tenant } => {
+            let tenant = match valid_tenant(tenant, term) {
+                Ok(tenant) => tenant,
+                Err(code) => return Ok(code),
+            };
+            let client = aws_sdk_backup::Client::new(&aws_config(global).await);
+            backups::list(&client, &global.vault_name(), tenant.as_str(), term).await?;
+            Ok(0)
+        }
+        Command::Status {
+            execution_arn,
+            follow,
+        } => {
+            let sfn = aws_sdk_sfn::Client::new(&aws_config(global).await);
+            let outcome = if *follow {
+                follow::follow(&sfn, execution_arn, poll_interval(global), term).await?
+            } else {
+                follow::show(&sfn, execution_arn, term).await?
+            };
+            Ok(outcome.exit_code)
+        }
+    }
+}
+
+/// The tenant id, or the exit code after saying why it is not valid.
+fn valid_tenant(raw: &str, term: &mut Term) -> Result<TenantId, i32> {
+    TenantId::parse(raw).map_err(|error| {
+        term.note(format!("bbws: {error}"));
+        bbws::error::exit_code(error.name())
+    })
+}
+
+fn poll_interval(global: &Global) -> Duration {
+    global.poll_interval
+}
+
+/// A positive number of seconds, at most an hour.
+fn parse_interval(raw: &str) -> Result<Duration, String> {
+    let seconds: f64 = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number of seconds"))?;
+    if seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0 {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(format!(
+            "{raw} is not between 0 (excluded) and 3600 seconds"
+        ))
+    }
+}
+
+async fn aws_config(global: &Global) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(url) = &global.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(region) = &global.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    loader.load().await
+}
+
+/// `bbws backup` once the tenant id is known to be valid.
+async fn backup_command(
+    sfn: &aws_sdk_sfn::Client,
+    global: &Global,
+    args: &BackupArgs,
+    tenant: &TenantId,
+    now: OffsetDateTime,
+    term: &mut Term,
+) -> anyhow::Result<i32> {
+    let state_machine_arn = match &global.state_machine_arn {
+        Some(arn) => arn.clone(),
+        None => backup::find_state_machine(sfn, &global.state_machine_name()).await?,
+    };
+    let name = args
+        .execution_name
+        .clone()
+        .unwrap_or_else(|| backup::default_execution_name(tenant, now));
+    let input = backup::backup_input(args, tenant);
+    let execution_arn = backup::start(sfn, &state_machine_arn, &name, &input).await?;
+    if args.no_follow {
+        if term.json {
+            term.json_line(&json!({"status": "RUNNING", "executionArn": execution_arn}));
+        } else {
+            term.line(&execution_arn);
+        }
+        return Ok(0);
+    }
+    if !term.json {
+        term.line(format!("Started {name}: {execution_arn}"));
+    }
+    let outcome = follow::follow(sfn, &execution_arn, poll_interval(global), term).await?;
+    Ok(outcome.exit_code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_tenant_exits_with_its_code_and_says_why() {
+        let (mut term, out, err) = Term::captured(false, false);
+        assert_eq!(valid_tenant("Tenant_1", &mut term).unwrap_err(), 40);
+        assert_eq!(out.text(), "");
+        assert!(err.text().contains("tenant id \"Tenant_1\" is not valid"));
+        assert!(valid_tenant("tenant-1", &mut term).is_ok());
+    }
+
+    #[test]
+    fn defaults_follow_the_environment() {
+        let cli =
+            Cli::try_parse_from(["bbws", "backups", "--tenant", "t", "--env", "prod"]).unwrap();
+        assert_eq!(cli.global.state_machine_name(), "bbws-prod-tenant-backup");
+        assert_eq!(cli.global.vault_name(), "bbws-prod-backup-vault");
+        assert_eq!(cli.global.poll_interval, Duration::from_secs(1));
+        let cli =
+            Cli::try_parse_from(["bbws", "status", "arn", "--poll-interval", "0.25"]).unwrap();
+        assert_eq!(cli.global.poll_interval, Duration::from_millis(250));
+        for bad in ["0", "-1", "x", "NaN", "inf", "3601"] {
+            let error = Cli::try_parse_from(["bbws", "status", "arn", "--poll-interval", bad]);
+            assert_eq!(error.unwrap_err().exit_code(), 2, "{bad}");
+        }
+        assert!(!cli.global.json);
+        let cli =
+            Cli::try_parse_from(["bbws", "--vault", "v", "backups", "--tenant", "t"]).unwrap();
+        assert_eq!(cli.global.vault_name(), "v");
+        assert_eq!(cli.global.state_machine_name(), "bbws-dev-tenant-backup");
+    }
+
+    #[test]
+    fn the_exit_codes_of_the_readme() {
+        for (name, code) in [
+            ("InvalidTenant", 40),
+            ("InvalidRestoreTarget", 41),
+            ("BackupNotFound", 44),
+            ("BackupAlreadyRunning", 49),
+            ("BackupFailed", 50),
+            ("RestoreFailed", 51),
+            ("TransientAwsError", 53),
+            ("BackupTimeout", 54),
+            ("RestoreTimeout", 55),
+            ("States.Runtime", 1),
+        ] {
+            assert_eq!(bbws::error::exit_code(name), code, "{name}");
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,49 @@
+//! The admin API under `/_local/`, for tests and scripts on this machine (JSON):
+//!
+//! * `GET /_local/health` → 200 `{"status": "ok"}`;
+//! * `GET /_local/state` → every vault, job (kind, state, idempotency token, planned
+//!   outcome) and recovery point of the AWS Backup stand-in, with the faults pending;
+//! * `POST /_local/faults` with one of
+//!   `{"fault": "fail-next-job", "message": "...", "kind": "backup"|"copy"|"restore"}`,
+//!   `{"fault": "expire-next-job", "message": "..."}` (backup jobs only),
+//!   `{"fault": "slow-jobs", "seconds": N}` (0 resets),
+//!   `{"fault": "throttle", "operation": "StartBackupJob", "count": N}`
+//!   → 200 with the faults pending, 400 `{"error": ...}` for a bad one;
+//! * `GET /_local/faults` shows them, `DELETE /_local/faults` clears them all.
+
+use hyper::{Method, StatusCode};
+use serde_json::json;
+
+use crate::backup::{FaultRequest, Service};
+use crate::web::{self, Reply};
+
+/// `rest` is the path after `/_local/`.
+pub fn handle(backup: &Service, method: &Method, rest: &str, body: &[u8]) -> Reply {
+    match (method, rest.trim_end_matches('/')) {
+        (&Method::GET, "health") => web::json(StatusCode::OK, &json!({"status": "ok"})),
+        (&Method::GET, "state") => web::json(StatusCode::OK, &backup.state_dump()),
+        (&Method::GET, "faults") => web::json(StatusCode::OK, &backup.faults_dump()),
+        (&Method::POST, "faults") => match serde_json::from_slice::<FaultRequest>(body) {
+            Ok(request) => match backup.add_fault(request) {
+                Ok(()) => web::json(StatusCode::OK, &backup.faults_dump()),
+                Err(message) => refused(&message),
+            },
+            Err(e) => refused(&format!(
+                "not a fault ({e}); expected {{\"fault\": \"fail-next-job\" | \
+                 \"expire-next-job\" | \"slow-jobs\" | \"throttle\", ...}}"
+            )),
+        },
+        (&Method::DELETE, "faults") => {
+            backup.clear_faults();
+            web::json(StatusCode::OK, &backup.faults_dump())
+        }
+        _ => web::json(
+            StatusCode::NOT_FOUND,
+            &json!({"error": format!("no admin route {method} /_local/{rest}")}),
+        ),
+    }
+}
+
+fn refused(message: &str) -> Reply {
+    web::json(StatusCode::BAD_REQUEST, &json!({"error": message}))
+}

@@ -1,0 +1,97 @@
+//! A stand-in for the AWS Backup operations no emulator implements, speaking AWS Backup's
+//! REST-JSON protocol so the unmodified `aws-sdk-backup` client works against it.
+//!
+//! State is in memory; EFS recovery points are real snapshots of `<efs-root>/<fs-id>/` under
+//! `<state-dir>/recovery-points/`. Jobs move through their states in background tasks.
+
+mod api;
+mod error;
+mod faults;
+mod files;
+mod model;
+mod query;
+mod routes;
+mod runner;
+mod store;
+mod views;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub use error::ApiError;
+pub use faults::{FaultRequest, EXPIRED_MESSAGE};
+pub use routes::OPERATIONS;
+pub use store::RUNNING_JOB_MESSAGE;
+
+use crate::config::Config;
+use crate::web::{self, Reply};
+use store::{Settings, Store};
+
+/// The SigV4 signing name of AWS Backup requests.
+pub const SIGNING_NAME: &str = "backup";
+
+pub struct Service {
+    store: Arc<Store>,
+}
+
+impl Service {
+    pub fn new(config: &Config) -> std::io::Result<Arc<Self>> {
+        std::fs::create_dir_all(config.state_dir.join("recovery-points"))?;
+        std::fs::create_dir_all(&config.efs_root)?;
+        Ok(Arc::new(Service {
+            store: Arc::new(Store::new(Settings {
+                state_dir: config.state_dir.clone(),
+                efs_root: config.efs_root.clone(),
+                durations: config.durations,
+            })),
+        }))
+    }
+
+    /// Serves one AWS Backup request signed for `region`.
+    pub fn handle(
+        &self,
+        region: &str,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Reply {
+        let mut reply = match routes::dispatch(&self.store, region, method, path, query, body) {
+            Ok(value) => {
+                let mut r = Response::new(Full::new(Bytes::from(routes::body_of(&value))));
+                *r.status_mut() = StatusCode::OK;
+                web::set_header(&mut r, "content-type", "application/json");
+                r
+            }
+            Err(e) => {
+                tracing::debug!(code = e.code, message = %e.message, "backup request refused");
+                e.into_reply()
+            }
+        };
+        web::set_header(&mut reply, "x-amzn-requestid", &crate::ids::uuid());
+        reply
+    }
+
+    /// Every vault, job (with its state and idempotency token) and recovery point.
+    pub fn state_dump(&self) -> Value {
+        self.store
+            .with(|s| serde_json::to_value(&*s).unwrap_or_else(|e| json!({"error": e.to_string()})))
+    }
+
+    pub fn faults_dump(&self) -> Value {
+        self.store
+            .with(|s| serde_json::to_value(&s.faults).unwrap_or_default())
+    }
+
+    pub fn add_fault(&self, request: FaultRequest) -> Result<(), String> {
+        self.store.with(|s| s.faults.add(request))
+    }
+
+    pub fn clear_faults(&self) {
+        self.store.with(|s| s.faults = Default::default());
+    }
+}

@@ -1,0 +1,133 @@
+//! What the front server needs to know: where to listen, its two upstreams, where recovery
+//! points and file systems live, and how long jobs take.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// moto, for every request that is neither a Lambda invoke nor AWS Backup.
+    pub moto: String,
+    /// `cargo lambda watch`, for Lambda invokes.
+    pub lambda: String,
+    /// Recovery-point snapshots go to `<state_dir>/recovery-points/<id>/`.
+    pub state_dir: PathBuf,
+    /// EFS file system `fs-xxx` is the directory `<efs_root>/fs-xxx/`.
+    pub efs_root: PathBuf,
+    pub durations: JobDurations,
+}
+
+/// How long a job of each kind takes from start to end.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct JobDurations {
+    pub backup: Duration,
+    pub copy: Duration,
+    pub restore: Duration,
+}
+
+impl Default for JobDurations {
+    fn default() -> Self {
+        let two = Duration::from_secs(2);
+        JobDurations {
+            backup: two,
+            copy: two,
+            restore: two,
+        }
+    }
+}
+
+impl Config {
+    /// A server on a free loopback port with the default upstreams and durations.
+    pub fn local(state_dir: impl Into<PathBuf>, efs_root: impl Into<PathBuf>) -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            moto: "http://127.0.0.1:4598".to_owned(),
+            lambda: "http://127.0.0.1:9000".to_owned(),
+            state_dir: state_dir.into(),
+            efs_root: efs_root.into(),
+            durations: JobDurations::default(),
+        }
+    }
+}
+
+/// The command line; every option can also come from the environment.
+#[derive(Debug, Parser)]
+#[command(
+    name = "bbws-local",
+    about = "Front server of the local stack: Lambda invokes to cargo lambda watch, an AWS \
+             Backup stand-in, everything else to moto"
+)]
+pub struct Args {
+    /// Address to listen on (keep it on loopback).
+    #[arg(long, env = "BBWS_LOCAL_LISTEN", default_value = "127.0.0.1:4599")]
+    pub listen: SocketAddr,
+    /// moto's base URL.
+    #[arg(long, env = "BBWS_LOCAL_MOTO", default_value = "http://127.0.0.1:4598")]
+    pub moto: String,
+    /// `cargo lambda watch`'s invoke base URL.
+    #[arg(
+        long,
+        env = "BBWS_LOCAL_LAMBDA",
+        default_value = "http://127.0.0.1:9000"
+    )]
+    pub lambda: String,
+    /// Directory for recovery-point snapshots.
+    #[arg(long, env = "BBWS_LOCAL_STATE_DIR")]
+    pub state_dir: PathBuf,
+    /// Directory holding one directory per EFS file system id.
+    #[arg(long, env = "BBWS_LOCAL_EFS_ROOT")]
+    pub efs_root: PathBuf,
+    /// Seconds a backup job takes (fractions allowed).
+    #[arg(long, env = "BBWS_LOCAL_BACKUP_SECONDS", default_value = "2", value_parser = seconds)]
+    pub backup_seconds: Duration,
+    /// Seconds a copy job takes.
+    #[arg(long, env = "BBWS_LOCAL_COPY_SECONDS", default_value = "2", value_parser = seconds)]
+    pub copy_seconds: Duration,
+    /// Seconds a restore job takes.
+    #[arg(long, env = "BBWS_LOCAL_RESTORE_SECONDS", default_value = "2", value_parser = seconds)]
+    pub restore_seconds: Duration,
+}
+
+impl From<Args> for Config {
+    fn from(a: Args) -> Self {
+        Config {
+            listen: a.listen,
+            moto: a.moto,
+            lambda: a.lambda,
+            state_dir: a.state_dir,
+            efs_root: a.efs_root,
+            durations: JobDurations {
+                backup: a.backup_seconds,
+                copy: a.copy_seconds,
+                restore: a.restore_seconds,
+            },
+        }
+    }
+}
+
+/// Parses a non-negative number of seconds, fractions allowed (`0.2`).
+pub fn seconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(v).map_err(|_| format!("{s:?} is not a non-negative duration"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_accept_fractions_and_refuse_negatives() {
+        assert_eq!(seconds("0.2"), Ok(Duration::from_millis(200)));
+        assert_eq!(seconds("2"), Ok(Duration::from_secs(2)));
+        assert!(seconds("-1").is_err());
+        assert!(seconds("soon").is_err());
+        assert!(seconds("NaN").is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! Small HTTP helpers shared by the front server's parts.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_TYPE};
+use hyper::{HeaderMap, Response, StatusCode};
+use serde_json::Value;
+
+pub type Body = Full<Bytes>;
+pub type Reply = Response<Body>;
+
+/// A JSON answer.
+pub fn json(status: StatusCode, value: &Value) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from(value.to_string())));
+    *reply.status_mut() = status;
+    reply
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    reply
+}
+
+/// Adds a header whose value came from us; a value that is not a valid header is dropped.
+pub fn set_header(reply: &mut Reply, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        reply.headers_mut().insert(HeaderName::from_static(name), v);
+    }
+}
+
+/// Headers that describe one connection, not the message: never forwarded (RFC 9110 7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+];
+
+/// Removes hop-by-hop headers and those the `Connection` header names. `Upgrade` goes too:
+/// the front server answers every request itself, it tunnels nothing.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    for name in HOP_BY_HOP.iter().copied().chain(["upgrade"]) {
+        headers.remove(name);
+    }
+    for name in named {
+        headers.remove(name.as_str());
+    }
+}
+
+/// Decodes `%XX` escapes; `None` when an escape is malformed or the result is not UTF-8.
+/// `+` stays `+`: the AWS SDKs encode a space as `%20`.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The decoded `key=value` pairs of a query string, in order; malformed pairs are skipped.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((percent_decode(k)?, percent_decode(v)?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(
+            percent_decode("arn%3Aaws%3Abackup%3Aus-east-1%3A123456789012%3Arecovery-point%3AX")
+                .as_deref(),
+            Some("arn:aws:backup:us-east-1:123456789012:recovery-point:X")
+        );
+        assert_eq!(percent_decode("a+b%20c").as_deref(), Some("a+b c"));
+        assert_eq!(percent_decode("bad%2"), None);
+        assert_eq!(percent_decode("bad%zz"), None);
+    }
+
+    #[test]
+    fn query_pairs_are_decoded_in_order() {
+        assert_eq!(
+            query_pairs("state=RUNNING&resourceArn=arn%3Ax&flag"),
+            vec![
+                ("state".into(), "RUNNING".into()),
+                ("resourceArn".into(), "arn:x".into()),
+                ("flag".into(), String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn hop_by_hop_headers_go_with_those_connection_names() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, x-private"),
+        );
+        h.insert("x-private", HeaderValue::from_static("1"));
+        h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        h.insert("x-amz-date", HeaderValue::from_static("20240131T000000Z"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-amz-date"));
+    }
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# End-to-end tests: starts the local stack, runs tests/tests/e2e.rs one test at a time, stops
+# the stack (also on failure).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/local-env.sh
+cargo build --quiet --workspace --bins
+cargo test --quiet -p bbws-tests --features e2e --test e2e --no-run
+trap 'scripts/local-down.sh > /dev/null' EXIT
+scripts/local-up.sh
+start=$(date +%s)
+BBWS_LOCAL_ENDPOINT="$ENDPOINT" cargo test -p bbws-tests --features e2e --test e2e -- --test-threads=1
+echo "e2e suite: $(( $(date +%s) - start )) s"

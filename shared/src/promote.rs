@@ -1,0 +1,270 @@
+//! Promoting an EFS item-level restore into the tenant's directory.
+//!
+//! AWS Backup never restores EFS in place: it writes `aws-backup-restore_<datetime>/<path>` at
+//! the file system's root. This step runs with the whole file system mounted (a root access
+//! point) and puts the restored tree where the tenant's access point looks:
+//!
+//! 1. refuse a restored tree holding a symlink that leaves the tenant's directory;
+//! 2. move the tenant's current directory aside, under `.bbws-kept/<tenant>/<name>`, never
+//!    deleted;
+//! 3. rename the restored directory into place (renames on one file system are atomic),
+//!    rolling the first move back if this fails;
+//! 4. remove the restore directory if nothing else is left in it.
+//!
+//! Every step can be repeated: a retried promotion finishes what a crashed one started.
+
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::tenant::TenantId;
+
+/// Prefix of the directories AWS Backup's EFS item-level restores create at the root.
+pub const RESTORE_DIR_PREFIX: &str = "aws-backup-restore_";
+/// Where replaced tenant directories are kept, at the file system's root.
+pub const KEPT_DIR: &str = ".bbws-kept";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromoteRequest {
+    /// The tenant whose directory receives the restored files.
+    pub tenant_id: TenantId,
+    /// The tenant the backup was made of (differs from `tenant_id` for a clone).
+    pub source_tenant_id: TenantId,
+    /// The restore job that wrote the files; names the kept-aside directory.
+    pub restore_job_id: String,
+    /// When the restore job was started, as `YYYYMMDDTHHMMSSZ`: dates the kept-aside name.
+    pub restore_started: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromoteOutcome {
+    /// The tenant's directory, now holding the restored files.
+    pub put_in_place: String,
+    /// The directory the restore job wrote, which the files came from.
+    pub restored_from: String,
+    /// Where the tenant's previous content is kept (an empty directory when it had none).
+    pub kept_aside: Option<String>,
+    /// Files now in the tenant's directory.
+    pub files: u64,
+    /// True when an earlier attempt had already put the files in place.
+    pub already_promoted: bool,
+}
+
+fn failed(message: impl Into<String>) -> Error {
+    Error::RestoreFailed(message.into())
+}
+
+fn io_failed(what: &str, path: &Path, error: io::Error) -> Error {
+    failed(format!("{what} {}: {error}", path.display()))
+}
+
+/// Promotes the restore of `request` under `mount`, the file system's root.
+pub fn promote(mount: &Path, request: &PromoteRequest) -> Result<PromoteOutcome, Error> {
+    promote_with(mount, request, |from, to| fs::rename(from, to))
+}
+
+/// [`promote`] with the rename made replaceable, so tests can make one fail.
+pub fn promote_with(
+    mount: &Path,
+    request: &PromoteRequest,
+    rename: impl Fn(&Path, &Path) -> io::Result<()>,
+) -> Result<PromoteOutcome, Error> {
+    let current = mount.join(request.tenant_id.as_str());
+    let kept = mount
+        .join(KEPT_DIR)
+        .join(request.tenant_id.as_str())
+        .join(format!(
+            "{}-{}",
+            request.restore_started, request.restore_job_id
+        ));
+    let restored = find_restored(mount, &request.source_tenant_id)?;
+
+    let Some(restored) = restored else {
+        // Nothing left to promote: either an earlier attempt finished, or the restore wrote
+        // nothing we can find.
+        if current.is_dir() && kept.exists() {
+            return Ok(PromoteOutcome {
+                put_in_place: current.display().to_string(),
+                restored_from: String::new(),
+                kept_aside: Some(kept.display().to_string()),
+                files: count_files(&current),
+                already_promoted: true,
+            });
+        }
+        return Err(failed(format!(
+            "no {RESTORE_DIR_PREFIX}*/{} directory under {}: the restore job {} wrote nothing \
+             to promote",
+            request.source_tenant_id,
+            mount.display(),
+            request.restore_job_id
+        )));
+    };
+
+    refuse_escaping_symlinks(&restored)?;
+
+    // Move the current directory aside, unless a crashed attempt already did. The kept path
+    // always exists afterwards (empty when the tenant had no directory): it marks this restore
+    // job's promotion as begun.
+    let parent = kept.parent().expect("kept path has a parent");
+    fs::create_dir_all(parent).map_err(|e| io_failed("creating", parent, e))?;
+    match fs::symlink_metadata(&current) {
+        Ok(_) if kept.exists() => {
+            return Err(failed(format!(
+                "both {} and {} exist: an earlier promotion of restore job {} was \
+                 interrupted; nothing was changed, move one of them by hand",
+                current.display(),
+                kept.display(),
+                request.restore_job_id
+            )));
+        }
+        Ok(_) => rename(&current, &kept).map_err(|e| io_failed("moving aside", &current, e))?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if !kept.exists() {
+                fs::create_dir(&kept).map_err(|e| io_failed("creating", &kept, e))?;
+            }
+        }
+        Err(e) => return Err(io_failed("inspecting", &current, e)),
+    }
+
+    if let Err(error) = rename(&restored, &current) {
+        // Roll back: the tenant must never be left without its directory.
+        return Err(match rename(&kept, &current) {
+            Ok(_) => failed(format!(
+                "renaming {} into place failed ({error}); the previous content was put back at {}",
+                restored.display(),
+                current.display()
+            )),
+            Err(rollback_error) => failed(format!(
+                "renaming {} into place failed ({error}) and putting the previous content back \
+                 failed too ({rollback_error}): the previous content is at {}",
+                restored.display(),
+                kept.display()
+            )),
+        });
+    }
+
+    // The restore directory is removed only when empty: it may hold other restored items.
+    if let Some(dir) = restored.parent() {
+        let _ = fs::remove_dir(dir);
+    }
+    Ok(PromoteOutcome {
+        put_in_place: current.display().to_string(),
+        restored_from: restored.display().to_string(),
+        kept_aside: Some(kept.display().to_string()),
+        files: count_files(&current),
+        already_promoted: false,
+    })
+}
+
+/// The newest `aws-backup-restore_*/<tenant>` directory at the root (the names sort by their
+/// datetime).
+fn find_restored(mount: &Path, source: &TenantId) -> Result<Option<PathBuf>, Error> {
+    let entries = fs::read_dir(mount).map_err(|e| io_failed("listing", mount, e))?;
+    let mut candidates: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(RESTORE_DIR_PREFIX)
+        })
+        .map(|e| e.path().join(source.as_str()))
+        .filter(|p| {
+            fs::symlink_metadata(p)
+                .map(|m| m.file_type().is_dir())
+                .unwrap_or(false)
+        })
+        .collect();
+    candidates.sort();
+    Ok(candidates.pop())
+}
+
+/// Refuses a tree holding a symlink whose target lies outside the tree: once promoted, such a
+/// link would let the tenant's site read or write another tenant's files.
+fn refuse_escaping_symlinks(root: &Path) -> Result<(), Error> {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| io_failed("listing", &dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| io_failed("listing", &dir, e))?;
+            let path = entry.path();
+            let kind = entry
+                .file_type()
+                .map_err(|e| io_failed("inspecting", &path, e))?;
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_symlink() {
+                let target =
+                    fs::read_link(&path).map_err(|e| io_failed("reading link", &path, e))?;
+                let relative_dir = dir.strip_prefix(root).unwrap_or(Path::new(""));
+                if !stays_inside(relative_dir, &target) {
+                    return Err(failed(format!(
+                        "refusing to promote: {} links to {}, outside the tenant's directory; \
+                         nothing was changed",
+                        path.display(),
+                        target.display()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a link in `dir` (relative to the tenant root) to `target` stays in the root.
+fn stays_inside(dir: &Path, target: &Path) -> bool {
+    if target.is_absolute() {
+        return false;
+    }
+    let mut depth = dir.components().count() as i64;
+    for part in target.components() {
+        match part {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return false,
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    true
+}
+
+fn count_files(root: &Path) -> u64 {
+    let mut count = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(_) => count += 1,
+                Err(_) => {}
+            }
+        }
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_judged_from_their_own_directory() {
+        assert!(stays_inside(Path::new("a/b"), Path::new("../c")));
+        assert!(stays_inside(Path::new("a"), Path::new("../c")));
+        assert!(!stays_inside(Path::new("a"), Path::new("../../c")));
+        assert!(!stays_inside(
+            Path::new(""),
+            Path::new("../tenant-2/wp-config.php")
+        ));
+        assert!(!stays_inside(Path::new("a"), Path::new("/etc/passwd")));
+        assert!(stays_inside(Path::new(""), Path::new("./x/../y")));
+        assert!(!stays_inside(Path::new("a"), Path::new("x/../../../y")));
+    }
+}

@@ -1,0 +1,570 @@
+//! Restoring a tenant from a tenant backup id (or one recovery point ARN), in two steps like
+//! the backup: **plan** validates, finds the recovery points and checks whose they are, and
+//! changes nothing; **start** starts the restore jobs with idempotency tokens derived from
+//! the execution.
+//!
+//! EFS restores are item-level restores of the tenant's directory into the shared file system
+//! (AWS Backup writes them under `aws-backup-restore_<datetime>/`; promote-restore moves them
+//! into place). Database restores create a new instance or cluster beside the tenant's
+//! database, which is never touched.
+
+use std::collections::HashMap;
+
+use aws_sdk_backup::types::RecoveryPointStatus;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::{Config, Polling};
+use crate::error::{Error, Operation};
+use crate::model::{idempotency_token, tags, Clock, Job, JobKind, JobSet, ResourceKind};
+use crate::resolve::{database_kind, FileSystemTarget, Overrides, Resolver, ServiceTarget};
+use crate::tenant::TenantId;
+
+const OP: Operation = Operation::Restore;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestoreRequest {
+    /// The tenant the backup belongs to, and the tenant restored unless `cloneTo` is given.
+    pub tenant_id: String,
+    /// A tenant backup id (`tb-…`) or one recovery point ARN.
+    pub backup_id: String,
+    /// Restore the files (default: when the backup holds them).
+    pub files: Option<bool>,
+    /// Restore the database to a new instance (default: when the backup holds one).
+    pub database: Option<bool>,
+    /// Point the tenant's database setting at the restored database.
+    pub promote_database: Option<bool>,
+    /// Restore into this other tenant instead: the only way a backup crosses tenants.
+    pub clone_to: Option<String>,
+    pub timeouts: Option<RestoreTimeoutOverrides>,
+    pub poll_seconds: Option<u64>,
+    pub max_poll_seconds: Option<u64>,
+    /// Resources of the tenant restored into, instead of those its tags name.
+    pub resources: Option<Overrides>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestoreTimeoutOverrides {
+    pub efs_seconds: Option<u64>,
+    pub database_seconds: Option<u64>,
+    pub service_seconds: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreTimeouts {
+    pub efs_seconds: u64,
+    pub database_seconds: u64,
+    pub service_seconds: u64,
+}
+
+/// One recovery point to restore, with the metadata its restore job is started with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreSource {
+    pub recovery_point_arn: String,
+    pub resource: ResourceKind,
+    /// AWS Backup's resource type: `EFS`, `RDS` or `Aurora`.
+    pub resource_type: String,
+    pub metadata: HashMap<String, String>,
+    /// What the restore creates: the tenant's directory, or the new database's identifier.
+    pub target: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestorePlan {
+    /// The tenant restored into.
+    pub tenant_id: TenantId,
+    /// The tenant the backup was made of.
+    pub source_tenant_id: TenantId,
+    pub backup_id: String,
+    pub file_system: Option<FileSystemTarget>,
+    pub files: Option<RestoreSource>,
+    pub database: Option<RestoreSource>,
+    pub service: Option<ServiceTarget>,
+    pub promote_database: bool,
+    pub timeouts: RestoreTimeouts,
+    pub polling: Polling,
+    pub summary: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "action")]
+pub enum RestoreInput {
+    #[serde(rename_all = "camelCase")]
+    Plan {
+        execution_id: String,
+        request: Value,
+    },
+    #[serde(rename_all = "camelCase")]
+    Start {
+        execution_id: String,
+        plan: Box<RestorePlan>,
+    },
+}
+
+/// A recovery point found for a tenant backup id, with the tenant it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Found {
+    arn: String,
+    resource_arn: String,
+    resource_type: String,
+    status: Option<RecoveryPointStatus>,
+    owner: Option<String>,
+}
+
+pub struct RestoreService<'a> {
+    pub config: &'a Config,
+    pub backup: &'a aws_sdk_backup::Client,
+    pub efs: &'a aws_sdk_efs::Client,
+    pub tagging: &'a aws_sdk_resourcegroupstagging::Client,
+    pub clock: Clock,
+}
+
+impl RestoreService<'_> {
+    pub async fn handle(&self, input: RestoreInput) -> Result<Value, Error> {
+        let output = match input {
+            RestoreInput::Plan {
+                execution_id,
+                request,
+            } => {
+                let request: RestoreRequest = serde_json::from_value(request).map_err(|e| {
+                    OP.bad_request(format!("the restore request is not valid: {e}"))
+                })?;
+                serde_json::to_value(self.plan(&execution_id, &request).await?)
+            }
+            RestoreInput::Start { execution_id, plan } => {
+                serde_json::to_value(self.start(&execution_id, &plan).await?)
+            }
+        };
+        output.map_err(|e| OP.failed(format!("could not encode the output: {e}")))
+    }
+
+    pub async fn plan(
+        &self,
+        execution_id: &str,
+        request: &RestoreRequest,
+    ) -> Result<RestorePlan, Error> {
+        // Everything about the request is checked before any AWS call.
+        let source = TenantId::parse(&request.tenant_id)?;
+        let target = match &request.clone_to {
+            Some(raw) => TenantId::parse(raw)?,
+            None => source.clone(),
+        };
+        if request.backup_id.trim().is_empty() {
+            return Err(OP.bad_request("backupId is empty"));
+        }
+        if request.files == Some(false) && request.database == Some(false) {
+            return Err(OP.bad_request("nothing to restore: files and database are both false"));
+        }
+        if request.promote_database == Some(true) {
+            // Not built yet: refusing is better than a restore that silently leaves the
+            // tenant on its old database.
+            return Err(OP.bad_request(
+                "promoteDatabase is not supported yet: restore the database to a new instance \
+                 and point the tenant at it by hand",
+            ));
+        }
+        let timeouts = self.timeouts(request.timeouts.as_ref())?;
+        let polling = Polling {
+            initial_seconds: request
+                .poll_seconds
+                .unwrap_or(self.config.polling.initial_seconds)
+                .max(1),
+            max_seconds: request
+                .max_poll_seconds
+                .unwrap_or(self.config.polling.max_seconds)
+                .max(1),
+        };
+
+        let found = self.find(&request.backup_id).await?;
+        for point in &found {
+            match &point.owner {
+                Some(owner) if owner == source.as_str() => {}
+                Some(owner) => {
+                    return Err(Error::InvalidRestoreTarget(format!(
+                        "backup {} belongs to tenant {owner}, not {source}; to copy it into \
+                         another tenant, ask for tenant {owner} with cloneTo",
+                        request.backup_id
+                    )))
+                }
+                None => {
+                    return Err(Error::InvalidRestoreTarget(format!(
+                        "recovery point {} carries no {} tag: it cannot be tied to tenant \
+                         {source}",
+                        point.arn,
+                        tags::TENANT_ID
+                    )))
+                }
+            }
+            if !matches!(
+                point.status,
+                Some(RecoveryPointStatus::Completed | RecoveryPointStatus::Available)
+            ) {
+                return Err(Error::BackupNotFound(format!(
+                    "recovery point {} of backup {} is {}: it cannot be restored",
+                    point.arn,
+                    request.backup_id,
+                    point
+                        .status
+                        .as_ref()
+                        .map(|s| s.as_str())
+                        .unwrap_or("of unknown status")
+                )));
+            }
+        }
+        let efs_point = found.iter().find(|p| p.resource_type == "EFS");
+        let db_point = found
+            .iter()
+            .find(|p| p.resource_type == "RDS" || p.resource_type == "Aurora");
+        let want_files = request.files.unwrap_or(efs_point.is_some());
+        let want_database = request.database.unwrap_or(db_point.is_some());
+        if want_files && efs_point.is_none() {
+            return Err(Error::BackupNotFound(format!(
+                "backup {} holds no file-system recovery point",
+                request.backup_id
+            )));
+        }
+        if want_database && db_point.is_none() {
+            return Err(Error::BackupNotFound(format!(
+                "backup {} holds no database recovery point",
+                request.backup_id
+            )));
+        }
+
+        let resolver = Resolver {
+            tagging: self.tagging,
+            efs: self.efs,
+            operation: OP,
+        };
+        let overrides = request.resources.clone().unwrap_or_default();
+        let resources = resolver.resolve(&target, &overrides).await?;
+
+        let files = match (want_files, efs_point) {
+            (true, Some(point)) => Some(
+                self.efs_source(point, &source, &resources.file_system)
+                    .await?,
+            ),
+            _ => None,
+        };
+        let database = match (want_database, db_point) {
+            (true, Some(point)) => Some(self.database_source(point, &target, execution_id).await?),
+            _ => None,
+        };
+        let summary = format!(
+            "restore backup {} of tenant {source} into tenant {target}: {}{}{}",
+            request.backup_id,
+            if files.is_some() { "files" } else { "" },
+            if files.is_some() && database.is_some() {
+                " and "
+            } else {
+                ""
+            },
+            database
+                .as_ref()
+                .map(|d| format!("database to new {}", d.target))
+                .unwrap_or_default()
+        );
+        Ok(RestorePlan {
+            tenant_id: target,
+            source_tenant_id: source,
+            backup_id: request.backup_id.clone(),
+            file_system: Some(resources.file_system),
+            files,
+            database,
+            service: resources.service,
+            promote_database: request.promote_database.unwrap_or(false) && want_database,
+            timeouts,
+            polling,
+            summary,
+        })
+    }
+
+    pub async fn start(&self, execution_id: &str, plan: &RestorePlan) -> Result<JobSet, Error> {
+        let now = self.clock.now();
+        let mut jobs = Vec::new();
+        for (source, timeout) in [
+            (&plan.files, plan.timeouts.efs_seconds),
+            (&plan.database, plan.timeouts.database_seconds),
+        ] {
+            let Some(source) = source else { continue };
+            let started = self
+                .backup
+                .start_restore_job()
+                .recovery_point_arn(&source.recovery_point_arn)
+                .set_metadata(Some(source.metadata.clone()))
+                .iam_role_arn(&self.config.backup_role_arn)
+                .idempotency_token(idempotency_token(
+                    execution_id,
+                    "restore",
+                    &source.recovery_point_arn,
+                ))
+                .resource_type(&source.resource_type)
+                .send()
+                .await
+                .map_err(|e| {
+                    OP.aws(
+                        &format!("starting a restore of {}", source.recovery_point_arn),
+                        e,
+                    )
+                })?;
+            let job_id = started.restore_job_id().ok_or_else(|| {
+                OP.failed(format!(
+                    "AWS Backup started a restore of {} without a job id",
+                    source.recovery_point_arn
+                ))
+            })?;
+            tracing::info!(job_id, recovery_point = %source.recovery_point_arn, "restore started");
+            jobs.push(Job {
+                kind: JobKind::Restore,
+                resource: source.resource,
+                resource_arn: source.recovery_point_arn.clone(),
+                job_id: job_id.to_owned(),
+                recovery_point_arn: None,
+                vault: self.config.backup_vault_name.clone(),
+                state: "PENDING".to_owned(),
+                joined: false,
+                deadline: now + timeout as i64,
+                status_message: None,
+                created_resource_arn: None,
+                started_at: now,
+            });
+        }
+        Ok(JobSet {
+            operation: OP,
+            tenant_id: plan.tenant_id.to_string(),
+            backup_id: plan.backup_id.clone(),
+            jobs,
+            done: false,
+            attempt: 0,
+            wait_seconds: plan.polling.initial_seconds,
+            polling: plan.polling,
+        })
+    }
+
+    fn timeouts(
+        &self,
+        overrides: Option<&RestoreTimeoutOverrides>,
+    ) -> Result<RestoreTimeouts, Error> {
+        let defaults = &self.config.timeouts;
+        let o = overrides.cloned().unwrap_or_default();
+        let pick = |value: Option<u64>, default: u64, name: &str| match value {
+            Some(0) => Err(OP.bad_request(format!("timeouts.{name} must be at least 1 second"))),
+            Some(v) => Ok(v),
+            None => Ok(default),
+        };
+        Ok(RestoreTimeouts {
+            efs_seconds: pick(o.efs_seconds, defaults.efs_restore, "efsSeconds")?,
+            database_seconds: pick(
+                o.database_seconds,
+                defaults.database_restore,
+                "databaseSeconds",
+            )?,
+            service_seconds: pick(o.service_seconds, defaults.service, "serviceSeconds")?,
+        })
+    }
+
+    /// The recovery points a backup id names: one ARN, or every recovery point of the vault
+    /// tagged with the tenant backup id (as its own, or as a joined one).
+    async fn find(&self, backup_id: &str) -> Result<Vec<Found>, Error> {
+        let vault = &self.config.backup_vault_name;
+        if backup_id.starts_with("arn:") {
+            let described = self
+                .backup
+                .describe_recovery_point()
+                .backup_vault_name(vault)
+                .recovery_point_arn(backup_id)
+                .send()
+                .await
+                .map_err(|e| match e.as_service_error() {
+                    Some(err) if err.is_resource_not_found_exception() => Error::BackupNotFound(
+                        format!("no recovery point {backup_id} in vault {vault}"),
+                    ),
+                    Some(err) if err.is_invalid_parameter_value_exception() => {
+                        Error::BackupNotFound(format!(
+                            "{backup_id} is not a recovery point of vault {vault}"
+                        ))
+                    }
+                    _ => OP.aws(&format!("describing recovery point {backup_id}"), e),
+                })?;
+            let tags = self.tags_of(backup_id).await?;
+            return Ok(vec![Found {
+                arn: backup_id.to_owned(),
+                resource_arn: described.resource_arn().unwrap_or_default().to_owned(),
+                resource_type: described.resource_type().unwrap_or_default().to_owned(),
+                status: described.status().cloned(),
+                owner: tags.get(tags::TENANT_ID).cloned(),
+            }]);
+        }
+        let points = self
+            .backup
+            .list_recovery_points_by_backup_vault()
+            .backup_vault_name(vault)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| OP.aws(&format!("listing the recovery points of {vault}"), e))?;
+        let joined_key = format!("{}{backup_id}", tags::JOINED_BACKUP_PREFIX);
+        let mut found = Vec::new();
+        for point in points {
+            let Some(arn) = point.recovery_point_arn() else {
+                continue;
+            };
+            let tags = self.tags_of(arn).await?;
+            let owner = if tags.get(tags::BACKUP_ID).map(String::as_str) == Some(backup_id) {
+                tags.get(tags::TENANT_ID).cloned()
+            } else if let Some(joined_by) = tags.get(&joined_key) {
+                Some(joined_by.clone())
+            } else {
+                continue;
+            };
+            found.push(Found {
+                arn: arn.to_owned(),
+                resource_arn: point.resource_arn().unwrap_or_default().to_owned(),
+                resource_type: point.resource_type().unwrap_or_default().to_owned(),
+                status: point.status().cloned(),
+                owner,
+            });
+        }
+        if found.is_empty() {
+            return Err(Error::BackupNotFound(format!(
+                "no recovery point in vault {vault} belongs to backup {backup_id}"
+            )));
+        }
+        Ok(found)
+    }
+
+    async fn tags_of(&self, arn: &str) -> Result<HashMap<String, String>, Error> {
+        let out = self
+            .backup
+            .list_tags()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| OP.aws(&format!("listing the tags of {arn}"), e))?;
+        Ok(out.tags().cloned().unwrap_or_default())
+    }
+
+    async fn metadata(&self, arn: &str) -> Result<HashMap<String, String>, Error> {
+        let out = self
+            .backup
+            .get_recovery_point_restore_metadata()
+            .backup_vault_name(&self.config.backup_vault_name)
+            .recovery_point_arn(arn)
+            .send()
+            .await
+            .map_err(|e| OP.aws(&format!("reading the restore metadata of {arn}"), e))?;
+        Ok(out.restore_metadata().cloned().unwrap_or_default())
+    }
+
+    /// An item-level restore of the source tenant's directory into the shared file system.
+    async fn efs_source(
+        &self,
+        point: &Found,
+        source: &TenantId,
+        file_system: &FileSystemTarget,
+    ) -> Result<RestoreSource, Error> {
+        let backed_up = point.resource_arn.rsplit('/').next().unwrap_or_default();
+        if backed_up != file_system.file_system_id {
+            return Err(Error::InvalidRestoreTarget(format!(
+                "recovery point {} is of file system {backed_up}, but the tenant's files are on \
+                 {}",
+                point.arn, file_system.file_system_id
+            )));
+        }
+        let mut metadata = self.metadata(&point.arn).await?;
+        metadata.insert("file-system-id".into(), file_system.file_system_id.clone());
+        metadata.insert("newFileSystem".into(), "false".into());
+        // Paths from the file system's root, as a JSON array in a string.
+        metadata.insert(
+            "ItemsToRestore".into(),
+            serde_json::to_string(&[source.root_path()]).expect("a list of strings encodes"),
+        );
+        Ok(RestoreSource {
+            recovery_point_arn: point.arn.clone(),
+            resource: ResourceKind::Efs,
+            resource_type: "EFS".into(),
+            metadata,
+            target: file_system.root_path.clone(),
+        })
+    }
+
+    /// A restore of the database to a new identifier beside the tenant's database.
+    async fn database_source(
+        &self,
+        point: &Found,
+        target: &TenantId,
+        execution_id: &str,
+    ) -> Result<RestoreSource, Error> {
+        let kind =
+            database_kind(&point.resource_arn).unwrap_or(if point.resource_type == "Aurora" {
+                ResourceKind::AuroraCluster
+            } else {
+                ResourceKind::RdsInstance
+            });
+        if kind == ResourceKind::AuroraCluster {
+            // An Aurora restore creates a cluster with no instance; the step that adds a
+            // db.serverless instance is not built yet.
+            return Err(Error::InvalidRestoreTarget(format!(
+                "recovery point {} is of an Aurora cluster, whose restore is not supported yet; \
+                 restore the files alone (database: false)",
+                point.arn
+            )));
+        }
+        let identifier = restored_identifier(target, execution_id);
+        let mut metadata = self.metadata(&point.arn).await?;
+        let key = match kind {
+            ResourceKind::AuroraCluster => "DBClusterIdentifier",
+            _ => "DBInstanceIdentifier",
+        };
+        metadata.insert(key.into(), identifier.clone());
+        Ok(RestoreSource {
+            recovery_point_arn: point.arn.clone(),
+            resource: kind,
+            resource_type: point.resource_type.clone(),
+            metadata,
+            target: identifier,
+        })
+    }
+}
+
+/// A new database identifier: starts with a letter, at most 63 of letters, digits and single
+/// hyphens, stable for one execution.
+pub fn restored_identifier(tenant: &TenantId, execution_id: &str) -> String {
+    let suffix =
+        &crate::model::idempotency_token(execution_id, "restored-db", tenant.as_str())[..8];
+    let mut base: String = tenant.as_str().chars().take(40).collect();
+    while base.contains("--") {
+        base = base.replace("--", "-");
+    }
+    format!("r-{}-{suffix}", base.trim_end_matches('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restored_identifiers_are_valid_database_names() {
+        let exec = "arn:aws:states:af-south-1:123456789012:execution:restore:run-1";
+        for tenant in ["tenant-1", "9lives", "a--b", &"x".repeat(63)] {
+            let id = restored_identifier(&TenantId::parse(tenant).unwrap(), exec);
+            assert!(id.len() <= 63, "{id}");
+            assert!(id.starts_with("r-"));
+            assert!(!id.contains("--"), "{id}");
+            assert!(!id.ends_with('-'));
+            assert!(id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+            assert_eq!(
+                id,
+                restored_identifier(&TenantId::parse(tenant).unwrap(), exec)
+            );
+        }
+    }
+}

@@ -1,0 +1,563 @@
+//! restore, force-redeploy and the restore side of poll-job against the real SDK clients,
+//! answered by aws-smithy-mocks.
+
+mod common;
+
+use std::collections::HashMap;
+
+use aws_sdk_backup::operation::describe_recovery_point::{
+    DescribeRecoveryPointError, DescribeRecoveryPointOutput,
+};
+use aws_sdk_backup::operation::describe_restore_job::DescribeRestoreJobOutput;
+use aws_sdk_backup::operation::get_recovery_point_restore_metadata::GetRecoveryPointRestoreMetadataOutput;
+use aws_sdk_backup::operation::list_recovery_points_by_backup_vault::ListRecoveryPointsByBackupVaultOutput;
+use aws_sdk_backup::operation::list_tags::ListTagsOutput;
+use aws_sdk_backup::operation::start_restore_job::{StartRestoreJobInput, StartRestoreJobOutput};
+use aws_sdk_backup::types::error::ResourceNotFoundException;
+use aws_sdk_backup::types::{RecoveryPointByBackupVault, RecoveryPointStatus, RestoreJobStatus};
+use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+use aws_sdk_ecs::operation::update_service::{UpdateServiceInput, UpdateServiceOutput};
+use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service};
+use aws_smithy_mocks::{mock, Rule};
+use bbws::handlers::{force_redeploy, poll_job, restore, Deps};
+use bbws::model::{idempotency_token, JobSet};
+use bbws::restore::RestorePlan;
+use common::*;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+
+const RP_EFS: &str = "arn:aws:backup:af-south-1:123456789012:recovery-point:rp-efs-1";
+const RP_DB: &str = "arn:aws:rds:af-south-1:123456789012:snapshot:awsbackup:job-db-1";
+const RP_OTHER: &str = "arn:aws:backup:af-south-1:123456789012:recovery-point:rp-other";
+const BACKUP: &str = "tb-aaaa";
+
+struct Point {
+    arn: &'static str,
+    resource: &'static str,
+    kind: &'static str,
+    status: RecoveryPointStatus,
+    tags: Vec<(&'static str, &'static str)>,
+}
+
+fn vault(points: Vec<Point>) -> Vec<Rule> {
+    let listed: Vec<RecoveryPointByBackupVault> = points
+        .iter()
+        .map(|p| {
+            RecoveryPointByBackupVault::builder()
+                .recovery_point_arn(p.arn)
+                .resource_arn(p.resource)
+                .resource_type(p.kind)
+                .status(p.status.clone())
+                .build()
+        })
+        .collect();
+    let tags: HashMap<String, HashMap<String, String>> = points
+        .iter()
+        .map(|p| {
+            (
+                p.arn.to_string(),
+                p.tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        })
+        .collect();
+    let kinds: HashMap<String, String> = points
+        .iter()
+        .map(|p| (p.arn.to_string(), p.kind.to_string()))
+        .collect();
+    vec![
+        mock!(aws_sdk_backup::Client::list_recovery_points_by_backup_vault)
+            .match_requests(|r| r.backup_vault_name() == Some("bbws-dev-backup-vault"))
+            .then_output(move || {
+                ListRecoveryPointsByBackupVaultOutput::builder()
+                    .set_recovery_points(Some(listed.clone()))
+                    .build()
+            }),
+        mock!(aws_sdk_backup::Client::list_tags).then_compute_output(move |r| {
+            ListTagsOutput::builder()
+                .set_tags(tags.get(r.resource_arn().unwrap_or_default()).cloned())
+                .build()
+        }),
+        mock!(aws_sdk_backup::Client::get_recovery_point_restore_metadata).then_compute_output(
+            move |r| {
+                let arn = r.recovery_point_arn().unwrap_or_default();
+                let metadata: HashMap<String, String> =
+                    if kinds.get(arn).map(String::as_str) == Some("EFS") {
+                        [
+                            ("file-system-id", FS_ID),
+                            ("newFileSystem", "true"),
+                            ("Encrypted", "true"),
+                            ("PerformanceMode", "generalPurpose"),
+                        ]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect()
+                    } else {
+                        [("DBInstanceIdentifier", "tenant-1"), ("Engine", "mysql")]
+                            .into_iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect()
+                    };
+                GetRecoveryPointRestoreMetadataOutput::builder()
+                    .recovery_point_arn(arn)
+                    .set_restore_metadata(Some(metadata))
+                    .build()
+            },
+        ),
+    ]
+}
+
+fn owned_pair() -> Vec<Point> {
+    vec![
+        Point {
+            arn: RP_EFS,
+            resource: FS_ARN,
+            kind: "EFS",
+            status: RecoveryPointStatus::Completed,
+            tags: vec![("bbws:tenant-id", "tenant-1"), ("bbws:backup-id", BACKUP)],
+        },
+        Point {
+            arn: RP_DB,
+            resource: DB_ARN,
+            kind: "RDS",
+            status: RecoveryPointStatus::Completed,
+            tags: vec![("bbws:tenant-id", "tenant-1"), ("bbws:backup-id", BACKUP)],
+        },
+        Point {
+            arn: RP_OTHER,
+            resource: FS_ARN,
+            kind: "EFS",
+            status: RecoveryPointStatus::Completed,
+            tags: vec![
+                ("bbws:tenant-id", "tenant-2"),
+                ("bbws:backup-id", "tb-other"),
+            ],
+        },
+    ]
+}
+
+fn tenant_resources(mocks: &mut Mocks, root: &str) {
+    mocks.tagging.push(tagged(&[AP_ARN, DB_ARN, SERVICE_ARN]));
+    mocks.efs.push(access_point(root));
+}
+
+async fn plan(deps: &Deps, request: Value) -> Result<RestorePlan, bbws::Error> {
+    let out = restore(
+        LambdaEvent::new(
+            json!({"action": "plan", "executionId": EXECUTION, "request": request}),
+            Context::default(),
+        ),
+        deps,
+    )
+    .await?;
+    Ok(serde_json::from_value(out).unwrap())
+}
+
+async fn start(deps: &Deps, plan: &RestorePlan) -> Result<JobSet, bbws::Error> {
+    let out = restore(
+        LambdaEvent::new(
+            json!({"action": "start", "executionId": EXECUTION, "plan": plan}),
+            Context::default(),
+        ),
+        deps,
+    )
+    .await?;
+    Ok(serde_json::from_value(out).unwrap())
+}
+
+fn recording_restore(sent: &Sent<StartRestoreJobInput>) -> Rule {
+    let sent = sent.clone();
+    mock!(aws_sdk_backup::Client::start_restore_job).then_compute_output(move |r| {
+        sent.push(r);
+        let id = if r.resource_type() == Some("EFS") {
+            "restore-efs"
+        } else {
+            "restore-db"
+        };
+        StartRestoreJobOutput::builder().restore_job_id(id).build()
+    })
+}
+
+#[tokio::test]
+async fn restores_files_into_the_shared_file_system_and_the_database_to_a_new_instance() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    mocks.backup.extend(vault(owned_pair()));
+    let sent = Sent::default();
+    mocks.backup.push(recording_restore(&sent));
+    let deps = mocks.deps();
+
+    let plan = plan(&deps, json!({"tenantId": "tenant-1", "backupId": BACKUP}))
+        .await
+        .unwrap();
+    assert_eq!(plan.tenant_id.as_str(), "tenant-1");
+    assert_eq!(plan.service.as_ref().unwrap().name, "tenant-1");
+    assert_eq!(plan.timeouts.efs_seconds, 600);
+    assert_eq!(plan.timeouts.database_seconds, 1800);
+    assert_eq!(plan.timeouts.service_seconds, 300);
+    let files = plan.files.as_ref().unwrap();
+    assert_eq!(files.recovery_point_arn, RP_EFS);
+    assert_eq!(files.metadata["file-system-id"], FS_ID);
+    assert_eq!(files.metadata["newFileSystem"], "false");
+    assert_eq!(files.metadata["ItemsToRestore"], r#"["/tenant-1"]"#);
+    let db = plan.database.as_ref().unwrap();
+    assert_eq!(db.recovery_point_arn, RP_DB);
+    assert!(db.target.starts_with("r-tenant-1-"), "{}", db.target);
+    assert_eq!(
+        db.metadata["DBInstanceIdentifier"], db.target,
+        "never the tenant's own database"
+    );
+
+    let set = start(&deps, &plan).await.unwrap();
+    assert_eq!(set.jobs.len(), 2);
+    assert_eq!(set.jobs[0].deadline, NOW + 600);
+    assert_eq!(set.jobs[1].deadline, NOW + 1800);
+    let requests = sent.all();
+    for r in &requests {
+        let rp = r.recovery_point_arn().unwrap();
+        assert_eq!(
+            r.iam_role_arn(),
+            Some("arn:aws:iam::123456789012:role/bbws-dev-backup")
+        );
+        assert_eq!(
+            r.idempotency_token(),
+            Some(idempotency_token(EXECUTION, "restore", rp).as_str())
+        );
+    }
+    assert_eq!(requests[0].resource_type(), Some("EFS"));
+    assert_eq!(requests[1].resource_type(), Some("RDS"));
+}
+
+#[tokio::test]
+async fn a_joined_file_system_recovery_point_is_found_by_its_joined_tag() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    mocks.backup.extend(vault(vec![Point {
+        arn: RP_EFS,
+        resource: FS_ARN,
+        kind: "EFS",
+        status: RecoveryPointStatus::Completed,
+        tags: vec![
+            ("bbws:backup-type", "automated"),
+            ("bbws:backup:tb-joined", "tenant-1"),
+        ],
+    }]));
+    let plan = plan(
+        &mocks.deps(),
+        json!({"tenantId": "tenant-1", "backupId": "tb-joined"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.files.unwrap().recovery_point_arn, RP_EFS);
+    assert!(
+        plan.database.is_none(),
+        "a files-only backup restores files only"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_backup_is_backup_not_found() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    mocks.backup.extend(vault(owned_pair()));
+    let err = plan(
+        &mocks.deps(),
+        json!({"tenantId": "tenant-1", "backupId": "tb-nope"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "BackupNotFound");
+    assert_eq!(err.status(), 404);
+}
+
+#[tokio::test]
+async fn an_expired_recovery_point_is_backup_not_found() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    let mut points = owned_pair();
+    points[0].status = RecoveryPointStatus::Expired;
+    mocks.backup.extend(vault(points));
+    let err = plan(
+        &mocks.deps(),
+        json!({"tenantId": "tenant-1", "backupId": BACKUP}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "BackupNotFound");
+    assert!(err.to_string().contains("EXPIRED"), "{err}");
+}
+
+#[tokio::test]
+async fn another_tenants_backup_is_refused_unless_cloned_explicitly() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    mocks.backup.extend(vault(owned_pair()));
+    let sent = Sent::default();
+    mocks.backup.push(recording_restore(&sent));
+    let deps = mocks.deps();
+    let err = plan(
+        &deps,
+        json!({"tenantId": "tenant-1", "backupId": "tb-other"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "InvalidRestoreTarget");
+    assert_eq!(err.status(), 400);
+    assert!(err.to_string().contains("tenant-2"), "{err}");
+    assert!(sent.all().is_empty());
+
+    // Named explicitly: tenant-2's backup cloned into tenant-1.
+    let plan = plan(
+        &deps,
+        json!({"tenantId": "tenant-2", "backupId": "tb-other", "cloneTo": "tenant-1"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.tenant_id.as_str(), "tenant-1");
+    assert_eq!(plan.source_tenant_id.as_str(), "tenant-2");
+    assert_eq!(
+        plan.files.unwrap().metadata["ItemsToRestore"],
+        r#"["/tenant-2"]"#
+    );
+}
+
+#[tokio::test]
+async fn a_recovery_point_arn_that_does_not_exist_is_backup_not_found() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::describe_recovery_point).then_error(|| {
+            DescribeRecoveryPointError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("no such recovery point")
+                    .build(),
+            )
+        }),
+    );
+    let err = plan(
+        &mocks.deps(),
+        json!({"tenantId": "tenant-1", "backupId": RP_EFS}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "BackupNotFound");
+}
+
+#[tokio::test]
+async fn a_recovery_point_arn_restores_that_point_alone() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    mocks.backup.extend(vault(owned_pair()));
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::describe_recovery_point).then_output(|| {
+            DescribeRecoveryPointOutput::builder()
+                .recovery_point_arn(RP_EFS)
+                .resource_arn(FS_ARN)
+                .resource_type("EFS")
+                .status(RecoveryPointStatus::Completed)
+                .build()
+        }),
+    );
+    let plan = plan(
+        &mocks.deps(),
+        json!({"tenantId": "tenant-1", "backupId": RP_EFS}),
+    )
+    .await
+    .unwrap();
+    assert!(plan.files.is_some());
+    assert!(plan.database.is_none());
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_before_any_aws_call() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    let deps = mocks.deps();
+    for (request, name) in [
+        (
+            json!({"tenantId": "../x", "backupId": BACKUP}),
+            "InvalidTenant",
+        ),
+        (
+            json!({"tenantId": "tenant-1", "backupId": BACKUP, "cloneTo": "B"}),
+            "InvalidTenant",
+        ),
+        (
+            json!({"tenantId": "tenant-1", "backupId": ""}),
+            "InvalidRestoreTarget",
+        ),
+        (
+            json!({"tenantId": "tenant-1", "backupId": BACKUP, "files": false, "database": false}),
+            "InvalidRestoreTarget",
+        ),
+        (
+            json!({"tenantId": "tenant-1", "backupId": BACKUP, "promoteDatabase": true}),
+            "InvalidRestoreTarget",
+        ),
+        (json!({"tenantId": "tenant-1"}), "InvalidRestoreTarget"),
+    ] {
+        let err = plan(&deps, request.clone()).await.unwrap_err();
+        assert_eq!(err.name(), name, "{request}");
+    }
+    assert_eq!(mocks.tagging[0].num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_restore_job_is_restore_failed() {
+    let mut mocks = Mocks::new();
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::describe_restore_job).then_output(|| {
+            DescribeRestoreJobOutput::builder()
+                .restore_job_id("restore-efs")
+                .status(RestoreJobStatus::Failed)
+                .status_message("Access denied to the file system")
+                .build()
+        }),
+    );
+    let set = json!({
+        "operation": "restore", "tenantId": "tenant-1", "backupId": BACKUP, "done": false,
+        "attempt": 0, "waitSeconds": 1, "polling": {"initialSeconds": 1, "maxSeconds": 2},
+        "jobs": [{"kind": "restore", "resource": "efs", "resourceArn": RP_EFS, "jobId": "restore-efs",
+                  "vault": "bbws-dev-backup-vault", "state": "PENDING", "deadline": NOW + 60}]
+    });
+    let err = poll_job(LambdaEvent::new(set, Context::default()), &mocks.deps())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "RestoreFailed");
+    assert!(err.to_string().contains("Access denied"), "{err}");
+}
+
+fn service(deployments: Vec<(&'static str, DeploymentRolloutState)>, running: i32) -> Service {
+    let mut builder = Service::builder()
+        .service_arn(SERVICE_ARN)
+        .service_name("tenant-1")
+        .desired_count(1)
+        .running_count(running);
+    for (i, (id, state)) in deployments.into_iter().enumerate() {
+        builder = builder.deployments(
+            Deployment::builder()
+                .id(id)
+                .status(if i == 0 { "PRIMARY" } else { "ACTIVE" })
+                .rollout_state(state)
+                .build(),
+        );
+    }
+    builder.build()
+}
+
+#[tokio::test]
+async fn redeploys_and_waits_until_the_service_is_stable() {
+    let sent: Sent<UpdateServiceInput> = Sent::default();
+    let rec = sent.clone();
+    let mut mocks = Mocks::new();
+    mocks.ecs.push(
+        mock!(aws_sdk_ecs::Client::update_service).then_compute_output(move |r| {
+            rec.push(r);
+            UpdateServiceOutput::builder()
+                .service(service(
+                    vec![
+                        ("ecs-svc/new", DeploymentRolloutState::InProgress),
+                        ("ecs-svc/old", DeploymentRolloutState::Completed),
+                    ],
+                    1,
+                ))
+                .build()
+        }),
+    );
+    let describe = mock!(aws_sdk_ecs::Client::describe_services)
+        .sequence()
+        .output(|| {
+            DescribeServicesOutput::builder()
+                .services(service(
+                    vec![
+                        ("ecs-svc/new", DeploymentRolloutState::InProgress),
+                        ("ecs-svc/old", DeploymentRolloutState::Completed),
+                    ],
+                    1,
+                ))
+                .build()
+        })
+        .output(|| {
+            DescribeServicesOutput::builder()
+                .services(service(
+                    vec![("ecs-svc/new", DeploymentRolloutState::Completed)],
+                    1,
+                ))
+                .build()
+        })
+        .build();
+    mocks.ecs.push(describe);
+    let deps = mocks.deps();
+    let input = json!({
+        "tenantId": "tenant-1", "backupId": BACKUP, "timeoutSeconds": 300,
+        "polling": {"initialSeconds": 1, "maxSeconds": 2},
+        "service": {"arn": SERVICE_ARN, "cluster": "bbws-dev", "name": "tenant-1"}
+    });
+    let set: JobSet = serde_json::from_value(
+        force_redeploy(LambdaEvent::new(input, Context::default()), &deps)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let requests = sent.all();
+    assert_eq!(requests[0].cluster(), Some("bbws-dev"));
+    assert_eq!(requests[0].service(), Some("tenant-1"));
+    assert_eq!(requests[0].force_new_deployment(), Some(true));
+    assert_eq!(set.jobs[0].job_id, "ecs-svc/new");
+    assert_eq!(set.jobs[0].deadline, NOW + 300);
+
+    let poll = |set: JobSet| {
+        let deps = &deps;
+        async move {
+            let out = poll_job(
+                LambdaEvent::new(serde_json::to_value(set).unwrap(), Context::default()),
+                deps,
+            )
+            .await
+            .unwrap();
+            serde_json::from_value::<JobSet>(out).unwrap()
+        }
+    };
+    let first = poll(set).await;
+    assert!(!first.done, "two deployments: not stable yet");
+    let second = poll(first).await;
+    assert!(second.done, "{second:?}");
+}
+
+#[tokio::test]
+async fn a_failed_rollout_is_restore_failed() {
+    let mut mocks = Mocks::new();
+    mocks.ecs.push(
+        mock!(aws_sdk_ecs::Client::describe_services).then_output(|| {
+            let mut s = service(vec![("ecs-svc/new", DeploymentRolloutState::Failed)], 0);
+            s = Service::builder()
+                .service_arn(SERVICE_ARN)
+                .desired_count(1)
+                .running_count(0)
+                .deployments(
+                    Deployment::builder()
+                        .id("ecs-svc/new")
+                        .status("PRIMARY")
+                        .rollout_state(DeploymentRolloutState::Failed)
+                        .rollout_state_reason("tasks failed to start")
+                        .build(),
+                )
+                .set_service_name(s.service_name().map(str::to_owned))
+                .build();
+            DescribeServicesOutput::builder().services(s).build()
+        }),
+    );
+    let set = json!({
+        "operation": "restore", "tenantId": "tenant-1", "backupId": BACKUP, "done": false,
+        "attempt": 0, "waitSeconds": 1, "polling": {"initialSeconds": 1, "maxSeconds": 2},
+        "jobs": [{"kind": "deployment", "resource": "ecs-service", "resourceArn": SERVICE_ARN,
+                  "jobId": "ecs-svc/new", "vault": "", "state": "RUNNING", "deadline": NOW + 60}]
+    });
+    let err = poll_job(LambdaEvent::new(set, Context::default()), &mocks.deps())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "RestoreFailed");
+    assert!(err.to_string().contains("tasks failed to start"), "{err}");
+}
