@@ -312,11 +312,8 @@ impl BackupService<'_> {
                 vault,
                 state,
             } => {
-                if let Some(rp) = recovery_point_arn {
-                    self.tag_joined(rp, plan).await?;
-                } else {
-                    tracing::warn!(job_id, "joined job has no recovery point yet; not tagged");
-                }
+                // The joined recovery point is tagged for this backup once its job completes
+                // (poll-job): AWS Backup may not accept tags on it before.
                 Job {
                     kind: JobKind::Backup,
                     resource: ResourceKind::Efs,
@@ -447,21 +444,5 @@ impl BackupService<'_> {
             created_resource_arn: None,
             started_at: now,
         })
-    }
-
-    /// A joined recovery point belongs to another backup: it gets a tag naming this one too,
-    /// so this tenant backup id finds it when restoring.
-    async fn tag_joined(&self, recovery_point_arn: &str, plan: &BackupPlan) -> Result<(), Error> {
-        self.backup
-            .tag_resource()
-            .resource_arn(recovery_point_arn)
-            .tags(
-                format!("{}{}", tags::JOINED_BACKUP_PREFIX, plan.backup_id),
-                plan.tenant_id.as_str(),
-            )
-            .send()
-            .await
-            .map_err(|e| OP.aws(&format!("tagging recovery point {recovery_point_arn}"), e))?;
-        Ok(())
     }
 }

@@ -7,7 +7,7 @@ use aws_sdk_ecs::types::DeploymentRolloutState;
 
 use crate::config::Config;
 use crate::error::{Error, Operation};
-use crate::model::{idempotency_token, Clock, Job, JobKind, JobSet};
+use crate::model::{idempotency_token, tags, Clock, Job, JobKind, JobSet};
 use crate::resolve::service_target;
 
 const COMPLETED: &str = "COMPLETED";
@@ -38,6 +38,16 @@ impl JobWatcher<'_> {
         let op = set.operation;
         for job in set.jobs.iter_mut().filter(|j| j.state != COMPLETED) {
             let seen = self.describe(op, job).await?;
+            if job.kind == JobKind::Backup && job.joined && seen.state == COMPLETED {
+                let rp = seen
+                    .recovery_point_arn
+                    .as_deref()
+                    .or(job.recovery_point_arn.as_deref());
+                if let Some(rp) = rp {
+                    self.tag_joined(op, rp, &set.tenant_id, &set.backup_id)
+                        .await?;
+                }
+            }
             job.state = seen.state;
             job.status_message = seen.status_message;
             if seen.recovery_point_arn.is_some() {
@@ -86,6 +96,28 @@ impl JobWatcher<'_> {
         set.attempt = set.attempt.saturating_add(1);
         set.wait_seconds = set.polling.wait_after(set.attempt);
         Ok(set)
+    }
+
+    /// A joined recovery point belongs to another backup: it gets a tag naming this tenant
+    /// backup too, `bbws:backup:<backup id>` = `<tenant id>`, so a restore finds it by this id.
+    async fn tag_joined(
+        &self,
+        op: Operation,
+        recovery_point_arn: &str,
+        tenant_id: &str,
+        backup_id: &str,
+    ) -> Result<(), Error> {
+        self.backup
+            .tag_resource()
+            .resource_arn(recovery_point_arn)
+            .tags(
+                format!("{}{backup_id}", tags::JOINED_BACKUP_PREFIX),
+                tenant_id,
+            )
+            .send()
+            .await
+            .map_err(|e| op.aws(&format!("tagging recovery point {recovery_point_arn}"), e))?;
+        Ok(())
     }
 
     async fn describe(&self, op: Operation, job: &Job) -> Result<Seen, Error> {

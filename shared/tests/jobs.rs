@@ -412,3 +412,39 @@ async fn nothing_is_copied_before_every_backup_completed() {
         "no copy starts while a backup is unfinished"
     );
 }
+
+#[tokio::test]
+async fn a_joined_recovery_point_is_tagged_for_this_backup_when_its_job_completes() {
+    use aws_sdk_backup::operation::tag_resource::{TagResourceInput, TagResourceOutput};
+    let tags: Sent<TagResourceInput> = Sent::default();
+    let rec = tags.clone();
+    let mut mocks = Mocks::new();
+    mocks.backup.push(describes(
+        "hourly-7",
+        BackupJobState::Completed,
+        None,
+        Some(RP_EFS),
+    ));
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::tag_resource).then_compute_output(move |r| {
+            rec.push(r);
+            TagResourceOutput::builder().build()
+        }),
+    );
+    let deps = mocks.deps();
+    let mut joined = backup_job("hourly-7", ResourceKind::Efs, FS_ARN, "RUNNING", NOW + 100);
+    joined.joined = true;
+    let out = poll(&deps, &set(vec![joined])).await.unwrap();
+    assert!(out.done);
+    let sent = tags.all();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].resource_arn(), Some(RP_EFS));
+    assert_eq!(
+        sent[0]
+            .tags()
+            .unwrap()
+            .get("bbws:backup:tb-0123")
+            .map(String::as_str),
+        Some("tenant-1")
+    );
+}

@@ -86,7 +86,7 @@ fn bbws(args: &[&str]) -> (i32, Value) {
     let last = stdout
         .lines()
         .rev()
-        .find(|l| l.trim_start().starts_with('{'))
+        .find(|l| l.trim_start().starts_with(['{', '[']))
         .unwrap_or("null");
     let value = serde_json::from_str(last).unwrap_or(Value::Null);
     (out.status.code().unwrap_or(-1), value)
@@ -236,6 +236,19 @@ async fn a_running_efs_job_is_joined_not_collided_with() {
         before + 1,
         "only the hourly job ran on the shared file system"
     );
+    // The joined recovery point is found by this tenant backup's id.
+    let backup_id = out["output"]["backupId"].as_str().unwrap().to_owned();
+    let (code, out) = bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-join",
+        "--backup",
+        &backup_id,
+        "--files-only",
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
     assert!(after
         .iter()
         .all(|j| j.state() != Some(&BackupJobState::Expired)));
