@@ -4,6 +4,7 @@
                                 machines from statemachine/ with the substitutions SAM makes
   local_seed.py tenant <id>     a tenant: its directory with WordPress-like files, its access
                                 point (seed 000 section 4.2), database and service, all tagged
+  local_seed.py drain-events    the events the product put on EventBridge since the last drain
 
 Each prints one JSON object. Run by scripts/local-up.sh and the demo; idempotent.
 """
@@ -72,13 +73,23 @@ def platform():
     fs_id = fs["FileSystemId"]
     (LOCAL / "efs" / fs_id).mkdir(parents=True, exist_ok=True)
     client("ecs").create_cluster(clusterName=f"bbws-{ENV}")
+    # What the product announces lands in a queue, where tests and the demo read it.
+    sqs = client("sqs")
+    queue_url = sqs.create_queue(QueueName="bbws-content-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = client("events")
+    events.put_rule(Name="bbws-content-events", EventPattern=json.dumps({"source": ["bbws.content"]}))
+    events.put_targets(Rule="bbws-content-events", Targets=[{"Id": "queue", "Arn": queue_arn}])
     sfn = client("stepfunctions")
     machines = {}
     existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
     for asl in sorted(os.listdir(ROOT / "statemachine")):
         if not asl.endswith(".asl.json"):
             continue
-        name = f"bbws-{ENV}-tenant-{asl.split('.')[0]}"
+        stem = asl.split(".")[0]
+        # As template.yaml names them: bbws-<env>-tenant-backup, -tenant-restore, -fleet-backup.
+        name = f"bbws-{ENV}-{'tenant-' if stem in ('backup', 'restore') else ''}{stem}"
         if name in existing:
             sfn.delete_state_machine(stateMachineArn=existing[name])
         arn = sfn.create_state_machine(
@@ -86,7 +97,8 @@ def platform():
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/bbws-{ENV}-states",
         )["stateMachineArn"]
         machines[asl.split(".")[0]] = arn
-    out = {"fileSystemId": fs_id, "stateMachines": machines, "endpoint": ENDPOINT}
+    out = {"fileSystemId": fs_id, "stateMachines": machines, "endpoint": ENDPOINT,
+           "eventsQueueUrl": queue_url}
     (LOCAL / "platform.json").write_text(json.dumps(out))
     print(json.dumps(out))
 
@@ -146,10 +158,27 @@ def tenant(tenant_id):
     }))
 
 
+def drain_events():
+    platform_info = json.loads((LOCAL / "platform.json").read_text())
+    sqs = client("sqs")
+    events = []
+    while True:
+        got = sqs.receive_message(QueueUrl=platform_info["eventsQueueUrl"], MaxNumberOfMessages=10)
+        messages = got.get("Messages", [])
+        if not messages:
+            break
+        for m in messages:
+            events.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=platform_info["eventsQueueUrl"], ReceiptHandle=m["ReceiptHandle"])
+    print(json.dumps(events))
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["platform"]:
         platform()
     elif sys.argv[1:2] == ["tenant"] and len(sys.argv) == 3:
         tenant(sys.argv[2])
+    elif sys.argv[1:2] == ["drain-events"]:
+        drain_events()
     else:
         raise SystemExit(__doc__)

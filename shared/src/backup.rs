@@ -43,6 +43,9 @@ pub struct BackupRequest {
     pub poll_seconds: Option<u64>,
     pub max_poll_seconds: Option<u64>,
     pub resources: Option<Overrides>,
+    /// Offboarding: once this backup succeeded, delete the tenant's access point (never its
+    /// files).
+    pub offboard: Option<bool>,
     /// The plan of the previous round, when the state machine comes back after waiting.
     pub plan: Option<Value>,
 }
@@ -98,6 +101,7 @@ pub struct BackupPlan {
     pub wait_deadline: i64,
     pub copy_to_dr: bool,
     pub wait_for_copy: bool,
+    pub offboard: bool,
     pub timeouts: BackupTimeouts,
     pub polling: Polling,
     /// A line for people: what this plan means.
@@ -118,6 +122,20 @@ pub enum StartBackupInput {
         execution_id: String,
         plan: Box<BackupPlan>,
     },
+    /// A fleet backup's first step: one job on the shared file system, which every tenant's
+    /// backup then joins (N tenants cost one file-system job).
+    #[serde(rename_all = "camelCase")]
+    StartShared { execution_id: String },
+}
+
+/// What the fleet's shared file-system step did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedBackup {
+    pub file_system_arn: String,
+    pub job_id: String,
+    /// True when a job was already running and is used instead.
+    pub joined: bool,
 }
 
 pub struct BackupService<'a> {
@@ -161,6 +179,9 @@ impl BackupService<'_> {
             }
             StartBackupInput::Start { execution_id, plan } => {
                 serde_json::to_value(self.start(&execution_id, &plan).await?)
+            }
+            StartBackupInput::StartShared { execution_id } => {
+                serde_json::to_value(self.start_shared(&execution_id).await?)
             }
         };
         output.map_err(|e| OP.failed(format!("could not encode the output: {e}")))
@@ -266,7 +287,7 @@ impl BackupService<'_> {
         }
         tracing::info!(tenant = %tenant, %summary, "backup planned");
         Ok(BackupPlan {
-            backup_id: tenant_backup_id(execution_id),
+            backup_id: tenant_backup_id(execution_id, tenant.as_str()),
             tenant_id: tenant,
             file_system: resources.file_system,
             database,
@@ -276,6 +297,7 @@ impl BackupService<'_> {
             wait_deadline,
             copy_to_dr: request.copy_to_dr.unwrap_or(true),
             wait_for_copy: request.wait_for_copy.unwrap_or(false),
+            offboard: request.offboard.unwrap_or(false),
             timeouts,
             polling,
             summary,
@@ -350,6 +372,64 @@ impl BackupService<'_> {
             attempt: 0,
             wait_seconds: plan.polling.initial_seconds,
             polling: plan.polling,
+        })
+    }
+
+    /// Starts a backup of the shared file system unless a job already runs on it. The token
+    /// is the one a tenant's own start would send for the file system in this execution, so
+    /// a tenant that raced past this step gets this very job back from AWS Backup.
+    pub async fn start_shared(&self, execution_id: &str) -> Result<SharedBackup, Error> {
+        let fs_id = self
+            .config
+            .file_system_id
+            .as_deref()
+            .ok_or_else(|| OP.failed("FILE_SYSTEM_ID is not set: no shared file system"))?;
+        let described = self
+            .efs
+            .describe_file_systems()
+            .file_system_id(fs_id)
+            .send()
+            .await
+            .map_err(|e| OP.aws(&format!("describing file system {fs_id}"), e))?;
+        let fs_arn = described
+            .file_systems()
+            .first()
+            .and_then(|fs| fs.file_system_arn())
+            .ok_or_else(|| OP.failed(format!("file system {fs_id} was not found")))?
+            .to_owned();
+        let now = self.clock.now();
+        if let Some(job) = self.active_jobs(&fs_arn, now).await?.first() {
+            return Ok(SharedBackup {
+                file_system_arn: fs_arn,
+                job_id: job.backup_job_id().unwrap_or_default().to_owned(),
+                joined: true,
+            });
+        }
+        let retention = &self.config.retention;
+        let started = self
+            .backup
+            .start_backup_job()
+            .backup_vault_name(&self.config.backup_vault_name)
+            .resource_arn(&fs_arn)
+            .iam_role_arn(&self.config.backup_role_arn)
+            .idempotency_token(idempotency_token(execution_id, "backup", &fs_arn))
+            .start_window_minutes(60)
+            .complete_window_minutes(120)
+            .lifecycle(
+                Lifecycle::builder()
+                    .set_move_to_cold_storage_after_days(retention.efs_cold_after_days)
+                    .delete_after_days(retention.efs_delete_after_days)
+                    .build(),
+            )
+            .recovery_point_tags(tags::BACKUP_TYPE, "fleet")
+            .recovery_point_tags(tags::COMPONENT, "efs")
+            .send()
+            .await
+            .map_err(|e| OP.aws(&format!("starting a backup job of {fs_arn}"), e))?;
+        Ok(SharedBackup {
+            file_system_arn: fs_arn,
+            job_id: started.backup_job_id().unwrap_or_default().to_owned(),
+            joined: false,
         })
     }
 

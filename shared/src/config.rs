@@ -89,6 +89,12 @@ pub struct Config {
     pub retention: Retention,
     /// Where promote-restore finds the whole file system mounted (its root access point).
     pub efs_mount_path: Option<std::path::PathBuf>,
+    /// The shared file system new tenants' access points are made on (onboarding).
+    pub file_system_id: Option<String>,
+    /// The EventBridge bus outcome and storage events are put on.
+    pub event_bus_name: String,
+    /// The environment name tagged on what the product creates (`bbws:environment`).
+    pub environment: String,
 }
 
 impl Config {
@@ -175,6 +181,13 @@ impl Config {
             efs_mount_path: lookup("EFS_MOUNT_PATH")
                 .filter(|v| !v.trim().is_empty())
                 .map(Into::into),
+            file_system_id: lookup("FILE_SYSTEM_ID").filter(|v| !v.trim().is_empty()),
+            event_bus_name: lookup("EVENT_BUS_NAME")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "default".into()),
+            environment: lookup("BBWS_ENVIRONMENT")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "dev".into()),
         })
     }
 
@@ -188,6 +201,9 @@ impl Config {
             polling: Polling::default(),
             retention: Retention::default(),
             efs_mount_path: None,
+            file_system_id: Some("fs-0123456789abcdef0".into()),
+            event_bus_name: "default".into(),
+            environment: "dev".into(),
         }
     }
 }
@@ -220,7 +236,13 @@ mod tests {
     #[test]
     fn defaults_are_the_specification_figures() {
         let config = Config::from_lookup(lookup(&REQUIRED)).unwrap();
-        assert_eq!(config, Config::example());
+        assert_eq!(
+            config,
+            Config {
+                file_system_id: None,
+                ..Config::example()
+            }
+        );
         assert_eq!(config.timeouts.efs_backup, 300);
         assert_eq!(config.timeouts.database_backup, 600);
         assert_eq!(config.retention.dr_delete_after_days, 30);

@@ -15,6 +15,7 @@ use crate::promote::{promote, PromoteRequest};
 use crate::redeploy::{force_redeploy as redeploy, RedeployInput};
 use crate::restore::{RestoreInput, RestoreService};
 use crate::tenant::TenantId;
+use crate::tenants::{parse_event, Onboarding};
 
 /// What every handler is given once at start-up.
 pub struct Deps {
@@ -178,4 +179,101 @@ fn compact_utc(epoch_seconds: i64) -> String {
         .ok()
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_else(|| epoch_seconds.to_string())
+}
+
+/// What the tenant-lifecycle and outcome handlers need beyond [`Deps`].
+pub struct EventDeps {
+    pub deps: Deps,
+    pub events: aws_sdk_eventbridge::Client,
+}
+
+impl EventDeps {
+    pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            deps: Deps::new(config, sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+        }
+    }
+
+    fn onboarding(&self) -> Onboarding<'_> {
+        Onboarding {
+            config: &self.deps.config,
+            efs: &self.deps.efs,
+            events: &self.events,
+        }
+    }
+}
+
+/// `TenantCreated` (EventBridge): the tenant's access point, then `TenantStorageReady`.
+pub async fn onboard_tenant(event: LambdaEvent<Value>, deps: &EventDeps) -> Result<Value, Error> {
+    let tenant = parse_event(event.payload, "TenantCreated")?;
+    encode(
+        Operation::Backup,
+        &deps.onboarding().onboard(&tenant).await?,
+    )
+}
+
+/// Offboarding's last step, after the tenant's final backup: its access point goes, its
+/// files stay.
+pub async fn offboard_tenant(event: LambdaEvent<Value>, deps: &EventDeps) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Input {
+        tenant_id: String,
+    }
+    let input: Input = parse(Operation::Backup, "offboard-tenant", event.payload)?;
+    let tenant = TenantId::parse(&input.tenant_id)?;
+    deps.onboarding().remove_access_point(&tenant).await
+}
+
+/// A fleet backup's first step: every tenant (the ids on access points tagged
+/// `bbws:tenant-id`, sorted) and the options each tenant's backup gets, defaults filled in.
+pub async fn list_tenants(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct FleetRequest {
+        poll_seconds: Option<u64>,
+        max_poll_seconds: Option<u64>,
+        copy_to_dr: Option<bool>,
+        max_concurrency: Option<u64>,
+    }
+    let request: FleetRequest = parse(Operation::Backup, "fleet backup", event.payload)?;
+    let tenants = crate::resolve::list_tenants(&deps.tagging).await?;
+    let polling = deps.config.polling;
+    Ok(serde_json::json!({
+        "count": tenants.len(),
+        "tenants": tenants,
+        "pollSeconds": request.poll_seconds.unwrap_or(polling.initial_seconds).max(1),
+        "maxPollSeconds": request.max_poll_seconds.unwrap_or(polling.max_seconds).max(1),
+        "copyToDr": request.copy_to_dr.unwrap_or(true),
+        "maxConcurrency": request.max_concurrency.unwrap_or(5).max(1),
+    }))
+}
+
+/// Publishes a backup's or restore's outcome for other systems:
+/// `Tenant{Backup,Restore}{Completed,Failed}`.
+pub async fn publish_outcome(event: LambdaEvent<Value>, deps: &EventDeps) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Input {
+        operation: Operation,
+        succeeded: bool,
+        detail: Value,
+    }
+    let input: Input = parse(Operation::Backup, "publish-outcome", event.payload)?;
+    let detail_type = match (input.operation, input.succeeded) {
+        (Operation::Backup, true) => "TenantBackupCompleted",
+        (Operation::Backup, false) => "TenantBackupFailed",
+        (Operation::Restore, true) => "TenantRestoreCompleted",
+        (Operation::Restore, false) => "TenantRestoreFailed",
+    };
+    let id = crate::events::put(
+        &deps.events,
+        input.operation,
+        &deps.deps.config.event_bus_name,
+        detail_type,
+        &input.detail,
+    )
+    .await?;
+    Ok(serde_json::json!({ "detailType": detail_type, "eventId": id }))
 }

@@ -7,7 +7,7 @@ use aws_sdk_ecs::types::DeploymentRolloutState;
 
 use crate::config::Config;
 use crate::error::{Error, Operation};
-use crate::model::{idempotency_token, tags, Clock, Job, JobKind, JobSet};
+use crate::model::{idempotency_token, tags, Clock, Job, JobKind, JobSet, ResourceKind};
 use crate::resolve::service_target;
 
 const COMPLETED: &str = "COMPLETED";
@@ -38,7 +38,12 @@ impl JobWatcher<'_> {
         let op = set.operation;
         for job in set.jobs.iter_mut().filter(|j| j.state != COMPLETED) {
             let seen = self.describe(op, job).await?;
-            if job.kind == JobKind::Backup && job.joined && seen.state == COMPLETED {
+            // Every tenant backup names the shared file-system recovery point it used, whether
+            // its own job made it or it joined another's (a fleet's tenants share one).
+            if job.kind == JobKind::Backup
+                && job.resource == ResourceKind::Efs
+                && seen.state == COMPLETED
+            {
                 let rp = seen
                     .recovery_point_arn
                     .as_deref()
@@ -98,8 +103,8 @@ impl JobWatcher<'_> {
         Ok(set)
     }
 
-    /// A joined recovery point belongs to another backup: it gets a tag naming this tenant
-    /// backup too, `bbws:backup:<backup id>` = `<tenant id>`, so a restore finds it by this id.
+    /// Tags a shared file-system recovery point `bbws:backup:<backup id>` = `<tenant id>`, so a
+    /// restore finds it by this tenant backup's id even when another backup made it.
     async fn tag_joined(
         &self,
         op: Operation,

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod handlers;
 pub mod jobs;
 pub mod model;
@@ -13,6 +14,7 @@ pub mod resolve;
 pub mod restore;
 pub mod runtime;
 pub mod tenant;
+pub mod tenants;
 
 pub use config::Config;
 pub use error::{Error, Operation};

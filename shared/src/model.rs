@@ -148,10 +148,14 @@ fn digest(parts: &[&str]) -> String {
         .collect()
 }
 
-/// The tenant backup id that names the pair of recovery points one execution makes: derived
-/// from the execution, so a retried step names the same backup.
-pub fn tenant_backup_id(execution_id: &str) -> String {
-    format!("tb-{}", &digest(&["tenant-backup", execution_id])[..20])
+/// The tenant backup id that names the pair of recovery points one execution makes for one
+/// tenant: derived from both, so a retried step names the same backup and a fleet execution
+/// gives each tenant its own.
+pub fn tenant_backup_id(execution_id: &str, tenant: &str) -> String {
+    format!(
+        "tb-{}",
+        &digest(&["tenant-backup", execution_id, tenant])[..20]
+    )
 }
 
 /// The IdempotencyToken for one AWS job of one execution: a retried step sends the same token
@@ -168,10 +172,11 @@ mod tests {
     fn ids_are_stable_per_execution_and_distinct_across() {
         let a = "arn:aws:states:af-south-1:123456789012:execution:bbws-backup:one";
         let b = "arn:aws:states:af-south-1:123456789012:execution:bbws-backup:two";
-        assert_eq!(tenant_backup_id(a), tenant_backup_id(a));
-        assert_ne!(tenant_backup_id(a), tenant_backup_id(b));
-        assert!(tenant_backup_id(a).starts_with("tb-"));
-        assert_eq!(tenant_backup_id(a).len(), 23);
+        assert_eq!(tenant_backup_id(a, "t-1"), tenant_backup_id(a, "t-1"));
+        assert_ne!(tenant_backup_id(a, "t-1"), tenant_backup_id(b, "t-1"));
+        assert_ne!(tenant_backup_id(a, "t-1"), tenant_backup_id(a, "t-2"));
+        assert!(tenant_backup_id(a, "t-1").starts_with("tb-"));
+        assert_eq!(tenant_backup_id(a, "t-1").len(), 23);
         assert_eq!(
             idempotency_token(a, "backup", "fs"),
             idempotency_token(a, "backup", "fs")

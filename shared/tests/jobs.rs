@@ -72,6 +72,12 @@ fn describes(
         })
 }
 
+fn tags_accepted() -> Rule {
+    mock!(aws_sdk_backup::Client::tag_resource).then_output(|| {
+        aws_sdk_backup::operation::tag_resource::TagResourceOutput::builder().build()
+    })
+}
+
 async fn poll(deps: &Deps, set: &JobSet) -> Result<JobSet, bbws::Error> {
     let out = poll_job(
         LambdaEvent::new(serde_json::to_value(set).unwrap(), Context::default()),
@@ -96,6 +102,7 @@ async fn all_completed_is_done_with_recovery_points() {
         None,
         Some(RP_EFS),
     ));
+    mocks.backup.push(tags_accepted());
     let deps = mocks.deps();
     let out = poll(
         &deps,
@@ -431,11 +438,16 @@ async fn a_joined_recovery_point_is_tagged_for_this_backup_when_its_job_complete
             TagResourceOutput::builder().build()
         }),
     );
+    // A file-system job not done yet is not tagged.
+    mocks
+        .backup
+        .push(describes("job-efs-2", BackupJobState::Running, None, None));
     let deps = mocks.deps();
     let mut joined = backup_job("hourly-7", ResourceKind::Efs, FS_ARN, "RUNNING", NOW + 100);
     joined.joined = true;
-    let out = poll(&deps, &set(vec![joined])).await.unwrap();
-    assert!(out.done);
+    let running = backup_job("job-efs-2", ResourceKind::Efs, FS_ARN, "RUNNING", NOW + 100);
+    let out = poll(&deps, &set(vec![joined, running])).await.unwrap();
+    assert!(!out.done);
     let sent = tags.all();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].resource_arn(), Some(RP_EFS));

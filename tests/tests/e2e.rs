@@ -59,11 +59,11 @@ fn fault(body: Value) {
     admin("POST", "faults", Some(body));
 }
 
-/// Creates (or refreshes) a tenant: files, access point, database, service.
-fn seed_tenant(tenant: &str) -> Value {
+/// Runs the seed script with `args`; its output is one JSON value.
+fn seed(args: &[&str]) -> Value {
     let out = Command::new(root().join(".venv/bin/python"))
         .arg(root().join("scripts/local_seed.py"))
-        .args(["tenant", tenant])
+        .args(args)
         .env("FRONT_PORT", endpoint().rsplit(':').next().unwrap())
         .output()
         .expect("the seed script runs");
@@ -73,6 +73,37 @@ fn seed_tenant(tenant: &str) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Creates (or refreshes) a tenant: files, access point, database, service.
+fn seed_tenant(tenant: &str) -> Value {
+    seed(&["tenant", tenant])
+}
+
+/// The events the product put on EventBridge since the last call.
+fn drain_events() -> Vec<Value> {
+    seed(&["drain-events"])
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Invokes a function through the front server as EventBridge or Step Functions would;
+/// returns the function error's type (if it failed) and the payload.
+fn invoke(function: &str, payload: &Value) -> (Option<String>, Value) {
+    let url = format!("{}/2015-03-31/functions/{function}/invocations", endpoint());
+    let out = Command::new("curl")
+        .args(["-sS", "-i", "-X", "POST", &url, "-d", &payload.to_string()])
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let failed = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().starts_with("x-amz-function-error"));
+    let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let error = failed.then(|| body["errorType"].as_str().unwrap_or("?").to_owned());
+    (error, body)
 }
 
 /// Runs the operator CLI; returns its exit code and the JSON object on its last line.
@@ -114,6 +145,7 @@ fn fs_arn() -> String {
 
 /// Waits until no backup job runs anywhere, so one scenario does not see the last one's jobs.
 async fn wait_idle() {
+    drain_events();
     let backup = aws_sdk_backup::Client::new(&sdk("us-east-1").await);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -681,4 +713,260 @@ async fn a_slow_restore_is_restore_timeout() {
     assert_eq!(code, 55, "{out}");
     assert_eq!(out["error"], "RestoreTimeout");
     fault(json!({"fault": "slow-jobs", "seconds": 0}));
+}
+
+fn tenant_created(tenant: &str) -> Value {
+    json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "TenantCreated", "source": "bbws.tenants",
+        "account": "123456789012", "time": "2026-11-25T12:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": {"tenantId": tenant}
+    })
+}
+
+async fn access_points_of(tenant: &str) -> Vec<aws_sdk_efs::types::AccessPointDescription> {
+    let efs = aws_sdk_efs::Client::new(&sdk("us-east-1").await);
+    efs.describe_access_points()
+        .file_system_id(platform()["fileSystemId"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .access_points()
+        .iter()
+        .filter(|ap| ap.root_directory().and_then(|r| r.path()) == Some(&format!("/{tenant}")))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn an_onboarding_event_delivered_twice_creates_one_access_point_as_designed() {
+    wait_idle().await;
+    for _ in 0..2 {
+        let (error, out) = invoke("onboard-tenant", &tenant_created("e2e-onboard"));
+        assert_eq!(error, None, "{out}");
+    }
+    let points = access_points_of("e2e-onboard").await;
+    assert_eq!(points.len(), 1, "exactly one access point");
+    let ap = &points[0];
+    let user = ap.posix_user().unwrap();
+    assert_eq!((user.uid(), user.gid()), (33, 33));
+    let info = ap.root_directory().unwrap().creation_info().unwrap();
+    assert_eq!(
+        (info.owner_uid(), info.owner_gid(), info.permissions()),
+        (33, 33, "0755")
+    );
+    assert!(ap
+        .tags()
+        .iter()
+        .any(|t| t.key() == "bbws:tenant-id" && t.value() == "e2e-onboard"));
+
+    let ready: Vec<Value> = drain_events()
+        .into_iter()
+        .filter(|e| {
+            e["detail-type"] == "TenantStorageReady" && e["detail"]["tenantId"] == "e2e-onboard"
+        })
+        .collect();
+    assert_eq!(ready.len(), 2, "each delivery is answered");
+    assert!(ready
+        .iter()
+        .all(|e| e["detail"]["accessPointId"] == ap.access_point_id().unwrap()));
+    assert_eq!(
+        ready
+            .iter()
+            .filter(|e| e["detail"]["created"] == true)
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_onboarding_event_creates_nothing() {
+    wait_idle().await;
+    let (error, out) = invoke("onboard-tenant", &tenant_created("../e2e-evil"));
+    assert_eq!(error.as_deref(), Some("InvalidTenant"), "{out}");
+    let mut wrong = tenant_created("e2e-wrong-source");
+    wrong["source"] = json!("somebody.else");
+    let (error, _) = invoke("onboard-tenant", &wrong);
+    assert_eq!(error.as_deref(), Some("InvalidTenant"));
+    assert!(access_points_of("e2e-wrong-source").await.is_empty());
+    assert!(drain_events()
+        .iter()
+        .all(|e| e["detail-type"] != "TenantStorageReady"));
+}
+
+#[tokio::test]
+async fn outcomes_are_published_as_events() {
+    wait_idle().await;
+    seed_tenant("e2e-events");
+    let (code, out) = bbws(&[
+        "backup",
+        "--tenant",
+        "e2e-events",
+        "--poll-seconds",
+        "1",
+        "--no-dr-copy",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    fault(json!({"fault": "fail-next-job", "kind": "backup", "message": "injected"}));
+    let (code, _) = bbws(&[
+        "backup",
+        "--tenant",
+        "e2e-events",
+        "--poll-seconds",
+        "1",
+        "--no-dr-copy",
+    ]);
+    assert_eq!(code, 50);
+    let events = drain_events();
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["detail-type"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["TenantBackupCompleted", "TenantBackupFailed"],
+        "{events:?}"
+    );
+    assert_eq!(events[0]["source"], "bbws.content");
+    assert_eq!(events[0]["detail"]["backupId"], out["output"]["backupId"]);
+    assert_eq!(events[1]["detail"]["error"]["Error"], "BackupFailed");
+}
+
+async fn run_machine(
+    machine: &str,
+    input: Value,
+    name: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    let sfn = aws_sdk_sfn::Client::new(&sdk("us-east-1").await);
+    let arn = platform()["stateMachines"][machine]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(&arn)
+        .name(name)
+        .input(input.to_string())
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let d = sfn
+            .describe_execution()
+            .execution_arn(started.execution_arn())
+            .send()
+            .await
+            .unwrap();
+        if d.status() != &ExecutionStatus::Running {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "execution {name} still running");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_fleet_backup_costs_one_file_system_job_and_one_job_per_database() {
+    wait_idle().await;
+    for tenant in ["e2e-fleet-1", "e2e-fleet-2", "e2e-fleet-3"] {
+        seed_tenant(tenant);
+    }
+    let fs = fs_arn();
+    let fs_jobs_before = jobs_on(&fs).await.len();
+    // Long enough for every tenant's plan to find the shared job still running.
+    fault(json!({"fault": "slow-jobs", "seconds": 6}));
+    let done = run_machine(
+        "fleet-backup",
+        json!({"pollSeconds": 1, "maxPollSeconds": 2, "copyToDr": false, "maxConcurrency": 10}),
+        &format!("fleet-{}", std::process::id()),
+    )
+    .await;
+    fault(json!({"fault": "slow-jobs", "seconds": 0}));
+    assert_eq!(
+        done.status(),
+        &ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        done.error(),
+        done.cause()
+    );
+    let out: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    let tenants = out["tenants"].as_array().unwrap();
+    for t in ["e2e-fleet-1", "e2e-fleet-2", "e2e-fleet-3"] {
+        assert!(tenants.contains(&json!(t)), "{t} is in the fleet");
+    }
+    let results = out["results"].as_array().unwrap();
+    assert_eq!(results.len(), tenants.len());
+    assert!(
+        results.iter().all(|r| r["status"] == "SUCCEEDED"),
+        "{results:?}"
+    );
+
+    // One job on the shared file system, which every tenant joined or started.
+    assert_eq!(
+        jobs_on(&fs).await.len(),
+        fs_jobs_before + 1,
+        "one file-system job"
+    );
+    let shared = out["sharedFileSystemJob"]["jobId"].as_str().unwrap();
+    for r in results {
+        let efs: Vec<&Value> = r["recoveryPoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["resource"] == "efs")
+            .collect();
+        assert_eq!(efs.len(), 1);
+        assert_eq!(efs[0]["jobId"], shared, "{r}");
+    }
+    // One database job per fleet tenant with a database.
+    for t in ["e2e-fleet-1", "e2e-fleet-2", "e2e-fleet-3"] {
+        let db = format!("arn:aws:rds:us-east-1:123456789012:db:{t}");
+        assert_eq!(jobs_on(&db).await.len(), 1, "{t}");
+    }
+    // Each tenant's outcome is announced.
+    let completed: Vec<Value> = drain_events()
+        .into_iter()
+        .filter(|e| e["detail-type"] == "TenantBackupCompleted")
+        .collect();
+    assert_eq!(completed.len(), tenants.len());
+    for t in ["e2e-fleet-1", "e2e-fleet-2", "e2e-fleet-3"] {
+        assert!(
+            completed.iter().any(|e| e["detail"]["tenantId"] == t),
+            "{t}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn offboarding_backs_up_then_deletes_the_access_point_and_keeps_the_files() {
+    wait_idle().await;
+    let tenant = seed_tenant("e2e-offboard");
+    let dir = std::path::PathBuf::from(tenant["directory"].as_str().unwrap());
+    let files = snapshot(&dir);
+    let done = run_machine(
+        "backup",
+        json!({"tenantId": "e2e-offboard", "fresh": true, "offboard": true, "pollSeconds": 1, "copyToDr": false}),
+        &format!("offboard-{}", std::process::id()),
+    )
+    .await;
+    assert_eq!(
+        done.status(),
+        &ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        done.error(),
+        done.cause()
+    );
+    assert!(
+        access_points_of("e2e-offboard").await.is_empty(),
+        "the access point is gone"
+    );
+    assert_eq!(snapshot(&dir), files, "the files stay");
+    let out: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    let (code, listing) = bbws(&["backups", "--tenant", "e2e-offboard"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        listing[0]["backupId"], out["backupId"],
+        "the final backup is listed"
+    );
 }

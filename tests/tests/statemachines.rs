@@ -46,6 +46,16 @@ fn every_custom_error_name_is_one_the_handlers_emit() {
                     "{file}: state {state:?} matches {name:?}, which no handler emits"
                 );
             }
+            // Choices that route on the caught error's name must name real errors.
+            for choice in body["Choices"].as_array().into_iter().flatten() {
+                if choice["Variable"] == "$.error.Error" {
+                    let name = choice["StringEquals"].as_str().unwrap_or_default();
+                    assert!(
+                        ERROR_NAMES.contains(&name),
+                        "{file}: state {state:?} routes on {name:?}, which no handler emits"
+                    );
+                }
+            }
             if body["Type"] == "Fail" {
                 let error = body["Error"].as_str().unwrap_or_default();
                 assert!(
@@ -173,4 +183,27 @@ Resources:
         None
     );
     assert_eq!(placeholders("a ${X} b ${Y} ${X}"), vec!["X", "Y"]);
+}
+
+#[test]
+fn each_fleet_tenant_runs_the_tenant_backup_flow() {
+    let machines = state_machines();
+    let find = |name: &str| machines.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    let backup = find("backup.asl.json");
+    let fleet = find("fleet-backup.asl.json");
+    let iterator = &fleet["States"]["Back up each tenant"]["Iterator"];
+    assert_eq!(iterator["StartAt"], backup["StartAt"]);
+    for (name, state) in backup["States"].as_object().unwrap() {
+        let theirs = &iterator["States"][name];
+        // A tenant's failure ends its branch, not the fleet; its outcome is its result.
+        if state["Type"] == "Fail" || name == "Backup done" {
+            assert_eq!(theirs["Type"], "Pass", "{name}");
+            assert_eq!(theirs["End"], true, "{name}");
+            continue;
+        }
+        assert_eq!(
+            theirs, state,
+            "the fleet's copy of {name:?} differs from backup.asl.json"
+        );
+    }
 }

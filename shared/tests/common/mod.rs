@@ -50,6 +50,7 @@ pub struct Mocks {
     pub ecs: Vec<Rule>,
     pub efs: Vec<Rule>,
     pub tagging: Vec<Rule>,
+    pub events: Vec<Rule>,
 }
 
 impl Mocks {
@@ -59,6 +60,7 @@ impl Mocks {
             ecs: vec![],
             efs: vec![],
             tagging: vec![],
+            events: vec![],
         }
     }
 
@@ -90,6 +92,22 @@ impl Mocks {
             efs,
             tagging,
             clock: Clock::Fixed(NOW),
+        }
+    }
+}
+
+impl Mocks {
+    /// [`Mocks::deps`] plus an EventBridge client answered by `events`.
+    pub fn event_deps(&self) -> bbws::handlers::EventDeps {
+        let events = mock_client!(
+            aws_sdk_eventbridge,
+            RuleMode::MatchAny,
+            self.events.iter(),
+            |c| c.retry_config(aws_sdk_eventbridge::config::retry::RetryConfig::disabled())
+        );
+        bbws::handlers::EventDeps {
+            deps: self.deps(),
+            events,
         }
     }
 }

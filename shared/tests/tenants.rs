@@ -1,0 +1,327 @@
+//! Tenant lifecycle and outcome events against the real SDK clients, answered by
+//! aws-smithy-mocks.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_efs::operation::create_access_point::{
+    CreateAccessPointInput, CreateAccessPointOutput,
+};
+use aws_sdk_efs::operation::delete_access_point::{
+    DeleteAccessPointInput, DeleteAccessPointOutput,
+};
+use aws_sdk_efs::operation::describe_access_points::DescribeAccessPointsOutput;
+use aws_sdk_efs::types::{AccessPointDescription, RootDirectory};
+use aws_sdk_eventbridge::operation::put_events::{PutEventsInput, PutEventsOutput};
+use aws_sdk_eventbridge::types::PutEventsResultEntry;
+use aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput;
+use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, Tag};
+use aws_smithy_mocks::{mock, Rule};
+use bbws::handlers::{list_tenants, offboard_tenant, onboard_tenant, publish_outcome, EventDeps};
+use common::*;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+
+fn tenant_created(tenant: &str) -> Value {
+    json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "TenantCreated", "source": "bbws.tenants",
+        "account": "123456789012", "time": "2026-11-25T12:00:00Z", "region": "af-south-1",
+        "resources": [], "detail": {"tenantId": tenant}
+    })
+}
+
+/// EFS with the access points in `existing` (shared, so a create adds to it).
+fn efs(
+    existing: Arc<Mutex<Vec<AccessPointDescription>>>,
+    created: &Sent<CreateAccessPointInput>,
+) -> Vec<Rule> {
+    let listing = existing.clone();
+    let created = created.clone();
+    vec![
+        mock!(aws_sdk_efs::Client::describe_access_points).then_compute_output(move |_| {
+            DescribeAccessPointsOutput::builder()
+                .set_access_points(Some(listing.lock().unwrap().clone()))
+                .build()
+        }),
+        mock!(aws_sdk_efs::Client::create_access_point).then_compute_output(move |r| {
+            created.push(r);
+            let path = r
+                .root_directory()
+                .and_then(|d| d.path())
+                .unwrap_or_default()
+                .to_owned();
+            existing.lock().unwrap().push(
+                AccessPointDescription::builder()
+                    .access_point_id(AP_ID)
+                    .access_point_arn(AP_ARN)
+                    .file_system_id(FS_ID)
+                    .root_directory(RootDirectory::builder().path(&path).build())
+                    .build(),
+            );
+            CreateAccessPointOutput::builder()
+                .access_point_id(AP_ID)
+                .access_point_arn(AP_ARN)
+                .file_system_id(FS_ID)
+                .build()
+        }),
+    ]
+}
+
+fn events(sent: &Sent<PutEventsInput>) -> Rule {
+    let sent = sent.clone();
+    mock!(aws_sdk_eventbridge::Client::put_events).then_compute_output(move |r| {
+        sent.push(r);
+        PutEventsOutput::builder()
+            .failed_entry_count(0)
+            .entries(PutEventsResultEntry::builder().event_id("evt-1").build())
+            .build()
+    })
+}
+
+fn deps(mocks: &Mocks) -> EventDeps {
+    mocks.event_deps()
+}
+
+#[tokio::test]
+async fn a_new_tenant_gets_its_access_point_as_designed_and_an_event() {
+    let created = Sent::default();
+    let put = Sent::default();
+    let mut mocks = Mocks::new();
+    mocks.efs.extend(efs(Arc::default(), &created));
+    mocks.events.push(events(&put));
+    let deps = deps(&mocks);
+    let out = onboard_tenant(
+        LambdaEvent::new(tenant_created("tenant-1"), Context::default()),
+        &deps,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["accessPointId"], AP_ID);
+    assert_eq!(out["created"], true);
+
+    let request = &created.all()[0];
+    assert_eq!(request.file_system_id(), Some(FS_ID));
+    assert_eq!(request.client_token(), Some("bbws-tenant-1"));
+    let user = request.posix_user().unwrap();
+    assert_eq!((user.uid(), user.gid()), (33, 33));
+    let root = request.root_directory().unwrap();
+    assert_eq!(root.path(), Some("/tenant-1"));
+    let info = root.creation_info().unwrap();
+    assert_eq!(
+        (info.owner_uid(), info.owner_gid(), info.permissions()),
+        (33, 33, "0755")
+    );
+    let tags: Vec<(&str, &str)> = request
+        .tags()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("bbws:tenant-id", "tenant-1"),
+            ("bbws:component", "efs"),
+            ("bbws:environment", "dev")
+        ]
+    );
+
+    let sent = put.all();
+    let event = &sent[0].entries()[0];
+    assert_eq!(event.source(), Some("bbws.content"));
+    assert_eq!(event.detail_type(), Some("TenantStorageReady"));
+    assert_eq!(event.event_bus_name(), Some("default"));
+    let detail: Value = serde_json::from_str(event.detail().unwrap()).unwrap();
+    assert_eq!(detail["accessPointArn"], AP_ARN);
+    assert_eq!(detail["tenantId"], "tenant-1");
+}
+
+#[tokio::test]
+async fn a_repeated_event_creates_nothing_new() {
+    let created = Sent::default();
+    let put = Sent::default();
+    let mut mocks = Mocks::new();
+    mocks.efs.extend(efs(Arc::default(), &created));
+    mocks.events.push(events(&put));
+    let deps = deps(&mocks);
+    for _ in 0..2 {
+        onboard_tenant(
+            LambdaEvent::new(tenant_created("tenant-1"), Context::default()),
+            &deps,
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(created.all().len(), 1, "one access point");
+    let second: Value = serde_json::from_str(put.all()[1].entries()[0].detail().unwrap()).unwrap();
+    assert_eq!(second["created"], false);
+    assert_eq!(
+        second["accessPointId"], AP_ID,
+        "the existing one is announced again"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_event_is_refused_with_nothing_created() {
+    let created = Sent::default();
+    let put = Sent::default();
+    let mut mocks = Mocks::new();
+    mocks.efs.extend(efs(Arc::default(), &created));
+    mocks.events.push(events(&put));
+    let deps = deps(&mocks);
+    let mut wrong_source = tenant_created("tenant-1");
+    wrong_source["source"] = json!("someone.else");
+    let mut wrong_type = tenant_created("tenant-1");
+    wrong_type["detail-type"] = json!("TenantDeleted");
+    let mut no_detail = tenant_created("tenant-1");
+    no_detail["detail"] = json!({});
+    for event in [
+        tenant_created("../etc"),
+        tenant_created("Tenant One"),
+        wrong_source,
+        wrong_type,
+        no_detail,
+        json!("x"),
+    ] {
+        let err = onboard_tenant(LambdaEvent::new(event.clone(), Context::default()), &deps)
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), "InvalidTenant", "{event}");
+    }
+    assert!(created.all().is_empty());
+    assert!(put.all().is_empty());
+    assert_eq!(mocks.efs[0].num_calls(), 0, "not even a look");
+}
+
+#[tokio::test]
+async fn offboarding_deletes_the_access_point_and_keeps_the_files() {
+    let existing = Arc::new(Mutex::new(vec![AccessPointDescription::builder()
+        .access_point_id(AP_ID)
+        .access_point_arn(AP_ARN)
+        .root_directory(RootDirectory::builder().path("/tenant-1").build())
+        .build()]));
+    let deleted: Sent<DeleteAccessPointInput> = Sent::default();
+    let rec = deleted.clone();
+    let mut mocks = Mocks::new();
+    mocks.efs.extend(efs(existing, &Sent::default()));
+    mocks.efs.push(
+        mock!(aws_sdk_efs::Client::delete_access_point).then_compute_output(move |r| {
+            rec.push(r);
+            DeleteAccessPointOutput::builder().build()
+        }),
+    );
+    let deps = deps(&mocks);
+    let out = offboard_tenant(
+        LambdaEvent::new(json!({"tenantId": "tenant-1"}), Context::default()),
+        &deps,
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted.all()[0].access_point_id(), Some(AP_ID));
+    assert_eq!(out["filesKeptAt"], format!("{FS_ID}:/tenant-1"));
+}
+
+#[tokio::test]
+async fn outcomes_are_published_under_their_names() {
+    let put = Sent::default();
+    let mut mocks = Mocks::new();
+    mocks.events.push(events(&put));
+    let deps = deps(&mocks);
+    for (operation, succeeded, name) in [
+        ("backup", true, "TenantBackupCompleted"),
+        ("backup", false, "TenantBackupFailed"),
+        ("restore", true, "TenantRestoreCompleted"),
+        ("restore", false, "TenantRestoreFailed"),
+    ] {
+        let input = json!({"operation": operation, "succeeded": succeeded, "detail": {"tenantId": "tenant-1"}});
+        let out = publish_outcome(LambdaEvent::new(input, Context::default()), &deps)
+            .await
+            .unwrap();
+        assert_eq!(out["detailType"], name);
+    }
+    let names: Vec<String> = put
+        .all()
+        .iter()
+        .map(|r| r.entries()[0].detail_type().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "TenantBackupCompleted",
+            "TenantBackupFailed",
+            "TenantRestoreCompleted",
+            "TenantRestoreFailed"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_event_is_transient_not_silently_lost() {
+    let mut mocks = Mocks::new();
+    mocks.events.push(
+        mock!(aws_sdk_eventbridge::Client::put_events).then_output(|| {
+            PutEventsOutput::builder()
+                .failed_entry_count(1)
+                .entries(
+                    PutEventsResultEntry::builder()
+                        .error_code("InternalFailure")
+                        .error_message("try again")
+                        .build(),
+                )
+                .build()
+        }),
+    );
+    let deps = deps(&mocks);
+    let input = json!({"operation": "backup", "succeeded": true, "detail": {}});
+    let err = publish_outcome(LambdaEvent::new(input, Context::default()), &deps)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "TransientAwsError");
+}
+
+#[tokio::test]
+async fn every_tenant_is_listed_once_from_the_access_point_tags() {
+    let mut mocks = Mocks::new();
+    mocks.tagging.push(
+        mock!(aws_sdk_resourcegroupstagging::Client::get_resources).then_output(|| {
+            let mapping = |arn: &str, tenant: &str| {
+                ResourceTagMapping::builder()
+                    .resource_arn(arn)
+                    .tags(
+                        Tag::builder()
+                            .key("bbws:tenant-id")
+                            .value(tenant)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            };
+            GetResourcesOutput::builder()
+                .resource_tag_mapping_list(mapping(
+                    "arn:aws:elasticfilesystem:af-south-1:123456789012:access-point/fsap-b",
+                    "tenant-b",
+                ))
+                .resource_tag_mapping_list(mapping(
+                    "arn:aws:elasticfilesystem:af-south-1:123456789012:access-point/fsap-a",
+                    "tenant-a",
+                ))
+                .resource_tag_mapping_list(mapping(
+                    "arn:aws:elasticfilesystem:af-south-1:123456789012:access-point/fsap-x",
+                    "../bad",
+                ))
+                .resource_tag_mapping_list(mapping(
+                    "arn:aws:elasticfilesystem:af-south-1:123456789012:access-point/fsap-c",
+                    "tenant-a",
+                ))
+                .build()
+        }),
+    );
+    let out = list_tenants(
+        LambdaEvent::new(json!({}), Context::default()),
+        &mocks.deps(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["tenants"], json!(["tenant-a", "tenant-b"]));
+}
