@@ -34,15 +34,19 @@ lint-template: venv
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy -p bbws-tests --features e2e --all-targets --locked -- -D warnings
 
 fmt:
 	cargo fmt --all
 
-## Release zips for Lambda (arm64), as SAM's cargo-lambda build makes them.
+FUNCTIONS := $(notdir $(wildcard functions/*))
+
+## Release zips for Lambda (arm64), as SAM's cargo-lambda build makes them (minutes: LTO).
 build: venv
 	rustup target add aarch64-unknown-linux-gnu
-	$(VENV)/bin/cargo-lambda lambda build --release --arm64 --output-format zip
-	@ls -l target/lambda/*/bootstrap.zip
+	$(VENV)/bin/cargo-lambda lambda build --release --arm64 --output-format zip \
+	  $(addprefix -p ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do printf '%-18s %s bytes\n' $$f $$(stat -c %s target/lambda/$$f/bootstrap.zip); done
 
 ## The project-local Python tools (cfn-lint, moto, cargo-lambda), installed once.
 venv: $(VENV)/.installed
