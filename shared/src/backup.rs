@@ -14,7 +14,7 @@ use aws_smithy_types::DateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::{Config, Polling};
+use crate::config::{timeout_or_default, Config, Polling};
 use crate::error::{Error, Operation};
 use crate::model::ResourceKind;
 use crate::model::{idempotency_token, tags, tenant_backup_id, Clock, Job, JobKind, JobSet};
@@ -196,16 +196,10 @@ impl BackupService<'_> {
         let tenant = TenantId::parse(&request.tenant_id)?;
         let overrides = request.resources.clone().unwrap_or_default();
         let timeouts = self.timeouts(request.timeouts.as_ref())?;
-        let polling = Polling {
-            initial_seconds: request
-                .poll_seconds
-                .unwrap_or(self.config.polling.initial_seconds)
-                .max(1),
-            max_seconds: request
-                .max_poll_seconds
-                .unwrap_or(self.config.polling.max_seconds)
-                .max(1),
-        };
+        let polling = self
+            .config
+            .polling
+            .overridden(request.poll_seconds, request.max_poll_seconds);
         let now = self.clock.now();
         let previous_deadline = request
             .plan
@@ -435,11 +429,7 @@ impl BackupService<'_> {
 
     fn timeouts(&self, overrides: Option<&TimeoutOverrides>) -> Result<BackupTimeouts, Error> {
         let defaults = &self.config.timeouts;
-        let pick = |value: Option<u64>, default: u64, name: &str| match value {
-            Some(0) => Err(OP.bad_request(format!("timeouts.{name} must be at least 1 second"))),
-            Some(v) => Ok(v),
-            None => Ok(default),
-        };
+        let pick = |value, default, name| timeout_or_default(OP, value, default, name);
         let o = overrides.cloned().unwrap_or_default();
         Ok(BackupTimeouts {
             efs_seconds: pick(o.efs_seconds, defaults.efs_backup, "efsSeconds")?,

@@ -55,6 +55,30 @@ impl Default for Polling {
     }
 }
 
+impl Polling {
+    /// These settings with a request's own, where it gives them (at least a second each).
+    pub fn overridden(self, initial: Option<u64>, max: Option<u64>) -> Polling {
+        Polling {
+            initial_seconds: initial.unwrap_or(self.initial_seconds).max(1),
+            max_seconds: max.unwrap_or(self.max_seconds).max(1),
+        }
+    }
+}
+
+/// A request's timeout (refused when zero) or the configured one.
+pub fn timeout_or_default(
+    op: crate::error::Operation,
+    requested: Option<u64>,
+    default: u64,
+    name: &str,
+) -> Result<u64, crate::error::Error> {
+    match requested {
+        Some(0) => Err(op.bad_request(format!("timeouts.{name} must be at least 1 second"))),
+        Some(seconds) => Ok(seconds),
+        None => Ok(default),
+    }
+}
+
 /// Retention of on-demand recovery points. AWS Backup requires a recovery point moved to
 /// cold storage to stay there 90 days, so deletion must come at least 90 days after the move.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

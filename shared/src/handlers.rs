@@ -239,12 +239,15 @@ pub async fn list_tenants(event: LambdaEvent<Value>, deps: &Deps) -> Result<Valu
     }
     let request: FleetRequest = parse(Operation::Backup, "fleet backup", event.payload)?;
     let tenants = crate::resolve::list_tenants(&deps.tagging).await?;
-    let polling = deps.config.polling;
+    let polling = deps
+        .config
+        .polling
+        .overridden(request.poll_seconds, request.max_poll_seconds);
     Ok(serde_json::json!({
         "count": tenants.len(),
         "tenants": tenants,
-        "pollSeconds": request.poll_seconds.unwrap_or(polling.initial_seconds).max(1),
-        "maxPollSeconds": request.max_poll_seconds.unwrap_or(polling.max_seconds).max(1),
+        "pollSeconds": polling.initial_seconds,
+        "maxPollSeconds": polling.max_seconds,
         "copyToDr": request.copy_to_dr.unwrap_or(true),
         "maxConcurrency": request.max_concurrency.unwrap_or(5).max(1),
     }))

@@ -14,7 +14,7 @@ use aws_sdk_backup::types::RecoveryPointStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::{Config, Polling};
+use crate::config::{timeout_or_default, Config, Polling};
 use crate::error::{Error, Operation};
 use crate::model::{idempotency_token, tags, Clock, Job, JobKind, JobSet, ResourceKind};
 use crate::resolve::{database_kind, FileSystemTarget, Overrides, Resolver, ServiceTarget};
@@ -169,16 +169,10 @@ impl RestoreService<'_> {
             ));
         }
         let timeouts = self.timeouts(request.timeouts.as_ref())?;
-        let polling = Polling {
-            initial_seconds: request
-                .poll_seconds
-                .unwrap_or(self.config.polling.initial_seconds)
-                .max(1),
-            max_seconds: request
-                .max_poll_seconds
-                .unwrap_or(self.config.polling.max_seconds)
-                .max(1),
-        };
+        let polling = self
+            .config
+            .polling
+            .overridden(request.poll_seconds, request.max_poll_seconds);
 
         let found = self.find(&request.backup_id).await?;
         for point in &found {
@@ -351,11 +345,7 @@ impl RestoreService<'_> {
     ) -> Result<RestoreTimeouts, Error> {
         let defaults = &self.config.timeouts;
         let o = overrides.cloned().unwrap_or_default();
-        let pick = |value: Option<u64>, default: u64, name: &str| match value {
-            Some(0) => Err(OP.bad_request(format!("timeouts.{name} must be at least 1 second"))),
-            Some(v) => Ok(v),
-            None => Ok(default),
-        };
+        let pick = |value, default, name| timeout_or_default(OP, value, default, name);
         Ok(RestoreTimeouts {
             efs_seconds: pick(o.efs_seconds, defaults.efs_restore, "efsSeconds")?,
             database_seconds: pick(

@@ -374,37 +374,12 @@ async fn run_execution(
     input: Value,
     name: &str,
 ) -> (ExecutionStatus, Option<String>, Option<String>) {
-    let sfn = aws_sdk_sfn::Client::new(&sdk("us-east-1").await);
-    let arn = platform()["stateMachines"]["backup"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let started = sfn
-        .start_execution()
-        .state_machine_arn(&arn)
-        .name(name)
-        .input(input.to_string())
-        .send()
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let d = sfn
-            .describe_execution()
-            .execution_arn(started.execution_arn())
-            .send()
-            .await
-            .unwrap();
-        if d.status() != &ExecutionStatus::Running {
-            return (
-                d.status().clone(),
-                d.error().map(str::to_owned),
-                d.cause().map(str::to_owned),
-            );
-        }
-        assert!(Instant::now() < deadline, "execution {name} still running");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let d = run_machine("backup", input, name).await;
+    (
+        d.status().clone(),
+        d.error().map(str::to_owned),
+        d.cause().map(str::to_owned),
+    )
 }
 
 #[tokio::test]
