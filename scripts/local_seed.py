@@ -5,6 +5,8 @@
   local_seed.py tenant <id>     a tenant: its directory with WordPress-like files, its access
                                 point (seed 000 section 4.2), database and service, all tagged
   local_seed.py drain-events    the events the product put on EventBridge since the last drain
+  local_seed.py database <id>   an RDS instance with no tags (as the platform may make one)
+  local_seed.py rds-tags <arn>  the tags of an RDS instance
 
 Each prints one JSON object. Run by scripts/local-up.sh and the demo; idempotent.
 """
@@ -173,6 +175,24 @@ def drain_events():
     print(json.dumps(events))
 
 
+def database(identifier):
+    rds = client("rds")
+    try:
+        db = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+    except rds.exceptions.DBInstanceNotFoundFault:
+        db = rds.create_db_instance(
+            DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="mysql",
+            MasterUsername="wordpress", MasterUserPassword=secrets.token_urlsafe(18),
+            AllocatedStorage=20,
+        )["DBInstance"]
+    print(json.dumps({"databaseArn": db["DBInstanceArn"]}))
+
+
+def rds_tags(arn):
+    tags = client("rds").list_tags_for_resource(ResourceName=arn)["TagList"]
+    print(json.dumps({t["Key"]: t["Value"] for t in tags}))
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["platform"]:
         platform()
@@ -180,5 +200,9 @@ if __name__ == "__main__":
         tenant(sys.argv[2])
     elif sys.argv[1:2] == ["drain-events"]:
         drain_events()
+    elif sys.argv[1:2] == ["database"] and len(sys.argv) == 3:
+        database(sys.argv[2])
+    elif sys.argv[1:2] == ["rds-tags"] and len(sys.argv) == 3:
+        rds_tags(sys.argv[2])
     else:
         raise SystemExit(__doc__)

@@ -199,6 +199,7 @@ impl EventDeps {
         Onboarding {
             config: &self.deps.config,
             efs: &self.deps.efs,
+            tagging: &self.deps.tagging,
             events: &self.events,
         }
     }

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::error::{Error, Operation};
 use crate::events::{self, TENANTS_SOURCE};
 use crate::model::tags;
+use crate::resolve::{database_kind, service_target};
 use crate::tenant::TenantId;
 
 /// The web server's user and group in the WordPress containers (www-data).
@@ -22,6 +23,20 @@ const WWW_DATA: i64 = 33;
 #[serde(rename_all = "camelCase")]
 pub struct TenantDetail {
     pub tenant_id: String,
+    /// The tenant's database and service, when the platform names them: onboarding tags them
+    /// `bbws:tenant-id`, which the hourly database plan and tenant resolution select on.
+    #[serde(default)]
+    pub database_arn: Option<String>,
+    #[serde(default)]
+    pub service_arn: Option<String>,
+}
+
+/// A validated tenant lifecycle event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantEvent {
+    pub tenant: TenantId,
+    /// Resources to tag for the tenant (database, service), checked to be of the right kind.
+    pub resources: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -34,19 +49,23 @@ pub struct StorageReady {
     pub root_directory: String,
     /// False when the access point already existed (a repeated event).
     pub created: bool,
+    /// The database and service now tagged `bbws:tenant-id`.
+    pub tagged_resources: Vec<String>,
     pub event_id: String,
 }
 
 pub struct Onboarding<'a> {
     pub config: &'a Config,
     pub efs: &'a aws_sdk_efs::Client,
+    pub tagging: &'a aws_sdk_resourcegroupstagging::Client,
     pub events: &'a aws_sdk_eventbridge::Client,
 }
 
 const OP: Operation = Operation::Backup;
 
-/// Reads a tenant lifecycle event: the right source and type, and a strict tenant id.
-pub fn parse_event(event: Value, expected_type: &str) -> Result<TenantId, Error> {
+/// Reads a tenant lifecycle event: the right source and type, a strict tenant id, and
+/// resource ARNs of the right kinds.
+pub fn parse_event(event: Value, expected_type: &str) -> Result<TenantEvent, Error> {
     let event: EventBridgeEvent<TenantDetail> = serde_json::from_value(event).map_err(|e| {
         Error::InvalidTenant(format!("the {expected_type} event is not valid: {e}"))
     })?;
@@ -56,7 +75,25 @@ pub fn parse_event(event: Value, expected_type: &str) -> Result<TenantId, Error>
             event.detail_type, event.source
         )));
     }
-    TenantId::parse(&event.detail.tenant_id)
+    let tenant = TenantId::parse(&event.detail.tenant_id)?;
+    let mut resources = Vec::new();
+    if let Some(arn) = event.detail.database_arn {
+        if database_kind(&arn).is_none() {
+            return Err(Error::InvalidTenant(format!(
+                "databaseArn {arn:?} is not an RDS instance or Aurora cluster ARN"
+            )));
+        }
+        resources.push(arn);
+    }
+    if let Some(arn) = event.detail.service_arn {
+        if service_target(&arn).is_none() {
+            return Err(Error::InvalidTenant(format!(
+                "serviceArn {arn:?} is not an ECS service ARN"
+            )));
+        }
+        resources.push(arn);
+    }
+    Ok(TenantEvent { tenant, resources })
 }
 
 impl Onboarding<'_> {
@@ -85,8 +122,10 @@ impl Onboarding<'_> {
         }))
     }
 
-    /// Creates the tenant's access point unless it exists, then announces it.
-    pub async fn onboard(&self, tenant: &TenantId) -> Result<StorageReady, Error> {
+    /// Creates the tenant's access point unless it exists, tags the tenant's database and
+    /// service, then announces it.
+    pub async fn onboard(&self, event: &TenantEvent) -> Result<StorageReady, Error> {
+        let tenant = &event.tenant;
         let fs = self.file_system_id()?.to_owned();
         let (access_point, created) = match self.find(tenant).await? {
             Some(existing) => (existing, false),
@@ -107,8 +146,10 @@ impl Onboarding<'_> {
             access_point_arn: arn.to_owned(),
             root_directory: tenant.root_path(),
             created,
+            tagged_resources: event.resources.clone(),
             event_id: String::new(),
         };
+        self.tag_resources(tenant, &event.resources).await?;
         let detail = serde_json::to_value(&ready).expect("plain fields encode");
         ready.event_id = events::put(
             self.events,
@@ -120,6 +161,33 @@ impl Onboarding<'_> {
         .await?;
         tracing::info!(tenant = %tenant, access_point = id, created, "tenant storage ready");
         Ok(ready)
+    }
+
+    /// Tags `arns` with the tenant id (tagging an already tagged resource changes nothing).
+    async fn tag_resources(&self, tenant: &TenantId, arns: &[String]) -> Result<(), Error> {
+        if arns.is_empty() {
+            return Ok(());
+        }
+        let out = self
+            .tagging
+            .tag_resources()
+            .set_resource_arn_list(Some(arns.to_vec()))
+            .tags(tags::TENANT_ID, tenant.as_str())
+            .send()
+            .await
+            .map_err(|e| OP.aws(&format!("tagging the resources of {tenant}"), e))?;
+        match out.failed_resources_map() {
+            Some(failed) if !failed.is_empty() => Err(OP.failed(format!(
+                "could not tag {} for tenant {tenant}: {}",
+                failed.keys().cloned().collect::<Vec<_>>().join(", "),
+                failed
+                    .values()
+                    .filter_map(|f| f.error_message())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))),
+            _ => Ok(()),
+        }
     }
 
     async fn create(&self, tenant: &TenantId, fs: &str) -> Result<AccessPointDescription, Error> {

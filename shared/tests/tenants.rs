@@ -325,3 +325,44 @@ async fn every_tenant_is_listed_once_from_the_access_point_tags() {
     .unwrap();
     assert_eq!(out["tenants"], json!(["tenant-a", "tenant-b"]));
 }
+
+#[tokio::test]
+async fn onboarding_tags_the_tenants_database_and_service() {
+    use aws_sdk_resourcegroupstagging::operation::tag_resources::{
+        TagResourcesInput, TagResourcesOutput,
+    };
+    let created = Sent::default();
+    let put = Sent::default();
+    let tagged: Sent<TagResourcesInput> = Sent::default();
+    let rec = tagged.clone();
+    let mut mocks = Mocks::new();
+    mocks.efs.extend(efs(Arc::default(), &created));
+    mocks.events.push(events(&put));
+    mocks.tagging.push(
+        mock!(aws_sdk_resourcegroupstagging::Client::tag_resources).then_compute_output(move |r| {
+            rec.push(r);
+            TagResourcesOutput::builder().build()
+        }),
+    );
+    let deps = deps(&mocks);
+    let mut event = tenant_created("tenant-1");
+    event["detail"]["databaseArn"] = json!(DB_ARN);
+    event["detail"]["serviceArn"] = json!(SERVICE_ARN);
+    let out = onboard_tenant(LambdaEvent::new(event, Context::default()), &deps)
+        .await
+        .unwrap();
+    assert_eq!(out["taggedResources"], json!([DB_ARN, SERVICE_ARN]));
+    let request = &tagged.all()[0];
+    assert_eq!(request.resource_arn_list(), [DB_ARN, SERVICE_ARN]);
+    assert_eq!(request.tags().unwrap()["bbws:tenant-id"], "tenant-1");
+
+    // A malformed ARN is refused before anything is created or tagged.
+    let mut bad = tenant_created("tenant-2");
+    bad["detail"]["databaseArn"] = json!("arn:aws:s3:::bucket");
+    let err = onboard_tenant(LambdaEvent::new(bad, Context::default()), &deps)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidTenant");
+    assert_eq!(created.all().len(), 1);
+    assert_eq!(tagged.all().len(), 1);
+}

@@ -716,10 +716,22 @@ async fn access_points_of(tenant: &str) -> Vec<aws_sdk_efs::types::AccessPointDe
 #[tokio::test]
 async fn an_onboarding_event_delivered_twice_creates_one_access_point_as_designed() {
     wait_idle().await;
+    // The platform made the tenant's database without the tag the backup plan selects on.
+    let db = seed(&["database", "e2e-onboard"])["databaseArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(seed(&["rds-tags", &db]), json!({}));
+    let mut event = tenant_created("e2e-onboard");
+    event["detail"]["databaseArn"] = json!(db);
     for _ in 0..2 {
-        let (error, out) = invoke("onboard-tenant", &tenant_created("e2e-onboard"));
+        let (error, out) = invoke("onboard-tenant", &event);
         assert_eq!(error, None, "{out}");
     }
+    assert_eq!(
+        seed(&["rds-tags", &db]),
+        json!({"bbws:tenant-id": "e2e-onboard"})
+    );
     let points = access_points_of("e2e-onboard").await;
     assert_eq!(points.len(), 1, "exactly one access point");
     let ap = &points[0];

@@ -13,10 +13,15 @@ fn sample(name: &str) -> Value {
 fn tenant_lifecycle_samples_are_valid_events() {
     let created =
         bbws::tenants::parse_event(sample("tenant-created.json"), "TenantCreated").unwrap();
-    assert_eq!(created.as_str(), "tenant-1");
+    assert_eq!(created.tenant.as_str(), "tenant-1");
+    assert_eq!(
+        created.resources.len(),
+        2,
+        "the database and the service are named"
+    );
     let deleted =
         bbws::tenants::parse_event(sample("tenant-deleted.json"), "TenantDeleted").unwrap();
-    assert_eq!(deleted.as_str(), "tenant-1");
+    assert_eq!(deleted.tenant.as_str(), "tenant-1");
     // Each is refused where the other is expected.
     assert!(bbws::tenants::parse_event(sample("tenant-created.json"), "TenantDeleted").is_err());
 }
