@@ -225,16 +225,16 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
                 backup::execution_name("restore", &tenant, OffsetDateTime::now_utc())
             });
             let input = restore::restore_input(args, &tenant, clone_to.as_ref());
-            let execution_arn = backup::start(&sfn, &state_machine_arn, &name, &input).await?;
-            if args.no_follow {
-                term.line(&execution_arn);
-                return Ok(0);
-            }
-            if !term.json {
-                term.line(format!("Started {name}: {execution_arn}"));
-            }
-            let outcome = follow::follow(&sfn, &execution_arn, poll_interval(global), term).await?;
-            Ok(outcome.exit_code)
+            start_and_follow(
+                &sfn,
+                global,
+                &state_machine_arn,
+                &name,
+                &input,
+                args.no_follow,
+                term,
+            )
+            .await
         }
         Command::Backups { tenant } => {
             let tenant = match valid_tenant(tenant, term) {
@@ -315,8 +315,31 @@ async fn backup_command(
         .clone()
         .unwrap_or_else(|| backup::default_execution_name(tenant, now));
     let input = backup::backup_input(args, tenant);
-    let execution_arn = backup::start(sfn, &state_machine_arn, &name, &input).await?;
-    if args.no_follow {
+    start_and_follow(
+        sfn,
+        global,
+        &state_machine_arn,
+        &name,
+        &input,
+        args.no_follow,
+        term,
+    )
+    .await
+}
+
+/// Starts an execution and follows it to its end (or, with `no_follow`, prints its ARN);
+/// the exit code is the outcome's.
+async fn start_and_follow(
+    sfn: &aws_sdk_sfn::Client,
+    global: &Global,
+    state_machine_arn: &str,
+    name: &str,
+    input: &serde_json::Value,
+    no_follow: bool,
+    term: &mut Term,
+) -> anyhow::Result<i32> {
+    let execution_arn = backup::start(sfn, state_machine_arn, name, input).await?;
+    if no_follow {
         if term.json {
             term.json_line(&json!({"status": "RUNNING", "executionArn": execution_arn}));
         } else {
