@@ -100,7 +100,7 @@ impl Default for Retention {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// The platform vault every tenant backup goes into.
     pub backup_vault_name: String,
@@ -119,6 +119,37 @@ pub struct Config {
     pub event_bus_name: String,
     /// The environment name tagged on what the product creates (`bbws:environment`).
     pub environment: String,
+    /// The Serverless v2 capacity range (ACUs) given to a restored Aurora cluster that has
+    /// none, before its `db.serverless` instance is added.
+    pub aurora_capacity: (f64, f64),
+}
+
+/// The specification's Aurora Serverless v2 range: 2 to 16 ACUs.
+pub const DEFAULT_AURORA_CAPACITY: (f64, f64) = (2.0, 16.0);
+
+/// `AURORA_MIN_ACU` and `AURORA_MAX_ACU`: steps of half an ACU, 0 to 256, min <= max.
+fn aurora_capacity(min: Option<&str>, max: Option<&str>) -> Result<(f64, f64), ConfigError> {
+    let read = |name: &'static str, raw: Option<&str>, default: f64| {
+        let Some(raw) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(default);
+        };
+        raw.parse::<f64>()
+            .ok()
+            .filter(|v| (0.0..=256.0).contains(v) && (v * 2.0).fract() == 0.0)
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                reason: format!("{raw:?} is not a number of ACUs from 0 to 256 in steps of 0.5"),
+            })
+    };
+    let min = read("AURORA_MIN_ACU", min, DEFAULT_AURORA_CAPACITY.0)?;
+    let max = read("AURORA_MAX_ACU", max, DEFAULT_AURORA_CAPACITY.1)?;
+    if max < 1.0 || min > max {
+        return Err(ConfigError::Invalid {
+            name: "AURORA_MAX_ACU",
+            reason: format!("{max} must be at least 1 and at least AURORA_MIN_ACU ({min})"),
+        });
+    }
+    Ok((min, max))
 }
 
 impl Config {
@@ -195,7 +226,12 @@ impl Config {
                 });
             }
         }
+        let aurora_capacity = aurora_capacity(
+            lookup("AURORA_MIN_ACU").as_deref(),
+            lookup("AURORA_MAX_ACU").as_deref(),
+        )?;
         Ok(Self {
+            aurora_capacity,
             backup_vault_name: required("BACKUP_VAULT_NAME")?,
             backup_role_arn: required("BACKUP_ROLE_ARN")?,
             dr_vault_arn: required("DR_VAULT_ARN")?,
@@ -228,6 +264,7 @@ impl Config {
             file_system_id: Some("fs-0123456789abcdef0".into()),
             event_bus_name: "default".into(),
             environment: "dev".into(),
+            aurora_capacity: DEFAULT_AURORA_CAPACITY,
         }
     }
 }
@@ -317,5 +354,29 @@ mod tests {
         let config = Config::from_lookup(lookup(&pairs)).unwrap();
         assert_eq!(config.retention.efs_cold_after_days, None);
         assert_eq!(config.retention.efs_delete_after_days, 7);
+    }
+
+    #[test]
+    fn aurora_capacity_is_checked() {
+        let with = |min: &str, max: &str| {
+            let mut pairs = REQUIRED.to_vec();
+            pairs.push(("AURORA_MIN_ACU", min));
+            pairs.push(("AURORA_MAX_ACU", max));
+            Config::from_lookup(lookup(&pairs)).map(|c| c.aurora_capacity)
+        };
+        assert_eq!(with("", ""), Ok(DEFAULT_AURORA_CAPACITY));
+        assert_eq!(with("0.5", "4"), Ok((0.5, 4.0)));
+        for (min, max) in [
+            ("8", "4"),
+            ("0.3", "4"),
+            ("1", "300"),
+            ("x", "4"),
+            ("0", "0.5"),
+        ] {
+            assert!(
+                matches!(with(min, max), Err(ConfigError::Invalid { .. })),
+                "{min}..{max} accepted"
+            );
+        }
     }
 }

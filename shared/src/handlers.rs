@@ -24,6 +24,8 @@ pub struct Deps {
     pub ecs: aws_sdk_ecs::Client,
     pub efs: aws_sdk_efs::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub ssm: aws_sdk_ssm::Client,
     pub clock: Clock,
 }
 
@@ -36,6 +38,8 @@ impl Deps {
             ecs: aws_sdk_ecs::Client::new(sdk),
             efs: aws_sdk_efs::Client::new(sdk),
             tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
+            rds: aws_sdk_rds::Client::new(sdk),
+            ssm: aws_sdk_ssm::Client::new(sdk),
             clock: Clock::System,
         }
     }
@@ -80,6 +84,7 @@ pub async fn poll_job(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, E
     let watcher = JobWatcher {
         backup: &deps.backup,
         ecs: Some(&deps.ecs),
+        rds: Some(&deps.rds),
         clock: deps.clock,
     };
     encode(op, &watcher.poll(set).await?)
@@ -116,6 +121,8 @@ pub async fn restore(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Er
         backup: &deps.backup,
         efs: &deps.efs,
         tagging: &deps.tagging,
+        rds: &deps.rds,
+        ssm: &deps.ssm,
         clock: deps.clock,
     }
     .handle(input)
@@ -173,7 +180,7 @@ pub async fn force_redeploy(event: LambdaEvent<Value>, deps: &Deps) -> Result<Va
 }
 
 /// `YYYYMMDDTHHMMSSZ`, for names that sort by time.
-fn compact_utc(epoch_seconds: i64) -> String {
+pub(crate) fn compact_utc(epoch_seconds: i64) -> String {
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     time::OffsetDateTime::from_unix_timestamp(epoch_seconds)
         .ok()

@@ -19,6 +19,8 @@ pub struct JobWatcher<'a> {
     pub backup: &'a aws_sdk_backup::Client,
     /// Needed only to watch deployments.
     pub ecs: Option<&'a aws_sdk_ecs::Client>,
+    /// Needed only to watch DB instances being created.
+    pub rds: Option<&'a aws_sdk_rds::Client>,
     pub clock: Clock,
 }
 
@@ -185,7 +187,23 @@ impl JobWatcher<'_> {
                 })
             }
             JobKind::Deployment => self.deployment(op, job).await,
+            JobKind::Database => self.db_instance(op, job).await,
         }
+    }
+
+    /// A DB instance is done when `available`; it has failed in a state it will not leave
+    /// by itself.
+    async fn db_instance(&self, op: Operation, job: &Job) -> Result<Seen, Error> {
+        let rds = self
+            .rds
+            .ok_or_else(|| op.failed("this function cannot watch DB instances"))?;
+        let instance = crate::database::describe_instance(rds, op, &job.job_id).await?;
+        let status = instance.db_instance_status().unwrap_or("unknown");
+        Ok(Seen {
+            state: crate::database::job_state_of(status).to_owned(),
+            status_message: Some(format!("DB instance {} is {status}", job.job_id)),
+            ..Seen::default()
+        })
     }
 
     /// A forced deployment is done when the service is stable: one deployment left, its
@@ -246,6 +264,7 @@ fn kind_name(kind: JobKind) -> &'static str {
         JobKind::Copy => "copy",
         JobKind::Restore => "restore",
         JobKind::Deployment => "deployment",
+        JobKind::Database => "database instance",
     }
 }
 
@@ -335,6 +354,7 @@ impl DrCopier<'_> {
         let watcher = JobWatcher {
             backup: self.backup,
             ecs: None,
+            rds: None,
             clock: self.clock,
         };
         let set = JobSet {

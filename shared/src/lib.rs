@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod config;
+pub mod database;
 pub mod error;
 pub mod events;
 pub mod handlers;

@@ -17,6 +17,14 @@ pub mod tags {
     /// Prefix of the tag a joined shared file-system recovery point gets for each tenant backup
     /// that joined it: `bbws:backup:<tenant backup id>` = `<tenant id>`.
     pub const JOINED_BACKUP_PREFIX: &str = "bbws:backup:";
+    pub const ENVIRONMENT: &str = "bbws:environment";
+    /// On a restored database: the tenant backup id it was restored from.
+    pub const RESTORED_FROM: &str = "bbws:restored-from";
+    /// On a restored database: the tenant it was restored for (not yet its database).
+    pub const RESTORED_FOR: &str = "bbws:restored-for";
+    /// On a promoted database: when it became the tenant's database (`YYYYMMDDTHHMMSSZ`).
+    /// Of several databases tagged with one tenant, the latest promoted is the tenant's.
+    pub const PROMOTED_AT: &str = "bbws:promoted-at";
 }
 
 /// What a job does.
@@ -28,6 +36,8 @@ pub enum JobKind {
     Restore,
     /// An ECS deployment, done when the service is stable.
     Deployment,
+    /// A DB instance being created, done when it is available.
+    Database,
 }
 
 /// What a job works on.

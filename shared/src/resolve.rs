@@ -139,9 +139,11 @@ impl Resolver<'_> {
         let of_type = |prefix: &str| -> Vec<&String> {
             tagged
                 .iter()
+                .map(|(arn, _)| arn)
                 .filter(|arn| resource_type(arn).as_deref() == Some(prefix))
                 .collect()
         };
+        let databases = |prefix: &str| current_databases(&tagged, prefix);
 
         let access_point_id = match &overrides.access_point_id {
             Some(id) => id.clone(),
@@ -170,10 +172,10 @@ impl Resolver<'_> {
             None => {
                 // An Aurora cluster's instances may carry the tenant tag too: the cluster is
                 // what gets backed up.
-                let clusters = of_type(TYPE_DB_CLUSTER);
+                let clusters = databases(TYPE_DB_CLUSTER);
                 let found = match single(tenant, "Aurora cluster", &clusters)? {
                     Some(arn) => Some(arn),
-                    None => single(tenant, "RDS instance", &of_type(TYPE_DB_INSTANCE))?,
+                    None => single(tenant, "RDS instance", &databases(TYPE_DB_INSTANCE))?,
                 };
                 found.and_then(|arn| {
                     database_kind(arn).map(|kind| DatabaseTarget {
@@ -203,7 +205,8 @@ impl Resolver<'_> {
         })
     }
 
-    async fn tagged_arns(&self, tenant: &TenantId) -> Result<Vec<String>, Error> {
+    /// The ARNs tagged with the tenant, each with all its tags.
+    async fn tagged_arns(&self, tenant: &TenantId) -> Result<Vec<(String, Tags)>, Error> {
         let pages = self
             .tagging
             .get_resources()
@@ -228,7 +231,14 @@ impl Resolver<'_> {
         Ok(pages
             .iter()
             .flat_map(|page| page.resource_tag_mapping_list())
-            .filter_map(|mapping| mapping.resource_arn().map(str::to_owned))
+            .filter_map(|mapping| {
+                let tags = mapping
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect();
+                mapping.resource_arn().map(|arn| (arn.to_owned(), tags))
+            })
             .collect())
     }
 
@@ -342,6 +352,35 @@ fn resource_type(arn: &str) -> Option<String> {
 
 /// At most one resource of a kind may carry a tenant's tag; two would make every backup and
 /// restore a guess.
+type Tags = std::collections::HashMap<String, String>;
+
+/// The tenant's databases of one type, as far as backups and restores are concerned. A
+/// promoted restore is tagged with the tenant too, beside the database it replaced (which
+/// is never changed): the latest promoted one is the tenant's. A restored database not
+/// promoted is not the tenant's even if it carries the tenant's tag.
+fn current_databases<'a>(tagged: &'a [(String, Tags)], prefix: &str) -> Vec<&'a String> {
+    let of_type: Vec<&(String, Tags)> = tagged
+        .iter()
+        .filter(|(arn, _)| resource_type(arn).as_deref() == Some(prefix))
+        .collect();
+    let latest_promotion = of_type
+        .iter()
+        .filter_map(|(_, tags)| tags.get(tags::PROMOTED_AT))
+        .max();
+    match latest_promotion {
+        Some(latest) => of_type
+            .iter()
+            .filter(|(_, tags)| tags.get(tags::PROMOTED_AT) == Some(latest))
+            .map(|(arn, _)| arn)
+            .collect(),
+        None => of_type
+            .iter()
+            .filter(|(_, tags)| !tags.contains_key(tags::RESTORED_FROM))
+            .map(|(arn, _)| arn)
+            .collect(),
+    }
+}
+
 fn single<'a>(
     tenant: &TenantId,
     what: &str,

@@ -6,7 +6,8 @@
 //! EFS restores are item-level restores of the tenant's directory into the shared file system
 //! (AWS Backup writes them under `aws-backup-restore_<datetime>/`; promote-restore moves them
 //! into place). Database restores create a new instance or cluster beside the tenant's
-//! database, which is never touched.
+//! database, which is never touched; the same function then finishes the restored database
+//! and, when asked, promotes it (see [`crate::database`]).
 
 use std::collections::HashMap;
 
@@ -15,9 +16,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::{timeout_or_default, Config, Polling};
+use crate::database::DatabaseService;
 use crate::error::{Error, Operation};
 use crate::model::{idempotency_token, tags, Clock, Job, JobKind, JobSet, ResourceKind};
-use crate::resolve::{database_kind, FileSystemTarget, Overrides, Resolver, ServiceTarget};
+use crate::resolve::{
+    database_kind, DatabaseTarget, FileSystemTarget, Overrides, Resolver, ServiceTarget,
+};
 use crate::tenant::TenantId;
 
 const OP: Operation = Operation::Restore;
@@ -85,6 +89,9 @@ pub struct RestorePlan {
     pub files: Option<RestoreSource>,
     pub database: Option<RestoreSource>,
     pub service: Option<ServiceTarget>,
+    /// The tenant's database when the restore was planned: never changed by the restore.
+    #[serde(default)]
+    pub current_database: Option<DatabaseTarget>,
     pub promote_database: bool,
     pub timeouts: RestoreTimeouts,
     pub polling: Polling,
@@ -104,6 +111,18 @@ pub enum RestoreInput {
         execution_id: String,
         plan: Box<RestorePlan>,
     },
+    /// After the restore jobs: tag the restored database and, for Aurora, add its instance.
+    #[serde(rename_all = "camelCase")]
+    FinishDatabase {
+        plan: Box<RestorePlan>,
+        restore: JobSet,
+    },
+    /// Point the tenant's database endpoint parameter at the restored database.
+    #[serde(rename_all = "camelCase")]
+    PromoteDatabase {
+        plan: Box<RestorePlan>,
+        restore: JobSet,
+    },
 }
 
 /// A recovery point found for a tenant backup id, with the tenant it belongs to.
@@ -121,10 +140,21 @@ pub struct RestoreService<'a> {
     pub backup: &'a aws_sdk_backup::Client,
     pub efs: &'a aws_sdk_efs::Client,
     pub tagging: &'a aws_sdk_resourcegroupstagging::Client,
+    pub rds: &'a aws_sdk_rds::Client,
+    pub ssm: &'a aws_sdk_ssm::Client,
     pub clock: Clock,
 }
 
 impl RestoreService<'_> {
+    fn database(&self) -> DatabaseService<'_> {
+        DatabaseService {
+            config: self.config,
+            rds: self.rds,
+            ssm: self.ssm,
+            clock: self.clock,
+        }
+    }
+
     pub async fn handle(&self, input: RestoreInput) -> Result<Value, Error> {
         let output = match input {
             RestoreInput::Plan {
@@ -138,6 +168,12 @@ impl RestoreService<'_> {
             }
             RestoreInput::Start { execution_id, plan } => {
                 serde_json::to_value(self.start(&execution_id, &plan).await?)
+            }
+            RestoreInput::FinishDatabase { plan, restore } => {
+                serde_json::to_value(self.database().finish(&plan, &restore).await?)
+            }
+            RestoreInput::PromoteDatabase { plan, restore } => {
+                serde_json::to_value(self.database().promote(&plan, &restore).await?)
             }
         };
         output.map_err(|e| OP.failed(format!("could not encode the output: {e}")))
@@ -160,12 +196,10 @@ impl RestoreService<'_> {
         if request.files == Some(false) && request.database == Some(false) {
             return Err(OP.bad_request("nothing to restore: files and database are both false"));
         }
-        if request.promote_database == Some(true) {
-            // Not built yet: refusing is better than a restore that silently leaves the
-            // tenant on its old database.
+        if request.promote_database == Some(true) && request.database == Some(false) {
             return Err(OP.bad_request(
-                "promoteDatabase is not supported yet: restore the database to a new instance \
-                 and point the tenant at it by hand",
+                "promoteDatabase needs the database restored: it cannot be combined with \
+                 database: false",
             ));
         }
         let timeouts = self.timeouts(request.timeouts.as_ref())?;
@@ -222,6 +256,13 @@ impl RestoreService<'_> {
                 request.backup_id
             )));
         }
+        let promote_database = request.promote_database.unwrap_or(false);
+        if promote_database && !want_database {
+            return Err(Error::BackupNotFound(format!(
+                "backup {} holds no database recovery point to promote",
+                request.backup_id
+            )));
+        }
         if want_database && db_point.is_none() {
             return Err(Error::BackupNotFound(format!(
                 "backup {} holds no database recovery point",
@@ -270,7 +311,8 @@ impl RestoreService<'_> {
             files,
             database,
             service: resources.service,
-            promote_database: request.promote_database.unwrap_or(false) && want_database,
+            current_database: resources.database,
+            promote_database,
             timeouts,
             polling,
             summary,
@@ -497,15 +539,6 @@ impl RestoreService<'_> {
             } else {
                 ResourceKind::RdsInstance
             });
-        if kind == ResourceKind::AuroraCluster {
-            // An Aurora restore creates a cluster with no instance; the step that adds a
-            // db.serverless instance is not built yet.
-            return Err(Error::InvalidRestoreTarget(format!(
-                "recovery point {} is of an Aurora cluster, whose restore is not supported yet; \
-                 restore the files alone (database: false)",
-                point.arn
-            )));
-        }
         let identifier = restored_identifier(target, execution_id);
         let mut metadata = self.metadata(&point.arn).await?;
         let key = match kind {

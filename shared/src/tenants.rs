@@ -227,7 +227,7 @@ impl Onboarding<'_> {
             )
             .tags(tag(tags::TENANT_ID, tenant.as_str()))
             .tags(tag(tags::COMPONENT, "efs"))
-            .tags(tag("bbws:environment", &self.config.environment))
+            .tags(tag(tags::ENVIRONMENT, &self.config.environment))
             .send()
             .await
             .map_err(|e| OP.aws(&format!("creating the access point of {tenant}"), e))?;

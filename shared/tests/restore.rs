@@ -94,6 +94,15 @@ fn vault(points: Vec<Point>) -> Vec<Rule> {
                         .into_iter()
                         .map(|(k, v)| (k.to_string(), v.to_string()))
                         .collect()
+                    } else if kinds.get(arn).map(String::as_str) == Some("Aurora") {
+                        [
+                            ("DBClusterIdentifier", "tenant-1"),
+                            ("Engine", "aurora-mysql"),
+                            ("AvailabilityZones", r#"["af-south-1a"]"#),
+                        ]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect()
                     } else {
                         [("DBInstanceIdentifier", "tenant-1"), ("Engine", "mysql")]
                             .into_iter()
@@ -393,7 +402,7 @@ async fn bad_requests_are_refused_before_any_aws_call() {
             "InvalidRestoreTarget",
         ),
         (
-            json!({"tenantId": "tenant-1", "backupId": BACKUP, "promoteDatabase": true}),
+            json!({"tenantId": "tenant-1", "backupId": BACKUP, "promoteDatabase": true, "database": false}),
             "InvalidRestoreTarget",
         ),
         (json!({"tenantId": "tenant-1"}), "InvalidRestoreTarget"),
@@ -560,4 +569,125 @@ async fn a_failed_rollout_is_restore_failed() {
         .unwrap_err();
     assert_eq!(err.name(), "RestoreFailed");
     assert!(err.to_string().contains("tasks failed to start"), "{err}");
+}
+
+#[tokio::test]
+async fn promotion_is_planned_naming_the_tenants_current_database() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    mocks.backup.extend(vault(owned_pair()));
+    let deps = mocks.deps();
+    let planned = plan(
+        &deps,
+        json!({"tenantId": "tenant-1", "backupId": BACKUP, "promoteDatabase": true}),
+    )
+    .await
+    .unwrap();
+    assert!(planned.promote_database);
+    assert_eq!(planned.current_database.as_ref().unwrap().arn, DB_ARN);
+    assert!(planned.database.is_some());
+
+    // A backup without a database cannot promote one.
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    mocks
+        .backup
+        .extend(vault(owned_pair().into_iter().take(1).collect()));
+    let err = plan(
+        &mocks.deps(),
+        json!({"tenantId": "tenant-1", "backupId": BACKUP, "promoteDatabase": true}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "BackupNotFound", "{err}");
+}
+
+const CLUSTER_ARN: &str = "arn:aws:rds:af-south-1:123456789012:cluster:tenant-1";
+const RP_CLUSTER: &str =
+    "arn:aws:rds:af-south-1:123456789012:cluster-snapshot:awsbackup:job-cluster-1";
+
+#[tokio::test]
+async fn an_aurora_backup_is_restored_to_a_new_cluster() {
+    let mut mocks = Mocks::new();
+    mocks
+        .tagging
+        .push(tagged(&[AP_ARN, CLUSTER_ARN, SERVICE_ARN]));
+    mocks.efs.push(access_point("/tenant-1"));
+    mocks.backup.extend(vault(vec![Point {
+        arn: RP_CLUSTER,
+        resource: CLUSTER_ARN,
+        kind: "Aurora",
+        status: RecoveryPointStatus::Completed,
+        tags: vec![("bbws:tenant-id", "tenant-1"), ("bbws:backup-id", BACKUP)],
+    }]));
+    let sent = Sent::default();
+    mocks.backup.push(recording_restore(&sent));
+    let deps = mocks.deps();
+
+    let plan = plan(&deps, json!({"tenantId": "tenant-1", "backupId": BACKUP}))
+        .await
+        .unwrap();
+    let db = plan.database.as_ref().unwrap();
+    assert_eq!(db.resource, bbws::model::ResourceKind::AuroraCluster);
+    assert!(db.target.starts_with("r-tenant-1-"), "{}", db.target);
+    assert_eq!(db.metadata["DBClusterIdentifier"], db.target);
+    assert_eq!(plan.current_database.as_ref().unwrap().arn, CLUSTER_ARN);
+    start(&deps, &plan).await.unwrap();
+    assert_eq!(sent.all()[0].resource_type(), Some("Aurora"));
+}
+
+#[tokio::test]
+async fn the_latest_promoted_restore_is_the_tenants_database() {
+    const OLD: &str = DB_ARN;
+    const RESTORED: &str = "arn:aws:rds:af-south-1:123456789012:db:r-tenant-1-0a1b2c3d";
+    const NEWER: &str = "arn:aws:rds:af-south-1:123456789012:db:r-tenant-1-4e5f6a7b";
+    let cases: Vec<(Vec<(&str, &[(&str, &str)])>, Result<&str, &str>)> = vec![
+        // Restored, never promoted: the tenant keeps its database.
+        (
+            vec![(OLD, &[]), (RESTORED, &[("bbws:restored-from", BACKUP)])],
+            Ok(OLD),
+        ),
+        // Promoted: the restored database is the tenant's now.
+        (
+            vec![
+                (OLD, &[]),
+                (
+                    RESTORED,
+                    &[
+                        ("bbws:restored-from", BACKUP),
+                        ("bbws:promoted-at", "20261125T120000Z"),
+                    ],
+                ),
+            ],
+            Ok(RESTORED),
+        ),
+        // Promoted twice: the later one.
+        (
+            vec![
+                (OLD, &[]),
+                (RESTORED, &[("bbws:promoted-at", "20261125T120000Z")]),
+                (NEWER, &[("bbws:promoted-at", "20261126T080000Z")]),
+            ],
+            Ok(NEWER),
+        ),
+        // Two databases nobody explained: ambiguous.
+        (vec![(OLD, &[]), (RESTORED, &[])], Err("InvalidTenant")),
+    ];
+    for (tagged, expected) in cases {
+        let mut mocks = Mocks::new();
+        let mut resources: Vec<(&str, &[(&str, &str)])> = vec![(AP_ARN, &[]), (SERVICE_ARN, &[])];
+        resources.extend(tagged.iter().cloned());
+        mocks.tagging.push(tagged_with(&resources));
+        mocks.efs.push(access_point("/tenant-1"));
+        mocks.backup.extend(vault(owned_pair()));
+        let deps = mocks.deps();
+        let got = plan(&deps, json!({"tenantId": "tenant-1", "backupId": BACKUP})).await;
+        match (got, expected) {
+            (Ok(plan), Ok(arn)) => {
+                assert_eq!(plan.current_database.unwrap().arn, arn, "{tagged:?}")
+            }
+            (Err(e), Err(name)) => assert_eq!(e.name(), name, "{tagged:?}"),
+            (got, expected) => panic!("{tagged:?}: {got:?} instead of {expected:?}"),
+        }
+    }
 }

@@ -51,6 +51,8 @@ pub struct Mocks {
     pub efs: Vec<Rule>,
     pub tagging: Vec<Rule>,
     pub events: Vec<Rule>,
+    pub rds: Vec<Rule>,
+    pub ssm: Vec<Rule>,
 }
 
 impl Mocks {
@@ -61,6 +63,8 @@ impl Mocks {
             efs: vec![],
             tagging: vec![],
             events: vec![],
+            rds: vec![],
+            ssm: vec![],
         }
     }
 
@@ -85,12 +89,18 @@ impl Mocks {
                 aws_sdk_resourcegroupstagging::config::retry::RetryConfig::disabled()
             )
         );
+        let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, self.rds.iter(), |c| c
+            .retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled()));
+        let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, self.ssm.iter(), |c| c
+            .retry_config(aws_sdk_ssm::config::retry::RetryConfig::disabled()));
         Deps {
             config: Config::example(),
             backup,
             ecs,
             efs,
             tagging,
+            rds,
+            ssm,
             clock: Clock::Fixed(NOW),
         }
     }
@@ -114,12 +124,38 @@ impl Mocks {
 
 /// The tagging API answers with these ARNs for the tenant.
 pub fn tagged(arns: &[&str]) -> Rule {
-    let arns: Vec<String> = arns.iter().map(|s| s.to_string()).collect();
+    let with_tags: Vec<(&str, &[(&str, &str)])> = arns.iter().map(|a| (*a, &[][..])).collect();
+    tagged_with(&with_tags)
+}
+
+/// The tagging API answers with these ARNs for the tenant, each with these tags beside
+/// `bbws:tenant-id`.
+pub fn tagged_with(resources: &[(&str, &[(&str, &str)])]) -> Rule {
+    let resources: Vec<(String, Vec<(String, String)>)> = resources
+        .iter()
+        .map(|(arn, tags)| {
+            (
+                arn.to_string(),
+                tags.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        })
+        .collect();
     mock!(aws_sdk_resourcegroupstagging::Client::get_resources).then_output(move || {
         let mut out = GetResourcesOutput::builder();
-        for arn in &arns {
-            out = out
-                .resource_tag_mapping_list(ResourceTagMapping::builder().resource_arn(arn).build());
+        for (arn, tags) in &resources {
+            let mut mapping = ResourceTagMapping::builder().resource_arn(arn);
+            for (key, value) in tags {
+                mapping = mapping.tags(
+                    aws_sdk_resourcegroupstagging::types::Tag::builder()
+                        .key(key)
+                        .value(value)
+                        .build()
+                        .expect("a tag has a key and a value"),
+                );
+            }
+            out = out.resource_tag_mapping_list(mapping.build());
         }
         out.build()
     })

@@ -1,0 +1,452 @@
+//! What a database restore needs after AWS Backup's job completes.
+//!
+//! * **Finish**: an Aurora restore creates the cluster only, with no instance, so a
+//!   `db.serverless` instance is added to it (after giving the cluster a Serverless v2
+//!   capacity range if it has none). An RDS restore creates its instance. Either way the
+//!   restored database is tagged with the backup it came from, and the state machine waits
+//!   until its instance is `available`.
+//! * **Promote** (only when asked): the tenant's database endpoint setting, the SSM
+//!   parameter `/bbws/<environment>/tenants/<tenant>/database-endpoint`, is pointed at the
+//!   restored database, which is tagged as the tenant's database from now on. The previous
+//!   database is never changed: it is named in the output, for the operator to delete once
+//!   satisfied.
+
+use aws_sdk_rds::types::{DbCluster, ServerlessV2ScalingConfiguration, Tag};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::{Error, Operation};
+use crate::model::{tags, Clock, Job, JobKind, JobSet, ResourceKind};
+use crate::resolve::{Arn, DatabaseTarget};
+use crate::restore::RestorePlan;
+
+const OP: Operation = Operation::Restore;
+/// The instance class of the instance added to a restored Aurora cluster.
+pub const SERVERLESS_CLASS: &str = "db.serverless";
+/// RDS instance states after which the instance will not become available by itself.
+const FAILED_DB_STATES: [&str; 6] = [
+    "failed",
+    "incompatible-restore",
+    "incompatible-parameters",
+    "incompatible-network",
+    "storage-full",
+    "inaccessible-encryption-credentials",
+];
+
+/// The SSM parameter naming tenant `tenant`'s database endpoint (`host:port`).
+pub fn endpoint_parameter(environment: &str, tenant: &str) -> String {
+    format!("/bbws/{environment}/tenants/{tenant}/database-endpoint")
+}
+
+/// The database a restore job created, read from the job's `CreatedResourceArn`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoredDatabase {
+    pub arn: String,
+    pub kind: ResourceKind,
+    pub identifier: String,
+}
+
+impl RestoredDatabase {
+    /// The completed database restore job of `restore`, and what it created.
+    pub fn of(restore: &JobSet) -> Result<Self, Error> {
+        let job = restore
+            .jobs
+            .iter()
+            .find(|j| {
+                j.kind == JobKind::Restore
+                    && matches!(
+                        j.resource,
+                        ResourceKind::RdsInstance | ResourceKind::AuroraCluster
+                    )
+            })
+            .ok_or_else(|| OP.bad_request("the restore has no database restore job"))?;
+        if job.state != "COMPLETED" {
+            return Err(OP.failed(format!(
+                "database restore job {} is {}, not COMPLETED",
+                job.job_id, job.state
+            )));
+        }
+        let arn = job.created_resource_arn.clone().ok_or_else(|| {
+            OP.failed(format!(
+                "database restore job {} completed without naming what it created",
+                job.job_id
+            ))
+        })?;
+        let target = crate::resolve::database_kind(&arn).ok_or_else(|| {
+            OP.failed(format!(
+                "database restore job {} created {arn}, which is not an RDS instance or \
+                 Aurora cluster",
+                job.job_id
+            ))
+        })?;
+        let identifier = identifier_of(&arn).to_owned();
+        Ok(Self {
+            arn,
+            kind: target,
+            identifier,
+        })
+    }
+}
+
+/// The identifier at the end of an RDS ARN (`…:db:<id>` or `…:cluster:<id>`).
+fn identifier_of(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap_or_default()
+}
+
+/// The instance added to a restored Aurora cluster.
+pub fn writer_identifier(cluster: &str) -> String {
+    format!("{cluster}-1")
+}
+
+/// What promotion did, for the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Promotion {
+    pub parameter: String,
+    pub endpoint: String,
+    /// The parameter's value before, if it had one.
+    pub previous_endpoint: Option<String>,
+    /// True when the parameter already named the restored database (a repeated step).
+    pub unchanged: bool,
+    pub database: RestoredDatabase,
+    /// The tenant's database before the restore, left as it was.
+    pub previous_database: Option<DatabaseTarget>,
+}
+
+pub struct DatabaseService<'a> {
+    pub config: &'a Config,
+    pub rds: &'a aws_sdk_rds::Client,
+    pub ssm: &'a aws_sdk_ssm::Client,
+    pub clock: Clock,
+}
+
+impl DatabaseService<'_> {
+    /// Tags the restored database, adds an instance to a restored Aurora cluster, and
+    /// returns the job set the state machine waits on until that instance is available.
+    pub async fn finish(&self, plan: &RestorePlan, restore: &JobSet) -> Result<JobSet, Error> {
+        let restored = RestoredDatabase::of(restore)?;
+        self.tag(
+            &restored.arn,
+            &[
+                (tags::RESTORED_FROM, plan.backup_id.as_str()),
+                (tags::RESTORED_FOR, plan.tenant_id.as_str()),
+                (tags::ENVIRONMENT, self.config.environment.as_str()),
+            ],
+        )
+        .await?;
+        let instance = match restored.kind {
+            ResourceKind::AuroraCluster => {
+                self.add_serverless_instance(&restored, plan.tenant_id.as_str())
+                    .await?
+            }
+            _ => restored.identifier.clone(),
+        };
+        let state = self.instance_status(&instance).await?;
+        let now = self.clock.now();
+        let done = state == "available";
+        let arn = Arn::parse(&restored.arn)
+            .map(|a| {
+                format!(
+                    "arn:{}:rds:{}:{}:db:{instance}",
+                    a.partition, a.region, a.account
+                )
+            })
+            .unwrap_or_else(|| instance.clone());
+        Ok(JobSet {
+            operation: OP,
+            tenant_id: plan.tenant_id.to_string(),
+            backup_id: plan.backup_id.clone(),
+            jobs: vec![Job {
+                kind: JobKind::Database,
+                resource: ResourceKind::RdsInstance,
+                resource_arn: arn,
+                job_id: instance,
+                recovery_point_arn: None,
+                vault: String::new(),
+                state: if done { "COMPLETED".into() } else { state },
+                joined: false,
+                deadline: now + plan.timeouts.database_seconds as i64,
+                status_message: None,
+                created_resource_arn: Some(restored.arn.clone()),
+                started_at: now,
+            }],
+            done,
+            attempt: 0,
+            wait_seconds: if done {
+                0
+            } else {
+                plan.polling.initial_seconds
+            },
+            polling: plan.polling,
+        })
+    }
+
+    /// Adds the `db.serverless` instance to a restored cluster (once: a repeated call finds
+    /// the instance it made before).
+    async fn add_serverless_instance(
+        &self,
+        restored: &RestoredDatabase,
+        tenant: &str,
+    ) -> Result<String, Error> {
+        let cluster = self.cluster(&restored.identifier).await?;
+        let instance = writer_identifier(&restored.identifier);
+        if cluster
+            .db_cluster_members()
+            .iter()
+            .any(|m| m.db_instance_identifier() == Some(instance.as_str()))
+        {
+            return Ok(instance);
+        }
+        if cluster.serverless_v2_scaling_configuration().is_none() {
+            let (min, max) = self.config.aurora_capacity;
+            self.rds
+                .modify_db_cluster()
+                .db_cluster_identifier(&restored.identifier)
+                .serverless_v2_scaling_configuration(
+                    ServerlessV2ScalingConfiguration::builder()
+                        .min_capacity(min)
+                        .max_capacity(max)
+                        .build(),
+                )
+                .apply_immediately(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    OP.aws(
+                        &format!(
+                            "giving cluster {} a Serverless v2 range",
+                            restored.identifier
+                        ),
+                        e,
+                    )
+                })?;
+        }
+        let engine = cluster.engine().unwrap_or("aurora-mysql");
+        let created = self
+            .rds
+            .create_db_instance()
+            .db_instance_identifier(&instance)
+            .db_cluster_identifier(&restored.identifier)
+            .db_instance_class(SERVERLESS_CLASS)
+            .engine(engine)
+            .tags(tag(tags::RESTORED_FOR, tenant))
+            .send()
+            .await;
+        match created {
+            Ok(_) => {
+                tracing::info!(%instance, cluster = %restored.identifier, "instance added");
+                Ok(instance)
+            }
+            // A retried step: the instance exists; it must be the one made for this cluster.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_db_instance_already_exists_fault()) =>
+            {
+                let existing = self.instance(&instance).await?;
+                if existing.db_cluster_identifier() == Some(restored.identifier.as_str()) {
+                    Ok(instance)
+                } else {
+                    Err(OP.failed(format!(
+                        "an instance named {instance} already exists outside cluster {}",
+                        restored.identifier
+                    )))
+                }
+            }
+            Err(e) => Err(OP.aws(
+                &format!(
+                    "adding a {SERVERLESS_CLASS} instance to cluster {}",
+                    restored.identifier
+                ),
+                e,
+            )),
+        }
+    }
+
+    /// Points the tenant's endpoint parameter at the restored database and tags it as the
+    /// tenant's database. The previous database is not touched.
+    pub async fn promote(&self, plan: &RestorePlan, restore: &JobSet) -> Result<Promotion, Error> {
+        if !plan.promote_database {
+            return Err(OP.bad_request("this restore was not asked to promote the database"));
+        }
+        let restored = RestoredDatabase::of(restore)?;
+        let endpoint = match restored.kind {
+            ResourceKind::AuroraCluster => {
+                let cluster = self.cluster(&restored.identifier).await?;
+                match (cluster.endpoint(), cluster.port()) {
+                    (Some(host), Some(port)) => format!("{host}:{port}"),
+                    (Some(host), None) => host.to_owned(),
+                    _ => {
+                        return Err(OP.failed(format!(
+                            "restored cluster {} has no endpoint yet",
+                            restored.identifier
+                        )))
+                    }
+                }
+            }
+            _ => {
+                let instance = self.instance(&restored.identifier).await?;
+                match instance
+                    .endpoint()
+                    .and_then(|e| e.address().map(|a| (a, e.port())))
+                {
+                    Some((host, Some(port))) => format!("{host}:{port}"),
+                    Some((host, None)) => host.to_owned(),
+                    None => {
+                        return Err(OP.failed(format!(
+                            "restored instance {} has no endpoint yet",
+                            restored.identifier
+                        )))
+                    }
+                }
+            }
+        };
+        let parameter = endpoint_parameter(&self.config.environment, plan.tenant_id.as_str());
+        let previous_endpoint = self.parameter(&parameter).await?;
+        let unchanged = previous_endpoint.as_deref() == Some(endpoint.as_str());
+        if !unchanged {
+            self.ssm
+                .put_parameter()
+                .name(&parameter)
+                .value(&endpoint)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .overwrite(true)
+                .description(format!(
+                    "Database endpoint of tenant {} (restored from backup {})",
+                    plan.tenant_id, plan.backup_id
+                ))
+                .send()
+                .await
+                .map_err(|e| OP.aws(&format!("setting parameter {parameter}"), e))?;
+        }
+        let promoted_at = crate::handlers::compact_utc(self.clock.now());
+        self.tag(
+            &restored.arn,
+            &[
+                (tags::TENANT_ID, plan.tenant_id.as_str()),
+                (tags::PROMOTED_AT, promoted_at.as_str()),
+            ],
+        )
+        .await?;
+        tracing::info!(%parameter, %endpoint, database = %restored.arn, "database promoted");
+        Ok(Promotion {
+            parameter,
+            endpoint,
+            previous_endpoint,
+            unchanged,
+            database: restored,
+            previous_database: plan.current_database.clone(),
+        })
+    }
+
+    async fn parameter(&self, name: &str) -> Result<Option<String>, Error> {
+        match self.ssm.get_parameter().name(name).send().await {
+            Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_owned)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_not_found()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(OP.aws(&format!("reading parameter {name}"), e)),
+        }
+    }
+
+    async fn tag(&self, arn: &str, pairs: &[(&str, &str)]) -> Result<(), Error> {
+        self.rds
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(pairs.iter().map(|(k, v)| tag(k, v)).collect()))
+            .send()
+            .await
+            .map_err(|e| OP.aws(&format!("tagging {arn}"), e))?;
+        Ok(())
+    }
+
+    async fn cluster(&self, identifier: &str) -> Result<DbCluster, Error> {
+        let out = self
+            .rds
+            .describe_db_clusters()
+            .db_cluster_identifier(identifier)
+            .send()
+            .await
+            .map_err(|e| OP.aws(&format!("describing restored cluster {identifier}"), e))?;
+        out.db_clusters()
+            .first()
+            .cloned()
+            .ok_or_else(|| OP.failed(format!("restored cluster {identifier} does not exist")))
+    }
+
+    async fn instance(&self, identifier: &str) -> Result<aws_sdk_rds::types::DbInstance, Error> {
+        describe_instance(self.rds, OP, identifier).await
+    }
+
+    async fn instance_status(&self, identifier: &str) -> Result<String, Error> {
+        Ok(self
+            .instance(identifier)
+            .await?
+            .db_instance_status()
+            .unwrap_or("unknown")
+            .to_owned())
+    }
+}
+
+fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder().key(key).value(value).build()
+}
+
+/// One DB instance, by identifier.
+pub async fn describe_instance(
+    rds: &aws_sdk_rds::Client,
+    op: Operation,
+    identifier: &str,
+) -> Result<aws_sdk_rds::types::DbInstance, Error> {
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier(identifier)
+        .send()
+        .await
+        .map_err(|e| match e.as_service_error() {
+            Some(s) if s.is_db_instance_not_found_fault() => {
+                op.failed(format!("DB instance {identifier} does not exist"))
+            }
+            _ => op.aws(&format!("describing DB instance {identifier}"), e),
+        })?;
+    out.db_instances()
+        .first()
+        .cloned()
+        .ok_or_else(|| op.failed(format!("DB instance {identifier} does not exist")))
+}
+
+/// What `poll-job` makes of a DB instance's status: `COMPLETED` once available, `FAILED`
+/// in a state it will not leave by itself, else the status as RDS gives it.
+pub fn job_state_of(db_status: &str) -> &str {
+    if db_status == "available" {
+        "COMPLETED"
+    } else if FAILED_DB_STATES.contains(&db_status) {
+        "FAILED"
+    } else {
+        db_status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_names_follow_the_convention() {
+        assert_eq!(
+            endpoint_parameter("prod", "tenant-1"),
+            "/bbws/prod/tenants/tenant-1/database-endpoint"
+        );
+    }
+
+    #[test]
+    fn instance_states_map_to_job_states() {
+        assert_eq!(job_state_of("available"), "COMPLETED");
+        assert_eq!(job_state_of("creating"), "creating");
+        assert_eq!(job_state_of("incompatible-restore"), "FAILED");
+        assert_eq!(job_state_of("storage-full"), "FAILED");
+    }
+}
