@@ -4,9 +4,18 @@
                                 machines from statemachine/ with the substitutions SAM makes
   local_seed.py tenant <id>     a tenant: its directory with WordPress-like files, its access
                                 point (seed 000 section 4.2), database and service, all tagged
+  local_seed.py aurora-tenant <id>
+                                the same, but its database is an Aurora MySQL cluster <id>
+                                (tagged) with one db.serverless instance <id>-1 in it
   local_seed.py drain-events    the events the product put on EventBridge since the last drain
   local_seed.py database <id>   an RDS instance with no tags (as the platform may make one)
   local_seed.py rds-tags <arn>  the tags of an RDS instance
+  local_seed.py parameter <name>
+                                an SSM parameter: {"name", "value"} (value null when absent)
+  local_seed.py db <id>         describe_db_instances' description of DB instance <id>, or
+                                {"missing": true}
+  local_seed.py cluster <id>    DB cluster <id>: {"status", "endpoint", "members" (instance
+                                ids), "tags"}, or {"missing": true}
 
 Each prints one JSON object. Run by scripts/local-up.sh and the demo; idempotent.
 """
@@ -114,7 +123,9 @@ WP_FILES = {
 }
 
 
-def tenant(tenant_id):
+def tenant(tenant_id, database):
+    """Seeds a tenant whose database `database(tenant_id, tags)` finds or makes; it returns
+    the database's ARN."""
     platform_info = json.loads((LOCAL / "platform.json").read_text())
     fs_id = platform_info["fileSystemId"]
     root = LOCAL / "efs" / fs_id / tenant_id
@@ -137,15 +148,7 @@ def tenant(tenant_id):
                        "CreationInfo": {"OwnerUid": 33, "OwnerGid": 33, "Permissions": "0755"}},
         Tags=tags,
     )
-    rds = client("rds")
-    try:
-        db = rds.describe_db_instances(DBInstanceIdentifier=tenant_id)["DBInstances"][0]
-    except rds.exceptions.DBInstanceNotFoundFault:
-        db = rds.create_db_instance(
-            DBInstanceIdentifier=tenant_id, DBInstanceClass="db.t3.micro", Engine="mysql",
-            MasterUsername="wordpress", MasterUserPassword=secrets.token_urlsafe(18), AllocatedStorage=20,
-            Tags=[{"Key": "bbws:tenant-id", "Value": tenant_id}],
-        )["DBInstance"]
+    database_arn = database(tenant_id, [{"Key": "bbws:tenant-id", "Value": tenant_id}])
     ecs = client("ecs")
     services = ecs.describe_services(cluster=f"bbws-{ENV}", services=[tenant_id])["services"]
     service = services[0] if services and services[0]["status"] == "ACTIVE" else ecs.create_service(
@@ -156,8 +159,44 @@ def tenant(tenant_id):
     print(json.dumps({
         "tenantId": tenant_id, "fileSystemId": fs_id, "directory": str(root), "files": files,
         "accessPointId": ap["AccessPointId"], "accessPointArn": ap["AccessPointArn"],
-        "databaseArn": db["DBInstanceArn"], "serviceArn": service["serviceArn"],
+        "databaseArn": database_arn, "serviceArn": service["serviceArn"],
     }))
+
+
+def rds_instance(identifier, tags=()):
+    """DB instance `identifier` (MySQL), made with `tags` unless it exists; returns its ARN."""
+    rds = client("rds")
+    try:
+        db = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+    except rds.exceptions.DBInstanceNotFoundFault:
+        db = rds.create_db_instance(
+            DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="mysql",
+            MasterUsername="wordpress", MasterUserPassword=secrets.token_urlsafe(18),
+            AllocatedStorage=20, Tags=list(tags),
+        )["DBInstance"]
+    return db["DBInstanceArn"]
+
+
+def aurora_cluster(identifier, tags=()):
+    """Aurora MySQL cluster `identifier` with one db.serverless instance `<identifier>-1` in
+    it, each made unless it exists (the cluster with `tags`); returns the cluster's ARN."""
+    rds = client("rds")
+    try:
+        cluster = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]
+    except rds.exceptions.DBClusterNotFoundFault:
+        cluster = rds.create_db_cluster(
+            DBClusterIdentifier=identifier, Engine="aurora-mysql",
+            MasterUsername="wordpress", MasterUserPassword=secrets.token_urlsafe(18),
+            Tags=list(tags),
+        )["DBCluster"]
+    try:
+        rds.describe_db_instances(DBInstanceIdentifier=f"{identifier}-1")
+    except rds.exceptions.DBInstanceNotFoundFault:
+        rds.create_db_instance(
+            DBInstanceIdentifier=f"{identifier}-1", DBClusterIdentifier=identifier,
+            Engine="aurora-mysql", DBInstanceClass="db.serverless",
+        )
+    return cluster["DBClusterArn"]
 
 
 def drain_events():
@@ -176,16 +215,7 @@ def drain_events():
 
 
 def database(identifier):
-    rds = client("rds")
-    try:
-        db = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
-    except rds.exceptions.DBInstanceNotFoundFault:
-        db = rds.create_db_instance(
-            DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="mysql",
-            MasterUsername="wordpress", MasterUserPassword=secrets.token_urlsafe(18),
-            AllocatedStorage=20,
-        )["DBInstance"]
-    print(json.dumps({"databaseArn": db["DBInstanceArn"]}))
+    print(json.dumps({"databaseArn": rds_instance(identifier)}))
 
 
 def rds_tags(arn):
@@ -193,16 +223,56 @@ def rds_tags(arn):
     print(json.dumps({t["Key"]: t["Value"] for t in tags}))
 
 
+def parameter(name):
+    ssm = client("ssm")
+    try:
+        value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        value = None
+    print(json.dumps({"name": name, "value": value}))
+
+
+def db(identifier):
+    rds = client("rds")
+    try:
+        out = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+    except rds.exceptions.DBInstanceNotFoundFault:
+        out = {"missing": True}
+    print(json.dumps(out, default=str))
+
+
+def cluster(identifier):
+    rds = client("rds")
+    try:
+        c = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]
+    except rds.exceptions.DBClusterNotFoundFault:
+        print(json.dumps({"missing": True}))
+        return
+    tags = rds.list_tags_for_resource(ResourceName=c["DBClusterArn"])["TagList"]
+    print(json.dumps({
+        "status": c.get("Status"), "endpoint": c.get("Endpoint"),
+        "members": [m["DBInstanceIdentifier"] for m in c.get("DBClusterMembers", [])],
+        "tags": {t["Key"]: t["Value"] for t in tags},
+    }))
+
+
+# Command name → (function, number of arguments).
+COMMANDS = {
+    "platform": (platform, 0),
+    "tenant": (lambda tenant_id: tenant(tenant_id, rds_instance), 1),
+    "aurora-tenant": (lambda tenant_id: tenant(tenant_id, aurora_cluster), 1),
+    "drain-events": (drain_events, 0),
+    "database": (database, 1),
+    "rds-tags": (rds_tags, 1),
+    "parameter": (parameter, 1),
+    "db": (db, 1),
+    "cluster": (cluster, 1),
+}
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["platform"]:
-        platform()
-    elif sys.argv[1:2] == ["tenant"] and len(sys.argv) == 3:
-        tenant(sys.argv[2])
-    elif sys.argv[1:2] == ["drain-events"]:
-        drain_events()
-    elif sys.argv[1:2] == ["database"] and len(sys.argv) == 3:
-        database(sys.argv[2])
-    elif sys.argv[1:2] == ["rds-tags"] and len(sys.argv) == 3:
-        rds_tags(sys.argv[2])
-    else:
+    command, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else (None, [])
+    function, arity = COMMANDS.get(command, (None, -1))
+    if len(args) != arity:
         raise SystemExit(__doc__)
+    function(*args)

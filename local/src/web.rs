@@ -76,6 +76,20 @@ pub fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Encodes everything but RFC 3986's unreserved characters as `%XX`: safe in a query string
+/// and in an `application/x-www-form-urlencoded` body.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The decoded `key=value` pairs of a query string, in order; malformed pairs are skipped.
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
     query
@@ -102,6 +116,13 @@ mod tests {
         assert_eq!(percent_decode("a+b%20c").as_deref(), Some("a+b c"));
         assert_eq!(percent_decode("bad%2"), None);
         assert_eq!(percent_decode("bad%zz"), None);
+    }
+
+    #[test]
+    fn percent_encoding_round_trips() {
+        let s = "db.t3.micro a&b=c/é~";
+        assert_eq!(percent_encode(s), "db.t3.micro%20a%26b%3Dc%2F%C3%A9~");
+        assert_eq!(percent_decode(&percent_encode(s)).as_deref(), Some(s));
     }
 
     #[test]

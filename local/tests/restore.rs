@@ -1,15 +1,22 @@
 //! Restores through the real `aws-sdk-backup` client: EFS item-level restores write real
-//! files, byte-identical to the file system at backup time.
+//! files, byte-identical to the file system at backup time; database restores create the
+//! instance or cluster in (a fake) moto.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_backup::error::ProvideErrorMetadata;
 use aws_sdk_backup::types::{BackupJobState, RestoreJobStatus};
+use bbws_local::web::query_pairs;
+use bytes::Bytes;
 use common::*;
+use http_body_util::Full;
+use hyper::{Method, Response, StatusCode};
+use serde_json::json;
 
 /// Every entry under `root`: files with their bytes and mode, symlinks with their target.
 fn tree(root: &Path) -> BTreeMap<PathBuf, String> {
@@ -253,37 +260,126 @@ async fn restore_requests_are_checked() {
     assert_eq!(listed.restore_jobs().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_restore_names_the_instance_it_creates() {
-    let local = start(0.2).await;
+/// A fake moto serving RDS's Query API: `answer(action)` gives each call's status and body.
+async fn fake_rds(answer: fn(&str) -> (u16, &'static str)) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let (addr, seen) = fake_server(move |req| {
+        let (status, body) = answer(&form_of(req)["Action"]);
+        let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+        *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+        resp.headers_mut()
+            .insert("content-type", "text/xml".parse().unwrap());
+        resp
+    })
+    .await;
+    (format!("http://{addr}"), seen)
+}
+
+/// The parameters of a Query API call.
+fn form_of(req: &Seen) -> BTreeMap<String, String> {
+    query_pairs(std::str::from_utf8(&req.body).unwrap())
+        .into_iter()
+        .collect()
+}
+
+fn actions(seen: &Mutex<Vec<Seen>>) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|r| form_of(r)["Action"].clone())
+        .collect()
+}
+
+const CREATED: (u16, &str) = (200, "<CreateResponse><CreateResult/></CreateResponse>");
+const INSTANCE_EXISTS: &str = "<ErrorResponse><Error><Code>DBInstanceAlreadyExists</Code>\
+    <Message>DB instance already exists</Message></Error></ErrorResponse>";
+const NO_CLUSTER: &str = "<ErrorResponse><Error><Code>DBClusterNotFoundFault</Code>\
+    <Message>DBCluster tenant-1-restored not found.</Message></Error></ErrorResponse>";
+
+/// A local stack whose moto is at `moto`, with a completed backup of database `resource_arn`
+/// (that touches no moto); returns it with the recovery point's ARN.
+async fn database_backed_up(moto: &str, resource_arn: &str) -> (Local, String) {
+    let local = start_with(0.2, |c| c.moto = moto.to_owned()).await;
     local.create_vaults().await;
-    let c = &local.backup;
-    let started = start_backup(
-        c,
-        &format!("arn:aws:rds:us-east-1:{ACCOUNT}:db:tenant-1-db"),
-        None,
+    let started = start_backup(&local.backup, resource_arn, None).await;
+    let done = backup_job_ended(&local.backup, started.backup_job_id().unwrap()).await;
+    assert_eq!(done.state(), Some(&BackupJobState::Completed));
+    let rp = done.recovery_point_arn().unwrap().to_owned();
+    (local, rp)
+}
+
+fn db_arn(kind: &str, id: &str) -> String {
+    format!("arn:aws:rds:us-east-1:{ACCOUNT}:{kind}:{id}")
+}
+
+async fn restore_db(
+    local: &Local,
+    rp: &str,
+    metadata: &[(&str, &str)],
+) -> aws_sdk_backup::operation::describe_restore_job::DescribeRestoreJobOutput {
+    let mut start = local
+        .backup
+        .start_restore_job()
+        .recovery_point_arn(rp)
+        .iam_role_arn(ROLE);
+    for (k, v) in metadata {
+        start = start.metadata(*k, *v);
+    }
+    let started = start.send().await.unwrap();
+    restore_job_ended(&local.backup, started.restore_job_id().unwrap()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rds_restore_creates_the_instance_in_moto() {
+    let (moto, seen) = fake_rds(|_| CREATED).await;
+    let (local, rp) = database_backed_up(&moto, &db_arn("db", "tenant-1-db")).await;
+    assert!(seen.lock().unwrap().is_empty());
+    let done = restore_db(
+        &local,
+        &rp,
+        &[
+            ("DBInstanceIdentifier", "tenant-1-db-restored"),
+            ("DBInstanceClass", "db.t3.small"),
+        ],
     )
     .await;
-    let rp = backup_job_ended(c, started.backup_job_id().unwrap())
-        .await
-        .recovery_point_arn()
-        .unwrap()
-        .to_owned();
-    let restore = c
-        .start_restore_job()
-        .recovery_point_arn(&rp)
-        .iam_role_arn(ROLE)
-        .metadata("DBInstanceIdentifier", "tenant-1-db-restored")
-        .send()
-        .await
-        .unwrap();
-    let done = restore_job_ended(c, restore.restore_job_id().unwrap()).await;
-    assert_eq!(done.status(), Some(&RestoreJobStatus::Completed));
+    assert_eq!(
+        done.status(),
+        Some(&RestoreJobStatus::Completed),
+        "{:?}",
+        done.status_message()
+    );
     assert_eq!(
         done.created_resource_arn(),
-        Some(format!("arn:aws:rds:us-east-1:{ACCOUNT}:db:tenant-1-db-restored").as_str())
+        Some(db_arn("db", "tenant-1-db-restored").as_str())
     );
-    let no_id = c
+
+    let call = {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        seen[0].clone()
+    };
+    assert_eq!((call.method.as_str(), call.uri.as_str()), ("POST", "/"));
+    assert!(call.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/x-www-form-urlencoded"));
+    let auth = call.headers["authorization"].to_str().unwrap();
+    assert!(auth.contains("/us-east-1/rds/aws4_request"), "{auth}");
+    let form = form_of(&call);
+    for (key, value) in [
+        ("Action", "CreateDBInstance"),
+        ("DBInstanceIdentifier", "tenant-1-db-restored"),
+        ("Engine", "mysql"),
+        ("DBInstanceClass", "db.t3.small"),
+        ("AllocatedStorage", "20"),
+        ("MasterUsername", "restored"),
+    ] {
+        assert_eq!(form.get(key).map(String::as_str), Some(value), "{key}");
+    }
+    assert!(!form.keys().any(|k| k.starts_with("Tags")), "{form:?}");
+
+    let no_id = local
+        .backup
         .start_restore_job()
         .recovery_point_arn(&rp)
         .metadata("Engine", "mysql")
@@ -291,4 +387,103 @@ async fn a_database_restore_names_the_instance_it_creates() {
         .await
         .unwrap_err();
     assert_eq!(no_id.code(), Some("InvalidParameterValueException"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aurora_restore_creates_the_cluster_and_no_instance() {
+    let (moto, seen) = fake_rds(|action| match action {
+        "DescribeDBClusters" => (404, NO_CLUSTER),
+        _ => CREATED,
+    })
+    .await;
+    let (local, rp) = database_backed_up(&moto, &db_arn("cluster", "tenant-1")).await;
+    let done = restore_db(&local, &rp, &[("DBClusterIdentifier", "tenant-1-restored")]).await;
+    assert_eq!(
+        done.status(),
+        Some(&RestoreJobStatus::Completed),
+        "{:?}",
+        done.status_message()
+    );
+    assert_eq!(
+        done.created_resource_arn(),
+        Some(db_arn("cluster", "tenant-1-restored").as_str())
+    );
+    assert_eq!(
+        actions(&seen),
+        ["DescribeDBClusters", "CreateDBCluster"],
+        "the cluster only, no instance in it"
+    );
+    let form = form_of(&seen.lock().unwrap()[1]);
+    assert_eq!(form["DBClusterIdentifier"], "tenant-1-restored");
+    assert_eq!(form["Engine"], "aurora-mysql");
+    assert!(form.contains_key("MasterUserPassword"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_moto_refuses_fails_with_its_message() {
+    let (moto, seen) = fake_rds(|_| (400, INSTANCE_EXISTS)).await;
+    let (local, rp) = database_backed_up(&moto, &db_arn("db", "tenant-1-db")).await;
+    let done = restore_db(&local, &rp, &[("DBInstanceIdentifier", "tenant-1-db")]).await;
+    assert_eq!(done.status(), Some(&RestoreJobStatus::Failed));
+    let message = done.status_message().unwrap();
+    assert!(
+        message.contains("DB instance already exists")
+            && message.contains("DBInstanceAlreadyExists"),
+        "{message}"
+    );
+    assert_eq!(done.created_resource_arn(), None);
+    assert_eq!(actions(&seen), ["CreateDBInstance"]);
+    let rp_now = local
+        .backup
+        .describe_recovery_point()
+        .backup_vault_name(VAULT)
+        .recovery_point_arn(&rp)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rp_now.last_restore_time(), None, "nothing else changes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_onto_an_existing_cluster_fails_and_replaces_nothing() {
+    // moto would replace the cluster; AWS refuses. Every call answers: the cluster exists.
+    let (moto, seen) = fake_rds(|_| CREATED).await;
+    let (local, rp) = database_backed_up(&moto, &db_arn("cluster", "tenant-1")).await;
+    let done = restore_db(&local, &rp, &[("DBClusterIdentifier", "tenant-1")]).await;
+    assert_eq!(done.status(), Some(&RestoreJobStatus::Failed));
+    let message = done.status_message().unwrap();
+    assert!(message.contains("DBClusterAlreadyExistsFault"), "{message}");
+    assert_eq!(actions(&seen), ["DescribeDBClusters"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restore_fails_when_moto_cannot_be_reached() {
+    let (local, rp) = database_backed_up(&closed_url(), &db_arn("db", "tenant-1-db")).await;
+    let done = restore_db(&local, &rp, &[("DBInstanceIdentifier", "restored")]).await;
+    assert_eq!(done.status(), Some(&RestoreJobStatus::Failed));
+    let message = done.status_message().unwrap();
+    assert!(
+        message.contains("Could not reach RDS to create DB instance restored"),
+        "{message}"
+    );
+    assert_eq!(done.created_resource_arn(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_set_to_fail_creates_nothing() {
+    let (moto, seen) = fake_rds(|_| CREATED).await;
+    let (local, rp) = database_backed_up(&moto, &db_arn("db", "tenant-1-db")).await;
+    let (status, body) = local
+        .admin(
+            Method::POST,
+            "/_local/faults",
+            Some(json!({"fault": "fail-next-job", "kind": "restore", "message": "Injected"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let done = restore_db(&local, &rp, &[("DBInstanceIdentifier", "restored")]).await;
+    assert_eq!(done.status(), Some(&RestoreJobStatus::Failed));
+    assert_eq!(done.status_message(), Some("Injected"));
+    assert_eq!(done.created_resource_arn(), None);
+    assert!(seen.lock().unwrap().is_empty(), "nothing was created");
 }

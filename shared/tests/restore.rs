@@ -641,7 +641,8 @@ async fn the_latest_promoted_restore_is_the_tenants_database() {
     const OLD: &str = DB_ARN;
     const RESTORED: &str = "arn:aws:rds:af-south-1:123456789012:db:r-tenant-1-0a1b2c3d";
     const NEWER: &str = "arn:aws:rds:af-south-1:123456789012:db:r-tenant-1-4e5f6a7b";
-    let cases: Vec<(Vec<(&str, &[(&str, &str)])>, Result<&str, &str>)> = vec![
+    type Tagged = Vec<(&'static str, &'static [(&'static str, &'static str)])>;
+    let cases: Vec<(Tagged, Result<&str, &str>)> = vec![
         // Restored, never promoted: the tenant keeps its database.
         (
             vec![(OLD, &[]), (RESTORED, &[("bbws:restored-from", BACKUP)])],

@@ -690,6 +690,222 @@ async fn a_slow_restore_is_restore_timeout() {
     fault(json!({"fault": "slow-jobs", "seconds": 0}));
 }
 
+/// The tags of an RDS resource, as a map.
+async fn rds_tags(
+    rds: &aws_sdk_rds::Client,
+    arn: &str,
+) -> std::collections::BTreeMap<String, String> {
+    rds.list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .unwrap()
+        .tag_list()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_promoted_database_restore_points_the_tenant_at_the_restored_database() {
+    wait_idle().await;
+    let tenant = seed_tenant("e2e-promote");
+    let old_db = tenant["databaseArn"].as_str().unwrap().to_owned();
+    let config = sdk("us-east-1").await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let old_tags = rds_tags(&rds, &old_db).await;
+    let (code, out) = bbws(&[
+        "backup",
+        "--tenant",
+        "e2e-promote",
+        "--poll-seconds",
+        "1",
+        "--no-dr-copy",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let backup_id = backup_id_of(&out);
+
+    let (code, out) = bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-promote",
+        "--backup",
+        &backup_id,
+        "--database-only",
+        "--promote-database",
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let promotion = &out["output"]["databasePromotion"];
+    let parameter = "/bbws/dev/tenants/e2e-promote/database-endpoint";
+    assert_eq!(promotion["parameter"], parameter, "{out}");
+    assert_eq!(promotion["previousDatabase"]["arn"], old_db.as_str());
+
+    // The parameter names the restored instance's endpoint.
+    let restored_arn = promotion["database"]["arn"].as_str().unwrap().to_owned();
+    let restored_id = promotion["database"]["identifier"].as_str().unwrap();
+    assert!(restored_id.starts_with("r-e2e-promote-"), "{restored_id}");
+    let value = ssm
+        .get_parameter()
+        .name(parameter)
+        .send()
+        .await
+        .unwrap()
+        .parameter()
+        .and_then(|p| p.value())
+        .unwrap()
+        .to_owned();
+    let restored = rds
+        .describe_db_instances()
+        .db_instance_identifier(restored_id)
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .clone();
+    let endpoint = restored.endpoint().unwrap();
+    assert_eq!(
+        value,
+        format!(
+            "{}:{}",
+            endpoint.address().unwrap(),
+            endpoint.port().unwrap()
+        )
+    );
+    assert_eq!(promotion["endpoint"], value.as_str());
+
+    // The restored database is the tenant's now; the previous one is exactly as it was.
+    let tags = rds_tags(&rds, &restored_arn).await;
+    assert_eq!(
+        tags.get("bbws:tenant-id").map(String::as_str),
+        Some("e2e-promote")
+    );
+    assert_eq!(tags.get("bbws:restored-from"), Some(&backup_id));
+    assert!(tags.contains_key("bbws:promoted-at"), "{tags:?}");
+    assert_eq!(
+        rds_tags(&rds, &old_db).await,
+        old_tags,
+        "the previous database is untouched"
+    );
+
+    // The next backup of the tenant backs up the promoted database, not the previous one.
+    let before_on_old = jobs_on(&old_db).await.len();
+    let (code, out) = bbws(&[
+        "backup",
+        "--tenant",
+        "e2e-promote",
+        "--poll-seconds",
+        "1",
+        "--no-dr-copy",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(jobs_on(&restored_arn).await.len(), 1);
+    assert_eq!(jobs_on(&old_db).await.len(), before_on_old);
+}
+
+#[tokio::test]
+async fn an_aurora_restore_gets_a_serverless_instance_beside_the_tenants_cluster() {
+    wait_idle().await;
+    let tenant = seed(&["aurora-tenant", "e2e-aurora"]);
+    let cluster_arn = tenant["databaseArn"].as_str().unwrap().to_owned();
+    assert!(cluster_arn.contains(":cluster:"), "{cluster_arn}");
+    let dir = std::path::PathBuf::from(tenant["directory"].as_str().unwrap());
+    let before = snapshot(&dir);
+    let (code, out) = bbws(&[
+        "backup",
+        "--tenant",
+        "e2e-aurora",
+        "--poll-seconds",
+        "1",
+        "--no-dr-copy",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let backup_id = backup_id_of(&out);
+    assert_eq!(
+        jobs_on(&cluster_arn).await.len(),
+        1,
+        "the cluster is backed up"
+    );
+    std::fs::write(dir.join("wp-content/index.php"), b"changed").unwrap();
+
+    let (code, out) = bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-aurora",
+        "--backup",
+        &backup_id,
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(snapshot(&dir), before);
+    let result = &out["output"];
+    assert_eq!(result["databasePromotion"]["skipped"], true);
+    let watched = &result["database"]["jobs"][0];
+    assert_eq!(watched["kind"], "database", "{result}");
+    assert_eq!(watched["state"], "COMPLETED");
+    let cluster_created = watched["createdResourceArn"].as_str().unwrap();
+    let restored_cluster = cluster_created.rsplit(':').next().unwrap();
+    assert!(
+        restored_cluster.starts_with("r-e2e-aurora-"),
+        "{restored_cluster}"
+    );
+    let instance_id = watched["jobId"].as_str().unwrap();
+    assert_eq!(instance_id, format!("{restored_cluster}-1"));
+
+    let rds = aws_sdk_rds::Client::new(&sdk("us-east-1").await);
+    let instance = rds
+        .describe_db_instances()
+        .db_instance_identifier(instance_id)
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .clone();
+    assert_eq!(instance.db_instance_class(), Some("db.serverless"));
+    assert_eq!(instance.db_cluster_identifier(), Some(restored_cluster));
+    assert_eq!(instance.db_instance_status(), Some("available"));
+    let cluster = rds
+        .describe_db_clusters()
+        .db_cluster_identifier(restored_cluster)
+        .send()
+        .await
+        .unwrap()
+        .db_clusters()[0]
+        .clone();
+    let members: Vec<_> = cluster
+        .db_cluster_members()
+        .iter()
+        .filter_map(|m| m.db_instance_identifier())
+        .collect();
+    assert_eq!(members, [instance_id]);
+    let tags = rds_tags(&rds, cluster_created).await;
+    assert_eq!(tags.get("bbws:restored-from"), Some(&backup_id));
+    assert!(
+        !tags.contains_key("bbws:tenant-id"),
+        "not promoted: not the tenant's database"
+    );
+
+    // The tenant's own cluster keeps its one instance.
+    let own = rds
+        .describe_db_clusters()
+        .db_cluster_identifier("e2e-aurora")
+        .send()
+        .await
+        .unwrap()
+        .db_clusters()[0]
+        .db_cluster_members()
+        .len();
+    assert_eq!(own, 1);
+}
+
 fn tenant_created(tenant: &str) -> Value {
     json!({
         "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",

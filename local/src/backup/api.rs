@@ -15,6 +15,7 @@ use super::model::{
     JobState, RecoveryPoint, Resource, ResourceKind, Vault, ACCOUNT,
 };
 use super::query::Query;
+use super::rds::NewDatabase;
 use super::runner::{self, Work};
 use super::store::{State, Store};
 use super::views::{self, Obj};
@@ -562,7 +563,8 @@ pub fn start_restore_job(store: &Arc<Store>, region: &str, body: &[u8]) -> ApiRe
     Ok(Obj::new().set("RestoreJobId", job.id.as_str()).build())
 }
 
-/// What an EFS restore writes, from its metadata: `file-system-id`, `newFileSystem`
+/// What a restore does, from its metadata. A database restore creates the DB instance or
+/// cluster the metadata names. An EFS restore writes files: `file-system-id`, `newFileSystem`
 /// ("false": into that existing file system), `ItemsToRestore` (a JSON array of at most 5
 /// absolute paths; the whole recovery point when absent), `Encrypted`, `PerformanceMode`.
 fn restore_work(
@@ -570,8 +572,8 @@ fn restore_work(
     rp: &RecoveryPoint,
     metadata: &BTreeMap<String, String>,
 ) -> Result<Work, ApiError> {
-    if rp.resource.kind != ResourceKind::Efs {
-        return Ok(Work::None);
+    if let Some(db) = NewDatabase::for_restore(rp.resource.kind, &rp.region, metadata)? {
+        return Ok(Work::CreateDatabase(db));
     }
     let choice = |key: &str, allowed: &[&str]| match metadata.get(key) {
         Some(v) if !allowed.contains(&v.as_str()) => Err(ApiError::invalid_parameter(format!(

@@ -2,7 +2,8 @@
 //! REST-JSON protocol so the unmodified `aws-sdk-backup` client works against it.
 //!
 //! State is in memory; EFS recovery points are real snapshots of `<efs-root>/<fs-id>/` under
-//! `<state-dir>/recovery-points/`. Jobs move through their states in background tasks.
+//! `<state-dir>/recovery-points/`. Jobs move through their states in background tasks. A
+//! database restore creates its DB instance or Aurora cluster in moto.
 
 mod api;
 mod error;
@@ -10,6 +11,7 @@ mod faults;
 mod files;
 mod model;
 mod query;
+mod rds;
 mod routes;
 mod runner;
 mod store;
@@ -47,6 +49,7 @@ impl Service {
                 state_dir: config.state_dir.clone(),
                 efs_root: config.efs_root.clone(),
                 durations: config.durations,
+                rds: rds::Rds::new(&config.moto)?,
             })),
         }))
     }

@@ -246,17 +246,27 @@ pub fn restore_target_arn(
     region: &str,
     metadata: &BTreeMap<String, String>,
 ) -> Result<String, ApiError> {
-    let (key, arn): (&str, fn(&str, &str) -> String) = match kind {
-        ResourceKind::Efs => ("file-system-id", Resource::efs_arn),
-        ResourceKind::Rds => ("DBInstanceIdentifier", |region, id| {
-            format!("arn:aws:rds:{region}:{ACCOUNT}:db:{id}")
-        }),
-        ResourceKind::Aurora => ("DBClusterIdentifier", |region, id| {
-            format!("arn:aws:rds:{region}:{ACCOUNT}:cluster:{id}")
-        }),
+    let id = restore_target_id(kind, metadata)?;
+    Ok(match kind {
+        ResourceKind::Efs => Resource::efs_arn(region, id),
+        ResourceKind::Rds => format!("arn:aws:rds:{region}:{ACCOUNT}:db:{id}"),
+        ResourceKind::Aurora => format!("arn:aws:rds:{region}:{ACCOUNT}:cluster:{id}"),
+    })
+}
+
+/// The identifier of what a restore of a `kind` recovery point writes to or makes, from its
+/// metadata, checked.
+pub fn restore_target_id(
+    kind: ResourceKind,
+    metadata: &BTreeMap<String, String>,
+) -> Result<&str, ApiError> {
+    let key = match kind {
+        ResourceKind::Efs => "file-system-id",
+        ResourceKind::Rds => "DBInstanceIdentifier",
+        ResourceKind::Aurora => "DBClusterIdentifier",
     };
     match metadata.get(key) {
-        Some(id) if is_plain_id(id) => Ok(arn(region, id)),
+        Some(id) if is_plain_id(id) => Ok(id),
         Some(id) => Err(ApiError::invalid_parameter(format!(
             "Metadata {key} {id:?} is not a valid identifier"
         ))),

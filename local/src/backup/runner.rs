@@ -1,7 +1,8 @@
 //! Jobs moving through their states over time, one tokio task per job:
 //! queued (CREATED, or PENDING for restores) for a tenth of the job's duration, then RUNNING,
 //! then ended at the full duration. An EFS backup snapshots the file system the moment it
-//! turns RUNNING (a point in time); an EFS restore writes its files when it completes.
+//! turns RUNNING (a point in time); an EFS restore writes its files when it completes, and a
+//! database restore creates its DB instance or cluster in moto then.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use super::model::{
     backup_recovery_point_arn, copy_recovery_point_arn, restore_target_arn, Detail, Job, JobKind,
     JobState, Outcome, RecoveryPoint,
 };
+use super::rds::NewDatabase;
 use super::store::{State, Store};
 use crate::ids;
 
@@ -22,7 +24,7 @@ const QUEUED_SHARE: f64 = 0.1;
 /// The longest a stopped job stays ABORTING.
 const ABORTING_AT_MOST: Duration = Duration::from_secs(1);
 
-/// The file work a job does, decided when it starts.
+/// The work a job does, decided when it starts.
 #[derive(Clone, Debug)]
 pub enum Work {
     None,
@@ -44,6 +46,8 @@ pub enum Work {
         fs_dir: PathBuf,
         items: Vec<String>,
     },
+    /// A database restore: create the DB instance or cluster in moto, on completion.
+    CreateDatabase(NewDatabase),
 }
 
 impl Work {
@@ -51,7 +55,7 @@ impl Work {
     fn made_dir(&self) -> Option<&PathBuf> {
         match self {
             Work::Snapshot { dst, .. } | Work::CopySnapshot { dst, .. } => Some(dst),
-            Work::None | Work::Restore { .. } => None,
+            Work::None | Work::Restore { .. } | Work::CreateDatabase(_) => None,
         }
     }
 }
@@ -143,7 +147,7 @@ impl Run {
                 })
                 .await
             }
-            Work::None | Work::Restore { .. } => Ok(0),
+            Work::None | Work::Restore { .. } | Work::CreateDatabase(_) => Ok(0),
         }
     }
 
@@ -153,8 +157,8 @@ impl Run {
             JobKind::Backup => store.with(|s| complete_backup(s, &self.id, size, snapshot)),
             JobKind::Copy => store.with(|s| complete_copy(s, &self.id, size, snapshot)),
             JobKind::Restore => {
-                let written = self.restore_files().await;
-                store.with(|s| complete_restore(s, &self.id, written))
+                let restored = self.restore(store).await;
+                store.with(|s| complete_restore(s, &self.id, restored))
             }
         };
         if !completed {
@@ -162,21 +166,26 @@ impl Run {
         }
     }
 
-    async fn restore_files(&self) -> Result<Option<PathBuf>, String> {
-        let Work::Restore {
-            snapshot,
-            fs_id,
-            fs_dir,
-            items,
-        } = self.work.clone()
-        else {
-            return Ok(None);
-        };
-        blocking(move || {
-            let dir_name = ids::restore_dir_name(SystemTime::now());
-            files::restore(&snapshot, &fs_id, &fs_dir, &dir_name, &items).map(Some)
-        })
-        .await
+    /// What a restore makes as it completes: an EFS restore's files (returns the directory
+    /// they are in), or a database restore's instance or cluster. The error is the job's
+    /// status message.
+    async fn restore(&self, store: &Store) -> Result<Option<PathBuf>, String> {
+        match self.work.clone() {
+            Work::Restore {
+                snapshot,
+                fs_id,
+                fs_dir,
+                items,
+            } => {
+                blocking(move || {
+                    let dir_name = ids::restore_dir_name(SystemTime::now());
+                    files::restore(&snapshot, &fs_id, &fs_dir, &dir_name, &items).map(Some)
+                })
+                .await
+            }
+            Work::CreateDatabase(db) => store.settings.rds.create(&db).await.map(|()| None),
+            Work::None | Work::Snapshot { .. } | Work::CopySnapshot { .. } => Ok(None),
+        }
     }
 
     async fn fail(&self, store: &Store, message: String) {
@@ -316,10 +325,11 @@ fn insert_recovery_point(s: &mut State, mut rp: RecoveryPoint) {
     s.recovery_points.insert(rp.arn.clone(), rp);
 }
 
-/// Completes (or fails) a restore job once its files are written.
-fn complete_restore(s: &mut State, id: &str, written: Result<Option<PathBuf>, String>) -> bool {
+/// Completes a restore job once its files are written or its database created; fails it
+/// with the message when that could not be done.
+fn complete_restore(s: &mut State, id: &str, restored: Result<Option<PathBuf>, String>) -> bool {
     let now = ids::now();
-    let dir = match written {
+    let dir = match restored {
         Ok(dir) => dir,
         Err(message) => return s.end_job(id, JobState::Failed, Some(message), now),
     };

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::error::ApiError;
 use super::faults::Faults;
 use super::model::{Job, JobKind, JobState, Outcome, RecoveryPoint, Vault};
+use super::rds::Rds;
 use crate::config::JobDurations;
 
 /// AWS's wording for a backup job started while another holds the resource.
@@ -19,6 +20,8 @@ pub struct Settings {
     pub state_dir: PathBuf,
     pub efs_root: PathBuf,
     pub durations: JobDurations,
+    /// RDS in moto, where a database restore creates its instance or cluster.
+    pub rds: Rds,
 }
 
 impl Settings {

@@ -292,36 +292,48 @@ pub async fn fake_upstream(
     headers: Vec<(&'static str, &'static str)>,
     body: &'static str,
 ) -> (SocketAddr, Arc<Mutex<Vec<Seen>>>) {
+    fake_server(move |_| {
+        let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+        *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+        for (k, v) in &headers {
+            resp.headers_mut().insert(*k, v.parse().unwrap());
+        }
+        resp
+    })
+    .await
+}
+
+/// A fake server on a free loopback port that records each request and answers it with
+/// `answer(request)`.
+pub async fn fake_server(
+    answer: impl Fn(&Seen) -> Response<Full<Bytes>> + Send + Sync + 'static,
+) -> (SocketAddr, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
+    let answer = Arc::new(answer);
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
             let log = log.clone();
-            let headers = headers.clone();
+            let answer = answer.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<hyper::body::Incoming>| {
                     let log = log.clone();
-                    let headers = headers.clone();
+                    let answer = answer.clone();
                     async move {
                         let (parts, b) = req.into_parts();
-                        let bytes = b.collect().await.unwrap().to_bytes();
-                        log.lock().unwrap().push(Seen {
+                        let seen = Seen {
                             method: parts.method,
                             uri: parts.uri.to_string(),
                             headers: parts.headers,
-                            body: bytes,
-                        });
-                        let mut resp =
-                            Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-                        *resp.status_mut() = StatusCode::from_u16(status).unwrap();
-                        for (k, v) in headers {
-                            resp.headers_mut().insert(k, v.parse().unwrap());
-                        }
+                            body: b.collect().await.unwrap().to_bytes(),
+                        };
+                        let resp = answer(&seen);
+                        log.lock().unwrap().push(seen);
                         Ok::<_, Infallible>(resp)
                     }
                 });
