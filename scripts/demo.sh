@@ -74,6 +74,8 @@ summary = {
     "restoreError": restore.get("error"),
     "restoreJobs": [{"id": j["jobId"], "component": j["resource"], "state": j["state"]}
                     for j in rout.get("restoreJobs", [])],
+    "restoredDatabase": next((j["createdResourceArn"] for j in (rout.get("database") or {}).get("jobs", [])
+                              if j["state"] == "COMPLETED"), None),
     "keptAside": (rout.get("files") or {}).get("keptAside"),
     "serviceRedeployed": [j["state"] for j in (rout.get("deployment") or {}).get("jobs", [])] == ["COMPLETED"],
     "filesVerifiedIdentical": identical,
