@@ -105,6 +105,26 @@ async fn act(
     .await
 }
 
+/// `action` on a restore whose database job completed, creating the restored database.
+async fn completed(
+    mocks: &Mocks,
+    action: &str,
+    kind: &str,
+    promote: bool,
+) -> Result<Value, bbws::Error> {
+    let created = match kind {
+        "aurora-cluster" => RESTORED_CLUSTER_ARN,
+        _ => RESTORED_DB_ARN,
+    };
+    act(
+        mocks,
+        action,
+        plan(kind, promote),
+        restore_jobs(kind, "COMPLETED", Some(created)),
+    )
+    .await
+}
+
 fn instance(id: &str, status: &str, cluster: Option<&str>) -> DbInstance {
     DbInstance::builder()
         .db_instance_identifier(id)
@@ -211,14 +231,9 @@ async fn a_restored_instance_is_tagged_and_watched_until_available() {
     let creates = Sent::default();
     mocks.rds.push(recording_create(&creates));
 
-    let out = act(
-        &mocks,
-        "finishDatabase",
-        plan("rds-instance", false),
-        restore_jobs("rds-instance", "COMPLETED", Some(RESTORED_DB_ARN)),
-    )
-    .await
-    .unwrap();
+    let out = completed(&mocks, "finishDatabase", "rds-instance", false)
+        .await
+        .unwrap();
     let set: JobSet = serde_json::from_value(out).unwrap();
     assert!(set.done, "an available instance needs no wait");
     assert_eq!(set.jobs[0].kind, JobKind::Database);
@@ -253,14 +268,9 @@ async fn a_restored_aurora_cluster_gets_a_serverless_instance_then_is_watched() 
         .rds
         .push(instances(WRITER, "creating", Some(RESTORED_DB)));
 
-    let out = act(
-        &mocks,
-        "finishDatabase",
-        plan("aurora-cluster", false),
-        restore_jobs("aurora-cluster", "COMPLETED", Some(RESTORED_CLUSTER_ARN)),
-    )
-    .await
-    .unwrap();
+    let out = completed(&mocks, "finishDatabase", "aurora-cluster", false)
+        .await
+        .unwrap();
     let set: JobSet = serde_json::from_value(out).unwrap();
     assert!(!set.done);
     assert_eq!(set.wait_seconds, 15);
@@ -366,13 +376,7 @@ async fn an_instance_of_that_name_elsewhere_is_restore_failed() {
         );
         let owner: &'static str = owner;
         mocks.rds.push(instances(WRITER, "available", Some(owner)));
-        let got = act(
-            &mocks,
-            "finishDatabase",
-            plan("aurora-cluster", false),
-            restore_jobs("aurora-cluster", "COMPLETED", Some(RESTORED_CLUSTER_ARN)),
-        )
-        .await;
+        let got = completed(&mocks, "finishDatabase", "aurora-cluster", false).await;
         match (got, outcome) {
             (Ok(_), Ok(())) => {}
             (Err(e), Err(name)) => assert_eq!(e.name(), name),
@@ -435,14 +439,9 @@ async fn promotion_points_the_tenants_parameter_at_the_restored_database() {
     let puts = Sent::default();
     mocks.ssm.push(recording_put(&puts));
 
-    let out = act(
-        &mocks,
-        "promoteDatabase",
-        plan("rds-instance", true),
-        restore_jobs("rds-instance", "COMPLETED", Some(RESTORED_DB_ARN)),
-    )
-    .await
-    .unwrap();
+    let out = completed(&mocks, "promoteDatabase", "rds-instance", true)
+        .await
+        .unwrap();
     let promotion: Promotion = serde_json::from_value(out).unwrap();
     let endpoint = "r-tenant-1-0a1b2c3d.abc.af-south-1.rds.amazonaws.com:3306";
     assert_eq!(promotion.parameter, PARAMETER);
@@ -470,48 +469,37 @@ async fn promotion_points_the_tenants_parameter_at_the_restored_database() {
         .contains(&("bbws:promoted-at".into(), "20260921T141320Z".into())));
 }
 
-#[tokio::test]
-async fn promoting_again_leaves_the_parameter_as_it_is() {
+/// Promotes a restored Aurora cluster while the tenant's parameter holds `current`;
+/// returns the output and what was put.
+async fn promote_cluster(current: Option<&'static str>) -> (Value, Vec<PutParameterInput>) {
     let mut mocks = Mocks::new();
     mocks.rds.push(tagging(&Sent::default()));
     mocks.rds.push(cluster(&[WRITER], true));
-    mocks.ssm.push(parameter(Some(
-        "r-tenant-1-0a1b2c3d.cluster-abc.af-south-1.rds.amazonaws.com:3306",
-    )));
+    mocks.ssm.push(parameter(current));
     let puts = Sent::default();
     mocks.ssm.push(recording_put(&puts));
-    let out = act(
-        &mocks,
-        "promoteDatabase",
-        plan("aurora-cluster", true),
-        restore_jobs("aurora-cluster", "COMPLETED", Some(RESTORED_CLUSTER_ARN)),
-    )
-    .await
-    .unwrap();
+    let out = completed(&mocks, "promoteDatabase", "aurora-cluster", true)
+        .await
+        .unwrap();
+    (out, puts.all())
+}
+
+const CLUSTER_ENDPOINT: &str = "r-tenant-1-0a1b2c3d.cluster-abc.af-south-1.rds.amazonaws.com:3306";
+
+#[tokio::test]
+async fn promoting_again_leaves_the_parameter_as_it_is() {
+    let (out, puts) = promote_cluster(Some(CLUSTER_ENDPOINT)).await;
     assert_eq!(out["unchanged"], true);
-    assert!(puts.all().is_empty());
+    assert!(puts.is_empty());
 }
 
 #[tokio::test]
-async fn a_first_promotion_creates_the_parameter() {
-    let mut mocks = Mocks::new();
-    mocks.rds.push(tagging(&Sent::default()));
-    mocks.rds.push(cluster(&[WRITER], true));
-    mocks.ssm.push(parameter(None));
-    let puts = Sent::default();
-    mocks.ssm.push(recording_put(&puts));
-    let out = act(
-        &mocks,
-        "promoteDatabase",
-        plan("aurora-cluster", true),
-        restore_jobs("aurora-cluster", "COMPLETED", Some(RESTORED_CLUSTER_ARN)),
-    )
-    .await
-    .unwrap();
+async fn a_first_promotion_creates_the_parameter_with_the_clusters_endpoint() {
+    let (out, puts) = promote_cluster(None).await;
     assert_eq!(out["previousEndpoint"], Value::Null);
     assert_eq!(
-        puts.all()[0].value(),
-        Some("r-tenant-1-0a1b2c3d.cluster-abc.af-south-1.rds.amazonaws.com:3306"),
+        puts[0].value(),
+        Some(CLUSTER_ENDPOINT),
         "the cluster's writer endpoint, not one instance's"
     );
 }
@@ -521,14 +509,9 @@ async fn promotion_not_asked_for_is_refused() {
     let mut mocks = Mocks::new();
     let puts = Sent::default();
     mocks.ssm.push(recording_put(&puts));
-    let err = act(
-        &mocks,
-        "promoteDatabase",
-        plan("rds-instance", false),
-        restore_jobs("rds-instance", "COMPLETED", Some(RESTORED_DB_ARN)),
-    )
-    .await
-    .unwrap_err();
+    let err = completed(&mocks, "promoteDatabase", "rds-instance", false)
+        .await
+        .unwrap_err();
     assert_eq!(err.name(), "InvalidRestoreTarget");
     assert!(puts.all().is_empty());
 }

@@ -481,7 +481,23 @@ fn snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>
     files
 }
 
-fn backup_id_of(out: &Value) -> String {
+/// Backs `tenant` up through the CLI (no DR copy, `extra` flags added) and returns the
+/// tenant backup id; the backup must succeed.
+fn backed_up(tenant: &str, extra: &[&str]) -> String {
+    let args = [
+        &[
+            "backup",
+            "--tenant",
+            tenant,
+            "--poll-seconds",
+            "1",
+            "--no-dr-copy",
+        ][..],
+        extra,
+    ]
+    .concat();
+    let (code, out) = bbws(&args);
+    assert_eq!(code, 0, "{out}");
     out["output"]["backupId"]
         .as_str()
         .expect("a backup id")
@@ -495,16 +511,7 @@ async fn a_restore_brings_back_every_file_byte_identical_and_keeps_the_damaged_o
     let dir = std::path::PathBuf::from(tenant["directory"].as_str().unwrap());
     let before = snapshot(&dir);
     assert!(before.len() >= 5);
-    let (code, out) = bbws(&[
-        "backup",
-        "--tenant",
-        "e2e-restore",
-        "--poll-seconds",
-        "1",
-        "--no-dr-copy",
-    ]);
-    assert_eq!(code, 0, "{out}");
-    let backup_id = backup_id_of(&out);
+    let backup_id = backed_up("e2e-restore", &[]);
 
     // Damage: change one file, delete another, add one.
     std::fs::write(dir.join("wp-content/index.php"), b"<?php echo 'defaced';").unwrap();
@@ -568,17 +575,7 @@ async fn a_restore_into_another_tenant_is_refused() {
     let victim = seed_tenant("e2e-victim");
     let victim_dir = std::path::PathBuf::from(victim["directory"].as_str().unwrap());
     let before = snapshot(&victim_dir);
-    let (code, out) = bbws(&[
-        "backup",
-        "--tenant",
-        "e2e-owner",
-        "--poll-seconds",
-        "1",
-        "--no-dr-copy",
-        "--files-only",
-    ]);
-    assert_eq!(code, 0, "{out}");
-    let backup_id = backup_id_of(&out);
+    let backup_id = backed_up("e2e-owner", &["--files-only"]);
     let (code, out) = bbws(&[
         "restore",
         "--tenant",
@@ -615,17 +612,7 @@ async fn a_failed_restore_job_is_restore_failed_and_changes_nothing() {
     wait_idle().await;
     let tenant = seed_tenant("e2e-restore-fail");
     let dir = std::path::PathBuf::from(tenant["directory"].as_str().unwrap());
-    let (code, out) = bbws(&[
-        "backup",
-        "--tenant",
-        "e2e-restore-fail",
-        "--poll-seconds",
-        "1",
-        "--no-dr-copy",
-        "--files-only",
-    ]);
-    assert_eq!(code, 0, "{out}");
-    let backup_id = backup_id_of(&out);
+    let backup_id = backed_up("e2e-restore-fail", &["--files-only"]);
     std::fs::write(
         dir.join("wp-content/index.php"),
         b"changed after the backup",
@@ -655,17 +642,7 @@ async fn a_failed_restore_job_is_restore_failed_and_changes_nothing() {
 async fn a_slow_restore_is_restore_timeout() {
     wait_idle().await;
     seed_tenant("e2e-restore-slow");
-    let (code, out) = bbws(&[
-        "backup",
-        "--tenant",
-        "e2e-restore-slow",
-        "--poll-seconds",
-        "1",
-        "--no-dr-copy",
-        "--files-only",
-    ]);
-    assert_eq!(code, 0, "{out}");
-    let backup_id = backup_id_of(&out);
+    let backup_id = backed_up("e2e-restore-slow", &["--files-only"]);
     fault(json!({"fault": "slow-jobs", "seconds": 12}));
     let sfn = aws_sdk_sfn::Client::new(&sdk("us-east-1").await);
     let arn = platform()["stateMachines"]["restore"]
@@ -720,16 +697,7 @@ async fn a_promoted_database_restore_points_the_tenant_at_the_restored_database(
     let rds = aws_sdk_rds::Client::new(&config);
     let ssm = aws_sdk_ssm::Client::new(&config);
     let old_tags = rds_tags(&rds, &old_db).await;
-    let (code, out) = bbws(&[
-        "backup",
-        "--tenant",
-        "e2e-promote",
-        "--poll-seconds",
-        "1",
-        "--no-dr-copy",
-    ]);
-    assert_eq!(code, 0, "{out}");
-    let backup_id = backup_id_of(&out);
+    let backup_id = backed_up("e2e-promote", &[]);
 
     let (code, out) = bbws(&[
         "restore",
@@ -797,15 +765,7 @@ async fn a_promoted_database_restore_points_the_tenant_at_the_restored_database(
 
     // The next backup of the tenant backs up the promoted database, not the previous one.
     let before_on_old = jobs_on(&old_db).await.len();
-    let (code, out) = bbws(&[
-        "backup",
-        "--tenant",
-        "e2e-promote",
-        "--poll-seconds",
-        "1",
-        "--no-dr-copy",
-    ]);
-    assert_eq!(code, 0, "{out}");
+    backed_up("e2e-promote", &[]);
     assert_eq!(jobs_on(&restored_arn).await.len(), 1);
     assert_eq!(jobs_on(&old_db).await.len(), before_on_old);
 }
@@ -818,16 +778,7 @@ async fn an_aurora_restore_gets_a_serverless_instance_beside_the_tenants_cluster
     assert!(cluster_arn.contains(":cluster:"), "{cluster_arn}");
     let dir = std::path::PathBuf::from(tenant["directory"].as_str().unwrap());
     let before = snapshot(&dir);
-    let (code, out) = bbws(&[
-        "backup",
-        "--tenant",
-        "e2e-aurora",
-        "--poll-seconds",
-        "1",
-        "--no-dr-copy",
-    ]);
-    assert_eq!(code, 0, "{out}");
-    let backup_id = backup_id_of(&out);
+    let backup_id = backed_up("e2e-aurora", &[]);
     assert_eq!(
         jobs_on(&cluster_arn).await.len(),
         1,
