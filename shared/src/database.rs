@@ -50,23 +50,9 @@ pub struct RestoredDatabase {
 impl RestoredDatabase {
     /// The completed database restore job of `restore`, and what it created.
     pub fn of(restore: &JobSet) -> Result<Self, Error> {
-        let job = restore
-            .jobs
-            .iter()
-            .find(|j| {
-                j.kind == JobKind::Restore
-                    && matches!(
-                        j.resource,
-                        ResourceKind::RdsInstance | ResourceKind::AuroraCluster
-                    )
-            })
-            .ok_or_else(|| OP.bad_request("the restore has no database restore job"))?;
-        if job.state != "COMPLETED" {
-            return Err(OP.failed(format!(
-                "database restore job {} is {}, not COMPLETED",
-                job.job_id, job.state
-            )));
-        }
+        let job = restore.completed_restore("database", |r| {
+            matches!(r, ResourceKind::RdsInstance | ResourceKind::AuroraCluster)
+        })?;
         let arn = job.created_resource_arn.clone().ok_or_else(|| {
             OP.failed(format!(
                 "database restore job {} completed without naming what it created",
@@ -142,9 +128,10 @@ impl DatabaseService<'_> {
             }
             _ => restored.identifier.clone(),
         };
-        let state = self.instance_status(&instance).await?;
+        let status = self.instance(&instance).await?;
+        let state = job_state_of(status.db_instance_status().unwrap_or("unknown")).to_owned();
         let now = self.clock.now();
-        let done = state == "available";
+        let done = state == "COMPLETED";
         let arn = Arn::parse(&restored.arn)
             .map(|a| {
                 format!(
@@ -164,7 +151,7 @@ impl DatabaseService<'_> {
                 job_id: instance,
                 recovery_point_arn: None,
                 vault: String::new(),
-                state: if done { "COMPLETED".into() } else { state },
+                state,
                 joined: false,
                 deadline: now + plan.timeouts.database_seconds as i64,
                 status_message: None,
@@ -379,15 +366,6 @@ impl DatabaseService<'_> {
 
     async fn instance(&self, identifier: &str) -> Result<aws_sdk_rds::types::DbInstance, Error> {
         describe_instance(self.rds, OP, identifier).await
-    }
-
-    async fn instance_status(&self, identifier: &str) -> Result<String, Error> {
-        Ok(self
-            .instance(identifier)
-            .await?
-            .db_instance_status()
-            .unwrap_or("unknown")
-            .to_owned())
     }
 }
 

@@ -10,7 +10,7 @@ use crate::backup::{BackupService, StartBackupInput};
 use crate::config::Config;
 use crate::error::{Error, Operation};
 use crate::jobs::{DrCopier, JobWatcher};
-use crate::model::{Clock, JobKind, JobSet, ResourceKind};
+use crate::model::{Clock, JobSet, ResourceKind};
 use crate::promote::{promote, PromoteRequest};
 use crate::redeploy::{force_redeploy as redeploy, RedeployInput};
 use crate::restore::{RestoreInput, RestoreService};
@@ -146,16 +146,7 @@ pub async fn promote_restore(event: LambdaEvent<Value>, deps: &Deps) -> Result<V
         })?;
     let job = input
         .restore
-        .jobs
-        .iter()
-        .find(|j| j.kind == JobKind::Restore && j.resource == ResourceKind::Efs)
-        .ok_or_else(|| op.bad_request("the restore has no file-system restore job to promote"))?;
-    if job.state != "COMPLETED" {
-        return Err(op.failed(format!(
-            "restore job {} is {}, not COMPLETED: nothing is promoted",
-            job.job_id, job.state
-        )));
-    }
+        .completed_restore("file-system", |r| r == ResourceKind::Efs)?;
     let request = PromoteRequest {
         tenant_id: input.tenant_id,
         source_tenant_id: input.source_tenant_id,

@@ -113,6 +113,30 @@ pub struct JobSet {
     pub polling: Polling,
 }
 
+impl JobSet {
+    /// The restore job of `what` (the resources `is` accepts), which must have completed:
+    /// a set without one is a bad request, one not COMPLETED is the operation's failure.
+    pub fn completed_restore(
+        &self,
+        what: &str,
+        is: impl Fn(ResourceKind) -> bool,
+    ) -> Result<&Job, crate::Error> {
+        let op = self.operation;
+        let job = self
+            .jobs
+            .iter()
+            .find(|j| j.kind == JobKind::Restore && is(j.resource))
+            .ok_or_else(|| op.bad_request(format!("the restore has no {what} restore job")))?;
+        if job.state != "COMPLETED" {
+            return Err(op.failed(format!(
+                "{what} restore job {} is {}, not COMPLETED",
+                job.job_id, job.state
+            )));
+        }
+        Ok(job)
+    }
+}
+
 impl Polling {
     /// The wait after `attempt` unfinished polls: doubling from the first wait up to the cap.
     pub fn wait_after(&self, attempt: u32) -> u64 {
