@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anyhow::Context;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
-use bbws::model::tags;
+use bbws::tags;
 use serde::Serialize;
 use tokio::task::JoinSet;
 

@@ -230,7 +230,7 @@ fn report_end(execution: &DescribeExecutionOutput, term: &mut Term) -> Outcome {
                     term.note(format!("cause: {cause}"));
                 }
             }
-            outcome.exit_code = bbws::error::exit_code(&error);
+            outcome.exit_code = crate::exit::exit_code(&error);
             outcome.error = Some(error);
             outcome.cause = cause;
         }

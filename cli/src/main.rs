@@ -3,6 +3,7 @@
 
 mod backup;
 mod backups;
+mod exit;
 mod follow;
 mod output;
 mod restore;
@@ -264,7 +265,7 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
 fn valid_tenant(raw: &str, term: &mut Term) -> Result<TenantId, i32> {
     TenantId::parse(raw).map_err(|error| {
         term.note(format!("bbws: {error}"));
-        bbws::error::exit_code(error.name())
+        exit::exit_code(error.name())
     })
 }
 
@@ -402,7 +403,7 @@ mod tests {
             ("RestoreTimeout", 55),
             ("States.Runtime", 1),
         ] {
-            assert_eq!(bbws::error::exit_code(name), code, "{name}");
+            assert_eq!(exit::exit_code(name), code, "{name}");
         }
     }
 

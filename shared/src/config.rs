@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Operation};
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
@@ -56,6 +58,15 @@ impl Default for Polling {
 }
 
 impl Polling {
+    /// The wait after `attempt` unfinished polls: doubling from the first wait up to the cap.
+    pub fn wait_after(&self, attempt: u32) -> u64 {
+        let factor = 1u64.checked_shl(attempt.min(20)).unwrap_or(u64::MAX);
+        self.initial_seconds
+            .saturating_mul(factor)
+            .min(self.max_seconds)
+            .max(1)
+    }
+
     /// These settings with a request's own, where it gives them (at least a second each).
     pub fn overridden(self, initial: Option<u64>, max: Option<u64>) -> Polling {
         Polling {
@@ -65,17 +76,54 @@ impl Polling {
     }
 }
 
-/// A request's timeout (refused when zero) or the configured one.
-pub fn timeout_or_default(
-    op: crate::error::Operation,
-    requested: Option<u64>,
-    default: u64,
-    name: &str,
-) -> Result<u64, crate::error::Error> {
-    match requested {
-        Some(0) => Err(op.bad_request(format!("timeouts.{name} must be at least 1 second"))),
-        Some(seconds) => Ok(seconds),
-        None => Ok(default),
+/// The `timeouts` of a backup or restore request, in seconds. A backup takes `copySeconds`,
+/// a restore `serviceSeconds`; each refuses the other's, so a typo never silently changes an
+/// operation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TimeoutOverrides {
+    pub efs_seconds: Option<u64>,
+    pub database_seconds: Option<u64>,
+    pub copy_seconds: Option<u64>,
+    pub service_seconds: Option<u64>,
+}
+
+impl TimeoutOverrides {
+    /// The request's value of `name` (refused when zero, or when `op` takes no such
+    /// timeout) or `default`.
+    pub fn seconds(&self, op: Operation, name: &str, default: u64) -> Result<u64, Error> {
+        let requested = match name {
+            "efsSeconds" => self.efs_seconds,
+            "databaseSeconds" => self.database_seconds,
+            "copySeconds" => self.copy_seconds,
+            "serviceSeconds" => self.service_seconds,
+            _ => None,
+        };
+        match requested {
+            Some(0) => Err(op.bad_request(format!("timeouts.{name} must be at least 1 second"))),
+            Some(seconds) => Ok(seconds),
+            None => Ok(default),
+        }
+    }
+
+    /// Refuses a timeout `op` does not take (a restore's `copySeconds`, a backup's
+    /// `serviceSeconds`).
+    pub fn refuse(&self, op: Operation, name: &str) -> Result<(), Error> {
+        let given = match name {
+            "copySeconds" => self.copy_seconds.is_some(),
+            "serviceSeconds" => self.service_seconds.is_some(),
+            _ => false,
+        };
+        if given {
+            let what = match op {
+                Operation::Backup => "a backup",
+                Operation::Restore => "a restore",
+            };
+            return Err(op.bad_request(format!(
+                "the request is not valid: timeouts.{name} does not apply to {what}"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -100,19 +148,14 @@ impl Default for Retention {
     }
 }
 
+/// The settings every function may read; each has a default, so a function that reads none
+/// of them needs none set. What only some functions need, and cannot default, is read by
+/// those functions alone ([`Vault`], [`DrVault`], [`required`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    /// The platform vault every tenant backup goes into.
-    pub backup_vault_name: String,
-    /// The role AWS Backup assumes to back up, copy and restore.
-    pub backup_role_arn: String,
-    /// The vault in the disaster-recovery region copies go to.
-    pub dr_vault_arn: String,
     pub timeouts: Timeouts,
     pub polling: Polling,
     pub retention: Retention,
-    /// Where promote-restore finds the whole file system mounted (its root access point).
-    pub efs_mount_path: Option<std::path::PathBuf>,
     /// The shared file system new tenants' access points are made on (onboarding).
     pub file_system_id: Option<String>,
     /// The EventBridge bus outcome and storage events are put on.
@@ -160,11 +203,6 @@ impl Config {
     /// Reads the configuration through `lookup`, so tests need not touch the process
     /// environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
             match lookup(name).filter(|v| !v.trim().is_empty()) {
                 None => Ok(default),
@@ -232,15 +270,9 @@ impl Config {
         )?;
         Ok(Self {
             aurora_capacity,
-            backup_vault_name: required("BACKUP_VAULT_NAME")?,
-            backup_role_arn: required("BACKUP_ROLE_ARN")?,
-            dr_vault_arn: required("DR_VAULT_ARN")?,
             timeouts,
             polling,
             retention,
-            efs_mount_path: lookup("EFS_MOUNT_PATH")
-                .filter(|v| !v.trim().is_empty())
-                .map(Into::into),
             file_system_id: lookup("FILE_SYSTEM_ID").filter(|v| !v.trim().is_empty()),
             event_bus_name: lookup("EVENT_BUS_NAME")
                 .filter(|v| !v.trim().is_empty())
@@ -254,17 +286,72 @@ impl Config {
     /// A configuration for tests, naming the documentation account.
     pub fn example() -> Self {
         Self {
-            backup_vault_name: "bbws-dev-backup-vault".into(),
-            backup_role_arn: "arn:aws:iam::123456789012:role/bbws-dev-backup".into(),
-            dr_vault_arn: "arn:aws:backup:eu-west-1:123456789012:backup-vault:bbws-dr-vault".into(),
             timeouts: Timeouts::default(),
             polling: Polling::default(),
             retention: Retention::default(),
-            efs_mount_path: None,
             file_system_id: Some("fs-0123456789abcdef0".into()),
             event_bus_name: "default".into(),
             environment: "dev".into(),
             aurora_capacity: DEFAULT_AURORA_CAPACITY,
+        }
+    }
+}
+
+/// A setting without which the function reading it cannot start.
+pub fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<String, ConfigError> {
+    lookup(name)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(name))
+}
+
+/// The platform vault tenant backups go into, and the role AWS Backup assumes to use it
+/// (`BACKUP_VAULT_NAME`, `BACKUP_ROLE_ARN`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vault {
+    pub name: String,
+    pub role_arn: String,
+}
+
+impl Vault {
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            name: required(lookup, "BACKUP_VAULT_NAME")?,
+            role_arn: required(lookup, "BACKUP_ROLE_ARN")?,
+        })
+    }
+
+    /// The vault of the tests, in the documentation account.
+    pub fn example() -> Self {
+        Self {
+            name: "bbws-dev-backup-vault".into(),
+            role_arn: "arn:aws:iam::123456789012:role/bbws-dev-backup".into(),
+        }
+    }
+}
+
+/// The vault in the disaster-recovery region copies go to, and the role AWS Backup assumes
+/// to copy (`DR_VAULT_ARN`, `BACKUP_ROLE_ARN`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DrVault {
+    pub arn: String,
+    pub role_arn: String,
+}
+
+impl DrVault {
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            arn: required(lookup, "DR_VAULT_ARN")?,
+            role_arn: required(lookup, "BACKUP_ROLE_ARN")?,
+        })
+    }
+
+    pub fn example() -> Self {
+        Self {
+            arn: "arn:aws:backup:eu-west-1:123456789012:backup-vault:bbws-dr-vault".into(),
+            role_arn: Vault::example().role_arn,
         }
     }
 }
@@ -311,8 +398,54 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_named() {
-        let err = Config::from_lookup(lookup(&REQUIRED[..2])).unwrap_err();
+        let err = DrVault::from_lookup(&lookup(&REQUIRED[..2])).unwrap_err();
         assert_eq!(err, ConfigError::Missing("DR_VAULT_ARN"));
+        let err = Vault::from_lookup(&lookup(&REQUIRED[..1])).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("BACKUP_ROLE_ARN"));
+        assert_eq!(Vault::from_lookup(&lookup(&REQUIRED)), Ok(Vault::example()));
+        assert_eq!(
+            DrVault::from_lookup(&lookup(&REQUIRED)),
+            Ok(DrVault::example())
+        );
+    }
+
+    #[test]
+    fn the_common_settings_need_nothing_set() {
+        let config = Config::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(
+            config,
+            Config {
+                file_system_id: None,
+                ..Config::example()
+            }
+        );
+    }
+
+    #[test]
+    fn a_timeout_an_operation_does_not_take_is_refused() {
+        let o = TimeoutOverrides {
+            service_seconds: Some(5),
+            ..TimeoutOverrides::default()
+        };
+        assert_eq!(
+            o.refuse(Operation::Backup, "serviceSeconds")
+                .unwrap_err()
+                .name(),
+            "InvalidTenant"
+        );
+        assert!(o.refuse(Operation::Backup, "copySeconds").is_ok());
+        assert_eq!(o.seconds(Operation::Restore, "serviceSeconds", 300), Ok(5));
+        assert_eq!(o.seconds(Operation::Restore, "efsSeconds", 600), Ok(600));
+        let zero = TimeoutOverrides {
+            efs_seconds: Some(0),
+            ..TimeoutOverrides::default()
+        };
+        assert_eq!(
+            zero.seconds(Operation::Restore, "efsSeconds", 600)
+                .unwrap_err()
+                .name(),
+            "InvalidRestoreTarget"
+        );
     }
 
     #[test]
@@ -378,5 +511,16 @@ mod tests {
                 "{min}..{max} accepted"
             );
         }
+    }
+
+    #[test]
+    fn polling_backs_off_to_a_cap() {
+        let polling = Polling {
+            initial_seconds: 5,
+            max_seconds: 60,
+        };
+        let waits: Vec<u64> = (0..6).map(|a| polling.wait_after(a)).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 60, 60]);
+        assert_eq!(polling.wait_after(u32::MAX), 60);
     }
 }

@@ -1,22 +1,24 @@
 //! BBWS tenant content service: the behaviour behind the Lambda handlers that back up,
 //! copy to the disaster-recovery region and restore each tenant's content.
+//!
+//! Grouped by capability; each owns its handlers beside its services, and each service owns
+//! only the SDK clients it calls. A function binary is one line, e.g.
+//! `bbws::runtime::run(bbws::backup::handler)`. The modules depend on each other top-down:
+//! `backup`, `restore` → `tenants` → `jobs` → `aws` → `error`, `config`, `tags`,
+//! `tenant_id`. Which SDK clients are linked is chosen by the `sdk-*` features.
 
+pub mod aws;
 pub mod backup;
 pub mod config;
-pub mod database;
 pub mod error;
 pub mod events;
-pub mod handlers;
 pub mod jobs;
-pub mod model;
-pub mod promote;
-pub mod redeploy;
-pub mod resolve;
 pub mod restore;
 pub mod runtime;
-pub mod tenant;
+pub mod tags;
+pub mod tenant_id;
 pub mod tenants;
 
 pub use config::Config;
-pub use error::{Error, Operation};
-pub use tenant::TenantId;
+pub use error::{Error, ErrorKind, Operation};
+pub use tenant_id::TenantId;

@@ -1,39 +1,60 @@
-//! Start-up shared by every function binary: logging, configuration, SDK clients, then the
-//! Lambda runtime loop.
+//! Start-up shared by every function binary: logging, the service's settings and SDK
+//! clients, built once, then the Lambda runtime loop. A binary is one line:
+//! `bbws::runtime::run(bbws::backup::handler)`.
 
 use std::future::Future;
 
+use aws_config::SdkConfig;
 use lambda_runtime::{service_fn, LambdaEvent};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::handlers::{Deps, EventDeps};
-use crate::{Config, Error};
+use crate::config::ConfigError;
+use crate::error::{Error, Operation};
 
-/// Runs `handler` as a Lambda function with the EventBridge client too.
-pub async fn run_with_events<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
-where
-    F: Fn(LambdaEvent<Value>, &'static EventDeps) -> Fut,
-    Fut: Future<Output = Result<Value, Error>>,
-{
-    lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
-    let sdk = aws_config::load_from_env().await;
-    let deps: &'static EventDeps = Box::leak(Box::new(EventDeps::new(config, &sdk)));
-    lambda_runtime::run(service_fn(move |event| handler(event, deps))).await
+/// What a handler is given at every invocation: the settings it reads and the clients it
+/// calls, built once when the function starts.
+pub trait Service: Sized + Sync + 'static {
+    /// False for a service that calls no AWS API: its start-up skips loading the SDK's
+    /// configuration.
+    const CALLS_AWS: bool = true;
+
+    /// Reads the settings through `lookup` (the environment in Lambda) and builds the
+    /// clients from `sdk`. A missing or malformed setting stops the function at start-up,
+    /// not in the middle of an execution.
+    fn build(sdk: &SdkConfig, lookup: &dyn Fn(&str) -> Option<String>)
+        -> Result<Self, ConfigError>;
 }
 
-/// Runs `handler` as a Lambda function. A missing or malformed setting stops the function
-/// here, at start-up, not in the middle of an execution.
-pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+/// Runs `handler` as a Lambda function with the service it takes.
+pub async fn run<S, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
-    F: Fn(LambdaEvent<Value>, &'static Deps) -> Fut,
+    S: Service,
+    F: Fn(LambdaEvent<Value>, &'static S) -> Fut,
     Fut: Future<Output = Result<Value, Error>>,
 {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
-    let sdk = aws_config::load_from_env().await;
-    // The dependencies live as long as the process: leaking them once lets every
-    // invocation borrow them without reference counting.
-    let deps: &'static Deps = Box::leak(Box::new(Deps::new(config, &sdk)));
-    lambda_runtime::run(service_fn(move |event| handler(event, deps))).await
+    let sdk = if S::CALLS_AWS {
+        aws_config::load_from_env().await
+    } else {
+        SdkConfig::builder().build()
+    };
+    let service = S::build(&sdk, &|name| std::env::var(name).ok())?;
+    // The service lives as long as the process: leaking it once lets every invocation
+    // borrow it without reference counting.
+    let service: &'static S = Box::leak(Box::new(service));
+    lambda_runtime::run(service_fn(move |event| handler(event, service))).await
+}
+
+/// Reads a handler's input as `T`; a malformed input is the operation's bad-request error,
+/// raised before anything is asked of AWS.
+pub fn parse<T: DeserializeOwned>(op: Operation, what: &str, event: Value) -> Result<T, Error> {
+    serde_json::from_value(event)
+        .map_err(|e| op.bad_request(format!("the {what} input is not valid: {e}")))
+}
+
+/// Writes a handler's output for the state machine.
+pub fn encode<T: Serialize>(op: Operation, value: &T) -> Result<Value, Error> {
+    serde_json::to_value(value).map_err(|e| op.failed(format!("could not encode the output: {e}")))
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use bbws::error::ERROR_NAMES;
+use bbws::ErrorKind;
 use bbws_tests::{all_states, definition_substitutions, placeholders, root, state_machines};
 use serde_json::Value;
 
@@ -42,7 +42,7 @@ fn every_custom_error_name_is_one_the_handlers_emit() {
             for name in matched {
                 let builtin = name.starts_with("States.") || name.starts_with("Lambda.");
                 assert!(
-                    builtin || ERROR_NAMES.contains(&name.as_str()),
+                    builtin || ErrorKind::from_name(&name).is_some(),
                     "{file}: state {state:?} matches {name:?}, which no handler emits"
                 );
             }
@@ -51,7 +51,7 @@ fn every_custom_error_name_is_one_the_handlers_emit() {
                 if choice["Variable"] == "$.error.Error" {
                     let name = choice["StringEquals"].as_str().unwrap_or_default();
                     assert!(
-                        ERROR_NAMES.contains(&name),
+                        ErrorKind::from_name(name).is_some(),
                         "{file}: state {state:?} routes on {name:?}, which no handler emits"
                     );
                 }
@@ -59,7 +59,7 @@ fn every_custom_error_name_is_one_the_handlers_emit() {
             if body["Type"] == "Fail" {
                 let error = body["Error"].as_str().unwrap_or_default();
                 assert!(
-                    ERROR_NAMES.contains(&error),
+                    ErrorKind::from_name(error).is_some(),
                     "{file}: Fail state {state:?} ends with {error:?}, not a named error"
                 );
             }

@@ -1,6 +1,6 @@
-//! The `copy-to-dr` Lambda function: see `bbws::handlers::copy_to_dr`.
+//! The `copy-to-dr` Lambda function: see `bbws::jobs::copy::handler`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::handlers::copy_to_dr).await
+    bbws::runtime::run(bbws::jobs::copy::handler).await
 }

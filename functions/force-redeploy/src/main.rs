@@ -1,6 +1,6 @@
-//! The `force-redeploy` Lambda function: see `bbws::handlers::force_redeploy`.
+//! The `force-redeploy` Lambda function: see `bbws::restore::redeploy::handler`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::handlers::force_redeploy).await
+    bbws::runtime::run(bbws::restore::redeploy::handler).await
 }

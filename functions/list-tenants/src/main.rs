@@ -1,6 +1,6 @@
-//! The `list-tenants` Lambda function: see `bbws::handlers::list_tenants`.
+//! The `list-tenants` Lambda function: see `bbws::backup::fleet::handler`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::handlers::list_tenants).await
+    bbws::runtime::run(bbws::backup::fleet::handler).await
 }

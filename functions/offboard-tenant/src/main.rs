@@ -1,6 +1,6 @@
-//! The `offboard-tenant` Lambda function: see `bbws::handlers::offboard_tenant`.
+//! The `offboard-tenant` Lambda function: see `bbws::tenants::access_points::offboard_handler`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run_with_events(bbws::handlers::offboard_tenant).await
+    bbws::runtime::run(bbws::tenants::access_points::offboard_handler).await
 }

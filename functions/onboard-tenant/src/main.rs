@@ -1,6 +1,6 @@
-//! The `onboard-tenant` Lambda function: see `bbws::handlers::onboard_tenant`.
+//! The `onboard-tenant` Lambda function: see `bbws::tenants::onboarding::handler`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run_with_events(bbws::handlers::onboard_tenant).await
+    bbws::runtime::run(bbws::tenants::onboarding::handler).await
 }

@@ -1,6 +1,6 @@
-//! The `poll-job` Lambda function: see `bbws::handlers::poll_job`.
+//! The `poll-job` Lambda function: see `bbws::jobs::poll::handler`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::handlers::poll_job).await
+    bbws::runtime::run(bbws::jobs::poll::handler).await
 }

@@ -1,6 +1,6 @@
-//! The `promote-restore` Lambda function: see `bbws::handlers::promote_restore`.
+//! The `promote-restore` Lambda function: see `bbws::restore::files::handler`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::handlers::promote_restore).await
+    bbws::runtime::run(bbws::restore::files::handler).await
 }

@@ -1,6 +1,6 @@
-//! The `publish-outcome` Lambda function: see `bbws::handlers::publish_outcome`.
+//! The `publish-outcome` Lambda function: see `bbws::events::handler`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run_with_events(bbws::handlers::publish_outcome).await
+    bbws::runtime::run(bbws::events::handler).await
 }

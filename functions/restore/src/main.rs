@@ -1,6 +1,6 @@
-//! The `restore` Lambda function: see `bbws::handlers::restore`.
+//! The `restore` Lambda function: see `bbws::restore::handler`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::handlers::restore).await
+    bbws::runtime::run(bbws::restore::handler).await
 }

@@ -1,6 +1,6 @@
-//! The `start-backup` Lambda function: see `bbws::handlers::start_backup`.
+//! The `start-backup` Lambda function: see `bbws::backup::handler`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::handlers::start_backup).await
+    bbws::runtime::run(bbws::backup::handler).await
 }

@@ -1,43 +1,26 @@
-//! Tenant lifecycle: the platform's onboarding system announces tenants as EventBridge events
-//! (source `bbws.tenants`). A `TenantCreated` gets the tenant its EFS access point, exactly as
-//! the platform's design gives it (root `/<tenant-id>`, owner 33:33, 0755, POSIX user 33:33,
-//! tags), then a `TenantStorageReady` event. Deleting a tenant's access point never touches
-//! its files.
+//! `onboard-tenant`: a `TenantCreated` gets the tenant its EFS access point, exactly as the
+//! platform's design gives it (root `/<tenant-id>`, owner 33:33, 0755, POSIX user 33:33,
+//! tags), its database and service tagged, then a `TenantStorageReady` event.
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_config::SdkConfig;
 use aws_sdk_efs::types::{AccessPointDescription, CreationInfo, PosixUser, RootDirectory, Tag};
+use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::config::Config;
+use super::access_points::AccessPoints;
+use super::lifecycle::{parse_event, TenantEvent};
+use crate::config::{Config, ConfigError};
 use crate::error::{Error, Operation};
-use crate::events::{self, TENANTS_SOURCE};
-use crate::model::tags;
-use crate::resolve::{database_kind, service_target};
-use crate::tenant::TenantId;
+use crate::events;
+use crate::runtime::{encode, Service};
+use crate::tags;
+use crate::tenant_id::TenantId;
 
 /// The web server's user and group in the WordPress containers (www-data).
 const WWW_DATA: i64 = 33;
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct TenantDetail {
-    pub tenant_id: String,
-    /// The tenant's database and service, when the platform names them: onboarding tags them
-    /// `bbws:tenant-id`, which the hourly database plan and tenant resolution select on.
-    #[serde(default)]
-    pub database_arn: Option<String>,
-    #[serde(default)]
-    pub service_arn: Option<String>,
-}
-
-/// A validated tenant lifecycle event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TenantEvent {
-    pub tenant: TenantId,
-    /// Resources to tag for the tenant (database, service), checked to be of the right kind.
-    pub resources: Vec<String>,
-}
+const OP: Operation = Operation::Backup;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -54,80 +37,40 @@ pub struct StorageReady {
     pub event_id: String,
 }
 
-pub struct Onboarding<'a> {
-    pub config: &'a Config,
-    pub efs: &'a aws_sdk_efs::Client,
-    pub tagging: &'a aws_sdk_resourcegroupstagging::Client,
-    pub events: &'a aws_sdk_eventbridge::Client,
+pub struct Onboarding {
+    pub config: Config,
+    pub access_points: AccessPoints,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub events: aws_sdk_eventbridge::Client,
 }
 
-const OP: Operation = Operation::Backup;
-
-/// Reads a tenant lifecycle event: the right source and type, a strict tenant id, and
-/// resource ARNs of the right kinds.
-pub fn parse_event(event: Value, expected_type: &str) -> Result<TenantEvent, Error> {
-    let event: EventBridgeEvent<TenantDetail> = serde_json::from_value(event).map_err(|e| {
-        Error::InvalidTenant(format!("the {expected_type} event is not valid: {e}"))
-    })?;
-    if event.source != TENANTS_SOURCE || event.detail_type != expected_type {
-        return Err(Error::InvalidTenant(format!(
-            "expected a {expected_type} event from {TENANTS_SOURCE}, got {:?} from {:?}",
-            event.detail_type, event.source
-        )));
+impl Service for Onboarding {
+    fn build(
+        sdk: &SdkConfig,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            config: Config::from_lookup(lookup)?,
+            access_points: AccessPoints::build(sdk, lookup)?,
+            tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+        })
     }
-    let tenant = TenantId::parse(&event.detail.tenant_id)?;
-    let mut resources = Vec::new();
-    if let Some(arn) = event.detail.database_arn {
-        if database_kind(&arn).is_none() {
-            return Err(Error::InvalidTenant(format!(
-                "databaseArn {arn:?} is not an RDS instance or Aurora cluster ARN"
-            )));
-        }
-        resources.push(arn);
-    }
-    if let Some(arn) = event.detail.service_arn {
-        if service_target(&arn).is_none() {
-            return Err(Error::InvalidTenant(format!(
-                "serviceArn {arn:?} is not an ECS service ARN"
-            )));
-        }
-        resources.push(arn);
-    }
-    Ok(TenantEvent { tenant, resources })
 }
 
-impl Onboarding<'_> {
-    fn file_system_id(&self) -> Result<&str, Error> {
-        self.config
-            .file_system_id
-            .as_deref()
-            .ok_or_else(|| OP.failed("FILE_SYSTEM_ID is not set: no file system to onboard onto"))
-    }
+/// The `onboard-tenant` handler (`TenantCreated`, from EventBridge).
+pub async fn handler(event: LambdaEvent<Value>, onboarding: &Onboarding) -> Result<Value, Error> {
+    let tenant = parse_event(event.payload, "TenantCreated")?;
+    encode(OP, &onboarding.onboard(&tenant).await?)
+}
 
-    /// The tenant's access point on the shared file system, if it has one.
-    pub async fn find(&self, tenant: &TenantId) -> Result<Option<AccessPointDescription>, Error> {
-        let fs = self.file_system_id()?;
-        let points = self
-            .efs
-            .describe_access_points()
-            .file_system_id(fs)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| OP.aws(&format!("listing the access points of {fs}"), e))?;
-        Ok(points.into_iter().find(|ap| {
-            ap.root_directory().and_then(|r| r.path()) == Some(tenant.root_path().as_str())
-        }))
-    }
-
+impl Onboarding {
     /// Creates the tenant's access point unless it exists, tags the tenant's database and
     /// service, then announces it.
     pub async fn onboard(&self, event: &TenantEvent) -> Result<StorageReady, Error> {
         let tenant = &event.tenant;
-        let fs = self.file_system_id()?.to_owned();
-        let (access_point, created) = match self.find(tenant).await? {
+        let fs = self.access_points.file_system_id()?.to_owned();
+        let (access_point, created) = match self.access_points.find(tenant).await? {
             Some(existing) => (existing, false),
             None => (self.create(tenant, &fs).await?, true),
         };
@@ -152,7 +95,7 @@ impl Onboarding<'_> {
         self.tag_resources(tenant, &event.resources).await?;
         let detail = serde_json::to_value(&ready).expect("plain fields encode");
         ready.event_id = events::put(
-            self.events,
+            &self.events,
             OP,
             &self.config.event_bus_name,
             "TenantStorageReady",
@@ -199,6 +142,7 @@ impl Onboarding<'_> {
                 .expect("key and value are set")
         };
         let out = self
+            .access_points
             .efs
             .create_access_point()
             // The same token for the same tenant: EFS answers a repeated create with the
@@ -236,25 +180,5 @@ impl Onboarding<'_> {
             .set_access_point_arn(out.access_point_arn().map(str::to_owned))
             .set_file_system_id(out.file_system_id().map(str::to_owned))
             .build())
-    }
-
-    /// Deletes the tenant's access point (offboarding, after its final backup). The files
-    /// under `/<tenant-id>` stay on the file system; the output says where.
-    pub async fn remove_access_point(&self, tenant: &TenantId) -> Result<Value, Error> {
-        let fs = self.file_system_id()?.to_owned();
-        let found = self.find(tenant).await?;
-        if let Some(id) = found.as_ref().and_then(|ap| ap.access_point_id()) {
-            self.efs
-                .delete_access_point()
-                .access_point_id(id)
-                .send()
-                .await
-                .map_err(|e| OP.aws(&format!("deleting access point {id}"), e))?;
-        }
-        Ok(json!({
-            "tenantId": tenant.as_str(),
-            "accessPointDeleted": found.as_ref().and_then(|ap| ap.access_point_id()),
-            "filesKeptAt": format!("{fs}:{}", tenant.root_path()),
-        }))
     }
 }

@@ -1,8 +1,6 @@
 //! Tenant lifecycle and outcome events against the real SDK clients, answered by
 //! aws-smithy-mocks.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_efs::operation::create_access_point::{
@@ -18,8 +16,8 @@ use aws_sdk_eventbridge::types::PutEventsResultEntry;
 use aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput;
 use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, Tag};
 use aws_smithy_mocks::{mock, Rule};
-use bbws::handlers::{list_tenants, offboard_tenant, onboard_tenant, publish_outcome, EventDeps};
-use common::*;
+
+use crate::common::*;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -80,8 +78,8 @@ fn events(sent: &Sent<PutEventsInput>) -> Rule {
     })
 }
 
-fn deps(mocks: &Mocks) -> EventDeps {
-    mocks.event_deps()
+fn deps(mocks: &Mocks) -> Deps {
+    mocks.deps()
 }
 
 #[tokio::test]

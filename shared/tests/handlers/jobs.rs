@@ -1,7 +1,5 @@
 //! poll-job and copy-to-dr against the real SDK clients, answered by aws-smithy-mocks.
 
-mod common;
-
 use aws_sdk_backup::operation::describe_backup_job::{
     DescribeBackupJobError, DescribeBackupJobOutput,
 };
@@ -11,47 +9,38 @@ use aws_sdk_backup::types::{BackupJobState, CopyJob, CopyJobState};
 use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::error::ErrorMetadata;
 use bbws::config::Polling;
-use bbws::handlers::{copy_to_dr, poll_job, Deps};
-use bbws::model::{idempotency_token, Job, JobKind, JobSet, ResourceKind};
+
+use crate::common::*;
+use bbws::aws::ResourceKind;
+use bbws::jobs::{idempotency_token, Job, JobKind, JobSet};
 use bbws::Operation;
-use common::*;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
 const RP_EFS: &str = "arn:aws:backup:af-south-1:123456789012:recovery-point:rp-efs-1";
 const RP_DB: &str = "arn:aws:backup:af-south-1:123456789012:recovery-point:awsbackup:job-db-1";
 
+/// A backup job started 10 s ago that times out at `deadline`.
 fn backup_job(id: &str, resource: ResourceKind, arn: &str, state: &str, deadline: i64) -> Job {
-    Job {
-        kind: JobKind::Backup,
+    let started = NOW - 10;
+    Job::new(
+        JobKind::Backup,
         resource,
-        resource_arn: arn.into(),
-        job_id: id.into(),
-        recovery_point_arn: None,
-        vault: "bbws-dev-backup-vault".into(),
-        state: state.into(),
-        joined: false,
-        deadline,
-        status_message: None,
-        created_resource_arn: None,
-        started_at: NOW - 10,
-    }
+        arn,
+        id,
+        state.into(),
+        started,
+        (deadline - started) as u64,
+    )
+    .in_vault("bbws-dev-backup-vault")
 }
 
 fn set(jobs: Vec<Job>) -> JobSet {
-    JobSet {
-        operation: Operation::Backup,
-        tenant_id: "tenant-1".into(),
-        backup_id: "tb-0123".into(),
-        jobs,
-        done: false,
-        attempt: 0,
-        wait_seconds: 5,
-        polling: Polling {
-            initial_seconds: 5,
-            max_seconds: 60,
-        },
-    }
+    let polling = Polling {
+        initial_seconds: 5,
+        max_seconds: 60,
+    };
+    JobSet::new(Operation::Backup, "tenant-1", "tb-0123", jobs, polling)
 }
 
 fn describes(

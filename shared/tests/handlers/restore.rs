@@ -1,8 +1,6 @@
 //! restore, force-redeploy and the restore side of poll-job against the real SDK clients,
 //! answered by aws-smithy-mocks.
 
-mod common;
-
 use std::collections::HashMap;
 
 use aws_sdk_backup::operation::describe_recovery_point::{
@@ -19,10 +17,10 @@ use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::operation::update_service::{UpdateServiceInput, UpdateServiceOutput};
 use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service};
 use aws_smithy_mocks::{mock, Rule};
-use bbws::handlers::{force_redeploy, poll_job, restore, Deps};
-use bbws::model::{idempotency_token, JobSet};
+
+use crate::common::*;
+use bbws::jobs::{idempotency_token, JobSet};
 use bbws::restore::RestorePlan;
-use common::*;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -628,7 +626,7 @@ async fn an_aurora_backup_is_restored_to_a_new_cluster() {
         .await
         .unwrap();
     let db = plan.database.as_ref().unwrap();
-    assert_eq!(db.resource, bbws::model::ResourceKind::AuroraCluster);
+    assert_eq!(db.resource, bbws::aws::ResourceKind::AuroraCluster);
     assert!(db.target.starts_with("r-tenant-1-"), "{}", db.target);
     assert_eq!(db.metadata["DBClusterIdentifier"], db.target);
     assert_eq!(plan.current_database.as_ref().unwrap().arn, CLUSTER_ARN);

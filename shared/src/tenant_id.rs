@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 /// The longest tenant id: it must fit a DNS label and an EFS path component.
 pub const MAX_LEN: usize = 63;
@@ -33,9 +33,10 @@ impl TenantId {
             None
         };
         match reason {
-            Some(reason) => Err(Error::InvalidTenant(format!(
-                "tenant id {raw:?} is not valid: {reason}"
-            ))),
+            Some(reason) => Err(Error::new(
+                ErrorKind::InvalidTenant,
+                format!("tenant id {raw:?} is not valid: {reason}"),
+            )),
             None => Ok(Self(raw.to_owned())),
         }
     }

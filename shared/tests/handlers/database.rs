@@ -2,8 +2,6 @@
 //! `promoteDatabase` actions) and poll-job watching the instance, against the real RDS and
 //! SSM clients answered by aws-smithy-mocks.
 
-mod common;
-
 use aws_sdk_rds::operation::add_tags_to_resource::{
     AddTagsToResourceInput, AddTagsToResourceOutput,
 };
@@ -20,10 +18,10 @@ use aws_sdk_ssm::operation::put_parameter::{PutParameterInput, PutParameterOutpu
 use aws_sdk_ssm::types::error::ParameterNotFound;
 use aws_sdk_ssm::types::Parameter;
 use aws_smithy_mocks::{mock, Rule};
-use bbws::database::Promotion;
-use bbws::handlers::{poll_job, restore};
-use bbws::model::{JobKind, JobSet};
-use common::*;
+use bbws::restore::database::Promotion;
+
+use crate::common::*;
+use bbws::jobs::{JobKind, JobSet};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 

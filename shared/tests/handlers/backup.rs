@@ -1,7 +1,5 @@
 //! start-backup against the real SDK clients, answered by aws-smithy-mocks.
 
-mod common;
-
 use aws_sdk_backup::operation::list_backup_jobs::ListBackupJobsError;
 use aws_sdk_backup::operation::start_backup_job::{
     StartBackupJobError, StartBackupJobInput, StartBackupJobOutput,
@@ -11,9 +9,9 @@ use aws_sdk_backup::types::BackupJobState;
 use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::error::ErrorMetadata;
 use bbws::backup::{BackupPlan, FileSystemAction};
-use bbws::handlers::{start_backup, Deps};
-use bbws::model::{idempotency_token, tenant_backup_id, JobSet};
-use common::*;
+
+use crate::common::*;
+use bbws::jobs::{idempotency_token, tenant_backup_id, JobSet};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 

@@ -9,142 +9,36 @@
 //! Keeping the look apart from the start matters: a retried start must not mistake the
 //! database job it started itself for someone else's.
 
+use aws_config::SdkConfig;
 use aws_sdk_backup::types::{BackupJob, BackupJobState, Lifecycle};
 use aws_smithy_types::DateTime;
-use serde::{Deserialize, Serialize};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use crate::config::{timeout_or_default, Config, Polling};
-use crate::error::{Error, Operation};
-use crate::model::ResourceKind;
-use crate::model::{idempotency_token, tags, tenant_backup_id, Clock, Job, JobKind, JobSet};
-use crate::resolve::{DatabaseTarget, FileSystemTarget, Overrides, Resolver};
-use crate::tenant::TenantId;
+use super::request::{
+    BackupPlan, BackupRequest, BackupTimeouts, FileSystemAction, SharedBackup, StartBackupInput,
+};
+use crate::aws::ResourceKind;
+use crate::config::{Config, ConfigError, TimeoutOverrides, Vault};
+use crate::error::{Error, ErrorKind, Operation};
+use crate::jobs::{idempotency_token, tenant_backup_id, Clock, Job, JobKind, JobSet, JobState};
+use crate::runtime::{encode, parse, Service};
+use crate::tags;
+use crate::tenant_id::TenantId;
+use crate::tenants::resolve::Resolver;
+
+pub struct BackupService {
+    pub config: Config,
+    pub vault: Vault,
+    pub backup: aws_sdk_backup::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub clock: Clock,
+}
 
 /// Jobs older than this are not looked at when checking what runs on a resource: AWS Backup
 /// ends a job when its completion window (at most days) runs out.
 const RUNNING_JOB_LOOKBACK_SECONDS: i64 = 7 * 24 * 3600;
-
-/// A backup request as an operator, a schedule or the console sends it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BackupRequest {
-    pub tenant_id: String,
-    /// Back up the tenant's database as well as its files (default true).
-    pub include_database: Option<bool>,
-    /// Never join a file-system job someone else started: wait for it to end and start a
-    /// fresh one (default false).
-    pub fresh: Option<bool>,
-    /// Copy the recovery points to the disaster-recovery vault (default true).
-    pub copy_to_dr: Option<bool>,
-    /// Wait until the DR copies complete (default false: they are started and reported).
-    pub wait_for_copy: Option<bool>,
-    pub timeouts: Option<TimeoutOverrides>,
-    pub poll_seconds: Option<u64>,
-    pub max_poll_seconds: Option<u64>,
-    pub resources: Option<Overrides>,
-    /// Offboarding: once this backup succeeded, delete the tenant's access point (never its
-    /// files).
-    pub offboard: Option<bool>,
-    /// The plan of the previous round, when the state machine comes back after waiting.
-    pub plan: Option<Value>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TimeoutOverrides {
-    pub efs_seconds: Option<u64>,
-    pub database_seconds: Option<u64>,
-    pub copy_seconds: Option<u64>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BackupTimeouts {
-    pub efs_seconds: u64,
-    pub database_seconds: u64,
-    pub copy_seconds: u64,
-}
-
-/// What to do about the shared file system.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "action")]
-pub enum FileSystemAction {
-    /// Nothing runs on it: start a job.
-    Start,
-    /// A job already runs on it: this backup uses that job's recovery point.
-    #[serde(rename_all = "camelCase")]
-    Join {
-        job_id: String,
-        recovery_point_arn: Option<String>,
-        vault: String,
-        state: String,
-    },
-    /// A job runs on it that cannot be joined (the request asked for a fresh backup, or the
-    /// job is being aborted): wait and plan again.
-    #[serde(rename_all = "camelCase")]
-    Wait { job_id: String, state: String },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BackupPlan {
-    pub tenant_id: TenantId,
-    pub backup_id: String,
-    pub file_system: FileSystemTarget,
-    pub database: Option<DatabaseTarget>,
-    pub file_system_action: FileSystemAction,
-    /// True when the state machine must wait `waitSeconds` and plan again.
-    pub must_wait: bool,
-    pub wait_seconds: u64,
-    /// Seconds since the epoch after which waiting for the file system is a BackupTimeout.
-    pub wait_deadline: i64,
-    pub copy_to_dr: bool,
-    pub wait_for_copy: bool,
-    pub offboard: bool,
-    pub timeouts: BackupTimeouts,
-    pub polling: Polling,
-    /// A line for people: what this plan means.
-    pub summary: String,
-}
-
-/// The input of the `start-backup` handler: which of the two steps to run.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "action")]
-pub enum StartBackupInput {
-    #[serde(rename_all = "camelCase")]
-    Plan {
-        execution_id: String,
-        request: Value,
-    },
-    #[serde(rename_all = "camelCase")]
-    Start {
-        execution_id: String,
-        plan: Box<BackupPlan>,
-    },
-    /// A fleet backup's first step: one job on the shared file system, which every tenant's
-    /// backup then joins (N tenants cost one file-system job).
-    #[serde(rename_all = "camelCase")]
-    StartShared { execution_id: String },
-}
-
-/// What the fleet's shared file-system step did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SharedBackup {
-    pub file_system_arn: String,
-    pub job_id: String,
-    /// True when a job was already running and is used instead.
-    pub joined: bool,
-}
-
-pub struct BackupService<'a> {
-    pub config: &'a Config,
-    pub backup: &'a aws_sdk_backup::Client,
-    pub efs: &'a aws_sdk_efs::Client,
-    pub tagging: &'a aws_sdk_resourcegroupstagging::Client,
-    pub clock: Clock,
-}
 
 const OP: Operation = Operation::Backup;
 
@@ -161,32 +55,44 @@ fn is_active(state: Option<&BackupJobState>) -> bool {
     )
 }
 
-fn state_name(state: Option<&BackupJobState>) -> String {
-    state.map(|s| s.as_str().to_owned()).unwrap_or_default()
+fn state_name(state: Option<&BackupJobState>) -> JobState {
+    state.map(|s| s.as_str()).unwrap_or_default().into()
 }
 
-impl BackupService<'_> {
-    /// Runs whichever step the input names; the output goes back into the state machine.
-    pub async fn handle(&self, input: StartBackupInput) -> Result<Value, Error> {
-        let output = match input {
-            StartBackupInput::Plan {
-                execution_id,
-                request,
-            } => {
-                let request: BackupRequest = serde_json::from_value(request)
-                    .map_err(|e| OP.bad_request(format!("the backup request is not valid: {e}")))?;
-                serde_json::to_value(self.plan(&execution_id, &request).await?)
-            }
-            StartBackupInput::Start { execution_id, plan } => {
-                serde_json::to_value(self.start(&execution_id, &plan).await?)
-            }
-            StartBackupInput::StartShared { execution_id } => {
-                serde_json::to_value(self.start_shared(&execution_id).await?)
-            }
-        };
-        output.map_err(|e| OP.failed(format!("could not encode the output: {e}")))
+impl Service for BackupService {
+    fn build(
+        sdk: &SdkConfig,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            config: Config::from_lookup(lookup)?,
+            vault: Vault::from_lookup(&lookup)?,
+            backup: aws_sdk_backup::Client::new(sdk),
+            efs: aws_sdk_efs::Client::new(sdk),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
+            clock: Clock::System,
+        })
     }
+}
 
+/// The `start-backup` handler: runs whichever step the input names; the output goes back
+/// into the state machine.
+pub async fn handler(event: LambdaEvent<Value>, service: &BackupService) -> Result<Value, Error> {
+    match parse(OP, "start-backup", event.payload)? {
+        StartBackupInput::Plan {
+            execution_id,
+            request,
+        } => encode(OP, &service.plan(&execution_id, &request).await?),
+        StartBackupInput::Start { execution_id, plan } => {
+            encode(OP, &service.start(&execution_id, &plan).await?)
+        }
+        StartBackupInput::StartShared { execution_id } => {
+            encode(OP, &service.start_shared(&execution_id).await?)
+        }
+    }
+}
+
+impl BackupService {
     pub async fn plan(
         &self,
         execution_id: &str,
@@ -209,8 +115,8 @@ impl BackupService<'_> {
         let wait_deadline = previous_deadline.unwrap_or(now + timeouts.efs_seconds as i64);
 
         let resolver = Resolver {
-            tagging: self.tagging,
-            efs: self.efs,
+            tagging: &self.tagging,
+            efs: &self.efs,
             operation: OP,
         };
         let resources = resolver.resolve(&tenant, &overrides).await?;
@@ -222,13 +128,16 @@ impl BackupService<'_> {
 
         if let Some(db) = &database {
             if let Some(job) = self.active_jobs(&db.arn, now).await?.first() {
-                return Err(Error::BackupAlreadyRunning(format!(
-                    "backup job {} ({}) is already running on the database {} of tenant \
+                return Err(Error::new(
+                    ErrorKind::BackupAlreadyRunning,
+                    format!(
+                        "backup job {} ({}) is already running on the database {} of tenant \
                      {tenant}; wait for it to end",
-                    job.backup_job_id().unwrap_or("?"),
-                    state_name(job.state()),
-                    db.arn
-                )));
+                        job.backup_job_id().unwrap_or("?"),
+                        state_name(job.state()),
+                        db.arn
+                    ),
+                ));
             }
         }
 
@@ -274,7 +183,7 @@ impl BackupService<'_> {
         };
         let must_wait = matches!(action, FileSystemAction::Wait { .. });
         if must_wait && now > wait_deadline {
-            return Err(Error::BackupTimeout(format!(
+            return Err(OP.timeout(format!(
                 "the shared file system {fs_arn} stayed busy past the {} s deadline: {summary}",
                 timeouts.efs_seconds
             )));
@@ -314,13 +223,12 @@ impl BackupService<'_> {
                     plan,
                     &db.arn,
                     db.kind,
-                    now + plan.timeouts.database_seconds as i64,
+                    plan.timeouts.database_seconds,
                 )
                 .await?,
             );
         }
         let fs = &plan.file_system;
-        let efs_deadline = now + plan.timeouts.efs_seconds as i64;
         let efs_job = match &plan.file_system_action {
             FileSystemAction::Join {
                 job_id,
@@ -330,20 +238,18 @@ impl BackupService<'_> {
             } => {
                 // The joined recovery point is tagged for this backup once its job completes
                 // (poll-job): AWS Backup may not accept tags on it before.
-                Job {
-                    kind: JobKind::Backup,
-                    resource: ResourceKind::Efs,
-                    resource_arn: fs.file_system_arn.clone(),
-                    job_id: job_id.clone(),
-                    recovery_point_arn: recovery_point_arn.clone(),
-                    vault: vault.clone(),
-                    state: state.clone(),
-                    joined: true,
-                    deadline: efs_deadline,
-                    status_message: None,
-                    created_resource_arn: None,
-                    started_at: now,
-                }
+                Job::new(
+                    JobKind::Backup,
+                    ResourceKind::Efs,
+                    &fs.file_system_arn,
+                    job_id,
+                    state.clone(),
+                    now,
+                    plan.timeouts.efs_seconds,
+                )
+                .in_vault(vault)
+                .with_recovery_point(recovery_point_arn.clone())
+                .joined()
             }
             FileSystemAction::Start | FileSystemAction::Wait { .. } => {
                 self.start_job(
@@ -351,22 +257,19 @@ impl BackupService<'_> {
                     plan,
                     &fs.file_system_arn,
                     ResourceKind::Efs,
-                    efs_deadline,
+                    plan.timeouts.efs_seconds,
                 )
                 .await?
             }
         };
         jobs.push(efs_job);
-        Ok(JobSet {
-            operation: OP,
-            tenant_id: plan.tenant_id.to_string(),
-            backup_id: plan.backup_id.clone(),
+        Ok(JobSet::new(
+            OP,
+            plan.tenant_id.as_str(),
+            &plan.backup_id,
             jobs,
-            done: false,
-            attempt: 0,
-            wait_seconds: plan.polling.initial_seconds,
-            polling: plan.polling,
-        })
+            plan.polling,
+        ))
     }
 
     /// Starts a backup of the shared file system unless a job already runs on it. The token
@@ -403,9 +306,9 @@ impl BackupService<'_> {
         let started = self
             .backup
             .start_backup_job()
-            .backup_vault_name(&self.config.backup_vault_name)
+            .backup_vault_name(&self.vault.name)
             .resource_arn(&fs_arn)
-            .iam_role_arn(&self.config.backup_role_arn)
+            .iam_role_arn(&self.vault.role_arn)
             .idempotency_token(idempotency_token(execution_id, "backup", &fs_arn))
             .start_window_minutes(60)
             .complete_window_minutes(120)
@@ -429,16 +332,12 @@ impl BackupService<'_> {
 
     fn timeouts(&self, overrides: Option<&TimeoutOverrides>) -> Result<BackupTimeouts, Error> {
         let defaults = &self.config.timeouts;
-        let pick = |value, default, name| timeout_or_default(OP, value, default, name);
         let o = overrides.cloned().unwrap_or_default();
+        o.refuse(OP, "serviceSeconds")?;
         Ok(BackupTimeouts {
-            efs_seconds: pick(o.efs_seconds, defaults.efs_backup, "efsSeconds")?,
-            database_seconds: pick(
-                o.database_seconds,
-                defaults.database_backup,
-                "databaseSeconds",
-            )?,
-            copy_seconds: pick(o.copy_seconds, defaults.copy, "copySeconds")?,
+            efs_seconds: o.seconds(OP, "efsSeconds", defaults.efs_backup)?,
+            database_seconds: o.seconds(OP, "databaseSeconds", defaults.database_backup)?,
+            copy_seconds: o.seconds(OP, "copySeconds", defaults.copy)?,
         })
     }
 
@@ -464,7 +363,7 @@ impl BackupService<'_> {
         plan: &BackupPlan,
         resource_arn: &str,
         resource: ResourceKind,
-        deadline: i64,
+        timeout_seconds: u64,
     ) -> Result<Job, Error> {
         let now = self.clock.now();
         let retention = &self.config.retention;
@@ -480,9 +379,9 @@ impl BackupService<'_> {
         let started = self
             .backup
             .start_backup_job()
-            .backup_vault_name(&self.config.backup_vault_name)
+            .backup_vault_name(&self.vault.name)
             .resource_arn(resource_arn)
-            .iam_role_arn(&self.config.backup_role_arn)
+            .iam_role_arn(&self.vault.role_arn)
             .idempotency_token(idempotency_token(execution_id, "backup", resource_arn))
             .start_window_minutes(60)
             .complete_window_minutes(120)
@@ -500,19 +399,16 @@ impl BackupService<'_> {
             ))
         })?;
         tracing::info!(job_id, resource_arn, "backup job started");
-        Ok(Job {
-            kind: JobKind::Backup,
+        Ok(Job::new(
+            JobKind::Backup,
             resource,
-            resource_arn: resource_arn.to_owned(),
-            job_id: job_id.to_owned(),
-            recovery_point_arn: started.recovery_point_arn().map(str::to_owned),
-            vault: self.config.backup_vault_name.clone(),
-            state: BackupJobState::Created.as_str().to_owned(),
-            joined: false,
-            deadline,
-            status_message: None,
-            created_resource_arn: None,
-            started_at: now,
-        })
+            resource_arn,
+            job_id,
+            JobState::Created,
+            now,
+            timeout_seconds,
+        )
+        .in_vault(&self.vault.name)
+        .with_recovery_point(started.recovery_point_arn().map(str::to_owned)))
     }
 }

@@ -11,28 +11,22 @@
 //!   database is never changed: it is named in the output, for the operator to delete once
 //!   satisfied.
 
-use aws_sdk_rds::types::{DbCluster, ServerlessV2ScalingConfiguration, Tag};
+use aws_sdk_rds::types::{DbCluster, DbInstance, ServerlessV2ScalingConfiguration, Tag};
 use serde::{Deserialize, Serialize};
 
+use super::request::RestorePlan;
+use crate::aws::rds::{describe_cluster, describe_instance};
+use crate::aws::{database_kind, Arn, ResourceKind};
 use crate::config::Config;
 use crate::error::{Error, Operation};
-use crate::model::{tags, Clock, Job, JobKind, JobSet, ResourceKind};
-use crate::resolve::{Arn, DatabaseTarget};
-use crate::restore::RestorePlan;
+use crate::jobs::poll::job_state_of;
+use crate::jobs::{compact_utc, Clock, Job, JobKind, JobSet};
+use crate::tags;
+use crate::tenants::DatabaseTarget;
 
 const OP: Operation = Operation::Restore;
 /// The instance class of the instance added to a restored Aurora cluster.
 pub const SERVERLESS_CLASS: &str = "db.serverless";
-/// RDS instance states after which the instance will not become available by itself.
-const FAILED_DB_STATES: [&str; 6] = [
-    "failed",
-    "incompatible-restore",
-    "incompatible-parameters",
-    "incompatible-network",
-    "storage-full",
-    "inaccessible-encryption-credentials",
-];
-
 /// The SSM parameter naming tenant `tenant`'s database endpoint (`host:port`).
 pub fn endpoint_parameter(environment: &str, tenant: &str) -> String {
     format!("/bbws/{environment}/tenants/{tenant}/database-endpoint")
@@ -59,7 +53,7 @@ impl RestoredDatabase {
                 job.job_id
             ))
         })?;
-        let target = crate::resolve::database_kind(&arn).ok_or_else(|| {
+        let target = database_kind(&arn).ok_or_else(|| {
             OP.failed(format!(
                 "database restore job {} created {arn}, which is not an RDS instance or \
                  Aurora cluster",
@@ -100,14 +94,14 @@ pub struct Promotion {
     pub previous_database: Option<DatabaseTarget>,
 }
 
-pub struct DatabaseService<'a> {
-    pub config: &'a Config,
-    pub rds: &'a aws_sdk_rds::Client,
-    pub ssm: &'a aws_sdk_ssm::Client,
+pub struct DatabaseService {
+    pub config: Config,
+    pub rds: aws_sdk_rds::Client,
+    pub ssm: aws_sdk_ssm::Client,
     pub clock: Clock,
 }
 
-impl DatabaseService<'_> {
+impl DatabaseService {
     /// Tags the restored database, adds an instance to a restored Aurora cluster, and
     /// returns the job set the state machine waits on until that instance is available.
     pub async fn finish(&self, plan: &RestorePlan, restore: &JobSet) -> Result<JobSet, Error> {
@@ -129,9 +123,9 @@ impl DatabaseService<'_> {
             _ => restored.identifier.clone(),
         };
         let status = self.instance(&instance).await?;
-        let state = job_state_of(status.db_instance_status().unwrap_or("unknown")).to_owned();
+        let state = job_state_of(status.db_instance_status().unwrap_or("unknown"));
         let now = self.clock.now();
-        let done = state == "COMPLETED";
+        let done = state.is_completed();
         let arn = Arn::parse(&restored.arn)
             .map(|a| {
                 format!(
@@ -140,33 +134,28 @@ impl DatabaseService<'_> {
                 )
             })
             .unwrap_or_else(|| instance.clone());
-        Ok(JobSet {
-            operation: OP,
-            tenant_id: plan.tenant_id.to_string(),
-            backup_id: plan.backup_id.clone(),
-            jobs: vec![Job {
-                kind: JobKind::Database,
-                resource: ResourceKind::RdsInstance,
-                resource_arn: arn,
-                job_id: instance,
-                recovery_point_arn: None,
-                vault: String::new(),
-                state,
-                joined: false,
-                deadline: now + plan.timeouts.database_seconds as i64,
-                status_message: None,
-                created_resource_arn: Some(restored.arn.clone()),
-                started_at: now,
-            }],
-            done,
-            attempt: 0,
-            wait_seconds: if done {
-                0
-            } else {
-                plan.polling.initial_seconds
-            },
-            polling: plan.polling,
-        })
+        let mut job = Job::new(
+            JobKind::Database,
+            ResourceKind::RdsInstance,
+            arn,
+            instance,
+            state,
+            now,
+            plan.timeouts.database_seconds,
+        );
+        job.created_resource_arn = Some(restored.arn.clone());
+        let mut set = JobSet::new(
+            OP,
+            plan.tenant_id.as_str(),
+            &plan.backup_id,
+            vec![job],
+            plan.polling,
+        );
+        if done {
+            set.done = true;
+            set.wait_seconds = 0;
+        }
+        Ok(set)
     }
 
     /// Adds the `db.serverless` instance to a restored cluster (once: a repeated call finds
@@ -306,7 +295,7 @@ impl DatabaseService<'_> {
                 .await
                 .map_err(|e| OP.aws(&format!("setting parameter {parameter}"), e))?;
         }
-        let promoted_at = crate::handlers::compact_utc(self.clock.now());
+        let promoted_at = compact_utc(self.clock.now());
         self.tag(
             &restored.arn,
             &[
@@ -351,61 +340,16 @@ impl DatabaseService<'_> {
     }
 
     async fn cluster(&self, identifier: &str) -> Result<DbCluster, Error> {
-        let out = self
-            .rds
-            .describe_db_clusters()
-            .db_cluster_identifier(identifier)
-            .send()
-            .await
-            .map_err(|e| OP.aws(&format!("describing restored cluster {identifier}"), e))?;
-        out.db_clusters()
-            .first()
-            .cloned()
-            .ok_or_else(|| OP.failed(format!("restored cluster {identifier} does not exist")))
+        describe_cluster(&self.rds, OP, identifier).await
     }
 
-    async fn instance(&self, identifier: &str) -> Result<aws_sdk_rds::types::DbInstance, Error> {
-        describe_instance(self.rds, OP, identifier).await
+    async fn instance(&self, identifier: &str) -> Result<DbInstance, Error> {
+        describe_instance(&self.rds, OP, identifier).await
     }
 }
 
 fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
-}
-
-/// One DB instance, by identifier.
-pub async fn describe_instance(
-    rds: &aws_sdk_rds::Client,
-    op: Operation,
-    identifier: &str,
-) -> Result<aws_sdk_rds::types::DbInstance, Error> {
-    let out = rds
-        .describe_db_instances()
-        .db_instance_identifier(identifier)
-        .send()
-        .await
-        .map_err(|e| match e.as_service_error() {
-            Some(s) if s.is_db_instance_not_found_fault() => {
-                op.failed(format!("DB instance {identifier} does not exist"))
-            }
-            _ => op.aws(&format!("describing DB instance {identifier}"), e),
-        })?;
-    out.db_instances()
-        .first()
-        .cloned()
-        .ok_or_else(|| op.failed(format!("DB instance {identifier} does not exist")))
-}
-
-/// What `poll-job` makes of a DB instance's status: `COMPLETED` once available, `FAILED`
-/// in a state it will not leave by itself, else the status as RDS gives it.
-pub fn job_state_of(db_status: &str) -> &str {
-    if db_status == "available" {
-        "COMPLETED"
-    } else if FAILED_DB_STATES.contains(&db_status) {
-        "FAILED"
-    } else {
-        db_status
-    }
 }
 
 #[cfg(test)]
@@ -418,13 +362,5 @@ mod tests {
             endpoint_parameter("prod", "tenant-1"),
             "/bbws/prod/tenants/tenant-1/database-endpoint"
         );
-    }
-
-    #[test]
-    fn instance_states_map_to_job_states() {
-        assert_eq!(job_state_of("available"), "COMPLETED");
-        assert_eq!(job_state_of("creating"), "creating");
-        assert_eq!(job_state_of("incompatible-restore"), "FAILED");
-        assert_eq!(job_state_of("storage-full"), "FAILED");
     }
 }

@@ -11,9 +11,30 @@ use aws_sdk_efs::types::{AccessPointDescription, RootDirectory};
 use aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput;
 use aws_sdk_resourcegroupstagging::types::ResourceTagMapping;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use bbws::handlers::Deps;
-use bbws::model::Clock;
+use bbws::backup::fleet::Fleet;
+use bbws::backup::BackupService;
+use bbws::config::{DrVault, Vault};
+use bbws::events::Publisher;
+use bbws::jobs::copy::DrCopier;
+use bbws::jobs::poll::JobWatcher;
+use bbws::jobs::Clock;
+use bbws::restore::database::DatabaseService;
+use bbws::restore::redeploy::Redeployer;
+use bbws::restore::RestoreService;
+use bbws::tenants::access_points::AccessPoints;
+use bbws::tenants::onboarding::Onboarding;
 use bbws::Config;
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+/// A real client of `$sdk` answering from `$rules`, matched in any order, with the SDK's
+/// own retries off so each rule's call count is exact.
+macro_rules! mocked {
+    ($sdk:ident, $rules:expr) => {
+        mock_client!($sdk, RuleMode::MatchAny, $rules.iter(), |c| c
+            .retry_config($sdk::config::retry::RetryConfig::disabled()))
+    };
+}
 
 pub const NOW: i64 = 1_790_000_000;
 pub const EXECUTION: &str = "arn:aws:states:af-south-1:123456789012:execution:bbws-backup:run-1";
@@ -68,58 +89,112 @@ impl Mocks {
         }
     }
 
-    /// Clients that answer from the rules, matched in any order, with the SDK's own
-    /// retries off so each rule's call count is exact.
+    /// Every service, its clients answering from the rules, at the fixed test time.
     pub fn deps(&self) -> Deps {
-        let backup = mock_client!(
-            aws_sdk_backup,
-            RuleMode::MatchAny,
-            self.backup.iter(),
-            |c| c.retry_config(aws_sdk_backup::config::retry::RetryConfig::disabled())
-        );
-        let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, self.ecs.iter(), |c| c
-            .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()));
-        let efs = mock_client!(aws_sdk_efs, RuleMode::MatchAny, self.efs.iter(), |c| c
-            .retry_config(aws_sdk_efs::config::retry::RetryConfig::disabled()));
-        let tagging = mock_client!(
-            aws_sdk_resourcegroupstagging,
-            RuleMode::MatchAny,
-            self.tagging.iter(),
-            |c| c.retry_config(
-                aws_sdk_resourcegroupstagging::config::retry::RetryConfig::disabled()
-            )
-        );
-        let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, self.rds.iter(), |c| c
-            .retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled()));
-        let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, self.ssm.iter(), |c| c
-            .retry_config(aws_sdk_ssm::config::retry::RetryConfig::disabled()));
+        let clock = Clock::Fixed(NOW);
+        let config = Config::example();
+        let backup = mocked!(aws_sdk_backup, self.backup);
+        let efs = mocked!(aws_sdk_efs, self.efs);
+        let tagging = mocked!(aws_sdk_resourcegroupstagging, self.tagging);
+        let ecs = mocked!(aws_sdk_ecs, self.ecs);
+        let rds = mocked!(aws_sdk_rds, self.rds);
+        let events = mocked!(aws_sdk_eventbridge, self.events);
+        let access_points = AccessPoints {
+            file_system_id: config.file_system_id.clone(),
+            efs: efs.clone(),
+        };
         Deps {
-            config: Config::example(),
-            backup,
-            ecs,
-            efs,
-            tagging,
-            rds,
-            ssm,
-            clock: Clock::Fixed(NOW),
+            backup: BackupService {
+                config: config.clone(),
+                vault: Vault::example(),
+                backup: backup.clone(),
+                efs: efs.clone(),
+                tagging: tagging.clone(),
+                clock,
+            },
+            watcher: JobWatcher {
+                backup: backup.clone(),
+                ecs: Some(ecs.clone()),
+                rds: Some(rds.clone()),
+                clock,
+            },
+            copier: DrCopier {
+                config: config.clone(),
+                dr_vault: DrVault::example(),
+                backup: backup.clone(),
+                clock,
+            },
+            restore: RestoreService {
+                config: config.clone(),
+                vault: Vault::example(),
+                backup,
+                efs,
+                tagging: tagging.clone(),
+                database: DatabaseService {
+                    config: config.clone(),
+                    rds,
+                    ssm: mocked!(aws_sdk_ssm, self.ssm),
+                    clock,
+                },
+                clock,
+            },
+            redeployer: Redeployer { ecs, clock },
+            onboarding: Onboarding {
+                config: config.clone(),
+                access_points: AccessPoints {
+                    file_system_id: access_points.file_system_id.clone(),
+                    efs: access_points.efs.clone(),
+                },
+                tagging: tagging.clone(),
+                events: events.clone(),
+            },
+            access_points,
+            fleet: Fleet {
+                config: config.clone(),
+                tagging,
+            },
+            publisher: Publisher { config, events },
         }
     }
 }
 
-impl Mocks {
-    /// [`Mocks::deps`] plus an EventBridge client answered by `events`.
-    pub fn event_deps(&self) -> bbws::handlers::EventDeps {
-        let events = mock_client!(
-            aws_sdk_eventbridge,
-            RuleMode::MatchAny,
-            self.events.iter(),
-            |c| c.retry_config(aws_sdk_eventbridge::config::retry::RetryConfig::disabled())
-        );
-        bbws::handlers::EventDeps {
-            deps: self.deps(),
-            events,
-        }
-    }
+/// Each function's service, as its binary builds it at start-up but with mocked clients.
+pub struct Deps {
+    pub backup: BackupService,
+    pub watcher: JobWatcher,
+    pub copier: DrCopier,
+    pub restore: RestoreService,
+    pub redeployer: Redeployer,
+    pub onboarding: Onboarding,
+    pub access_points: AccessPoints,
+    pub fleet: Fleet,
+    pub publisher: Publisher,
+}
+
+/// Calls each function's handler with its service from [`Deps`].
+macro_rules! handlers {
+    ($($name:ident => $handler:path, $service:ident;)+) => {
+        $(
+            pub async fn $name(
+                event: LambdaEvent<Value>,
+                deps: &Deps,
+            ) -> Result<Value, bbws::Error> {
+                $handler(event, &deps.$service).await
+            }
+        )+
+    };
+}
+
+handlers! {
+    start_backup => bbws::backup::handler, backup;
+    poll_job => bbws::jobs::poll::handler, watcher;
+    copy_to_dr => bbws::jobs::copy::handler, copier;
+    restore => bbws::restore::handler, restore;
+    force_redeploy => bbws::restore::redeploy::handler, redeployer;
+    onboard_tenant => bbws::tenants::onboarding::handler, onboarding;
+    offboard_tenant => bbws::tenants::access_points::offboard_handler, access_points;
+    list_tenants => bbws::backup::fleet::handler, fleet;
+    publish_outcome => bbws::events::handler, publisher;
 }
 
 /// The tagging API answers with these ARNs for the tenant.

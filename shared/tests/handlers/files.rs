@@ -7,7 +7,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use bbws::promote::{promote, promote_with, PromoteRequest, KEPT_DIR};
+use bbws::restore::files::{promote, promote_with, PromoteRequest, KEPT_DIR};
 use bbws::TenantId;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);

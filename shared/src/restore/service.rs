@@ -7,123 +7,30 @@
 //! (AWS Backup writes them under `aws-backup-restore_<datetime>/`; promote-restore moves them
 //! into place). Database restores create a new instance or cluster beside the tenant's
 //! database, which is never touched; the same function then finishes the restored database
-//! and, when asked, promotes it (see [`crate::database`]).
+//! and, when asked, promotes it (see [`super::database`]).
 
 use std::collections::HashMap;
 
+use aws_config::SdkConfig;
 use aws_sdk_backup::types::RecoveryPointStatus;
-use serde::{Deserialize, Serialize};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use crate::config::{timeout_or_default, Config, Polling};
-use crate::database::DatabaseService;
-use crate::error::{Error, Operation};
-use crate::model::{idempotency_token, tags, Clock, Job, JobKind, JobSet, ResourceKind};
-use crate::resolve::{
-    database_kind, DatabaseTarget, FileSystemTarget, Overrides, Resolver, ServiceTarget,
+use super::database::DatabaseService;
+use super::request::{
+    restored_identifier, RestoreInput, RestorePlan, RestoreRequest, RestoreSource, RestoreTimeouts,
 };
-use crate::tenant::TenantId;
+use crate::aws::{database_kind, ResourceKind};
+use crate::config::{Config, ConfigError, TimeoutOverrides, Vault};
+use crate::error::{Error, ErrorKind, Operation};
+use crate::jobs::{idempotency_token, Clock, Job, JobKind, JobSet, JobState};
+use crate::runtime::{encode, parse, Service};
+use crate::tags;
+use crate::tenant_id::TenantId;
+use crate::tenants::resolve::Resolver;
+use crate::tenants::FileSystemTarget;
 
 const OP: Operation = Operation::Restore;
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RestoreRequest {
-    /// The tenant the backup belongs to, and the tenant restored unless `cloneTo` is given.
-    pub tenant_id: String,
-    /// A tenant backup id (`tb-…`) or one recovery point ARN.
-    pub backup_id: String,
-    /// Restore the files (default: when the backup holds them).
-    pub files: Option<bool>,
-    /// Restore the database to a new instance (default: when the backup holds one).
-    pub database: Option<bool>,
-    /// Point the tenant's database setting at the restored database.
-    pub promote_database: Option<bool>,
-    /// Restore into this other tenant instead: the only way a backup crosses tenants.
-    pub clone_to: Option<String>,
-    pub timeouts: Option<RestoreTimeoutOverrides>,
-    pub poll_seconds: Option<u64>,
-    pub max_poll_seconds: Option<u64>,
-    /// Resources of the tenant restored into, instead of those its tags name.
-    pub resources: Option<Overrides>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RestoreTimeoutOverrides {
-    pub efs_seconds: Option<u64>,
-    pub database_seconds: Option<u64>,
-    pub service_seconds: Option<u64>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestoreTimeouts {
-    pub efs_seconds: u64,
-    pub database_seconds: u64,
-    pub service_seconds: u64,
-}
-
-/// One recovery point to restore, with the metadata its restore job is started with.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestoreSource {
-    pub recovery_point_arn: String,
-    pub resource: ResourceKind,
-    /// AWS Backup's resource type: `EFS`, `RDS` or `Aurora`.
-    pub resource_type: String,
-    pub metadata: HashMap<String, String>,
-    /// What the restore creates: the tenant's directory, or the new database's identifier.
-    pub target: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestorePlan {
-    /// The tenant restored into.
-    pub tenant_id: TenantId,
-    /// The tenant the backup was made of.
-    pub source_tenant_id: TenantId,
-    pub backup_id: String,
-    pub file_system: Option<FileSystemTarget>,
-    pub files: Option<RestoreSource>,
-    pub database: Option<RestoreSource>,
-    pub service: Option<ServiceTarget>,
-    /// The tenant's database when the restore was planned: never changed by the restore.
-    #[serde(default)]
-    pub current_database: Option<DatabaseTarget>,
-    pub promote_database: bool,
-    pub timeouts: RestoreTimeouts,
-    pub polling: Polling,
-    pub summary: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "action")]
-pub enum RestoreInput {
-    #[serde(rename_all = "camelCase")]
-    Plan {
-        execution_id: String,
-        request: Value,
-    },
-    #[serde(rename_all = "camelCase")]
-    Start {
-        execution_id: String,
-        plan: Box<RestorePlan>,
-    },
-    /// After the restore jobs: tag the restored database and, for Aurora, add its instance.
-    #[serde(rename_all = "camelCase")]
-    FinishDatabase {
-        plan: Box<RestorePlan>,
-        restore: JobSet,
-    },
-    /// Point the tenant's database endpoint parameter at the restored database.
-    #[serde(rename_all = "camelCase")]
-    PromoteDatabase {
-        plan: Box<RestorePlan>,
-        restore: JobSet,
-    },
-}
 
 /// A recovery point found for a tenant backup id, with the tenant it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,50 +42,61 @@ struct Found {
     owner: Option<String>,
 }
 
-pub struct RestoreService<'a> {
-    pub config: &'a Config,
-    pub backup: &'a aws_sdk_backup::Client,
-    pub efs: &'a aws_sdk_efs::Client,
-    pub tagging: &'a aws_sdk_resourcegroupstagging::Client,
-    pub rds: &'a aws_sdk_rds::Client,
-    pub ssm: &'a aws_sdk_ssm::Client,
+pub struct RestoreService {
+    pub config: Config,
+    pub vault: Vault,
+    pub backup: aws_sdk_backup::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// Finishing and promoting the restored database.
+    pub database: DatabaseService,
     pub clock: Clock,
 }
 
-impl RestoreService<'_> {
-    fn database(&self) -> DatabaseService<'_> {
-        DatabaseService {
-            config: self.config,
-            rds: self.rds,
-            ssm: self.ssm,
-            clock: self.clock,
+impl Service for RestoreService {
+    fn build(
+        sdk: &SdkConfig,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let config = Config::from_lookup(lookup)?;
+        Ok(Self {
+            vault: Vault::from_lookup(&lookup)?,
+            backup: aws_sdk_backup::Client::new(sdk),
+            efs: aws_sdk_efs::Client::new(sdk),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
+            database: DatabaseService {
+                config: config.clone(),
+                rds: aws_sdk_rds::Client::new(sdk),
+                ssm: aws_sdk_ssm::Client::new(sdk),
+                clock: Clock::System,
+            },
+            config,
+            clock: Clock::System,
+        })
+    }
+}
+
+/// The `restore` handler: runs whichever step the input names; the output goes back into
+/// the state machine.
+pub async fn handler(event: LambdaEvent<Value>, service: &RestoreService) -> Result<Value, Error> {
+    match parse(OP, "restore", event.payload)? {
+        RestoreInput::Plan {
+            execution_id,
+            request,
+        } => encode(OP, &service.plan(&execution_id, &request).await?),
+        RestoreInput::Start { execution_id, plan } => {
+            encode(OP, &service.start(&execution_id, &plan).await?)
+        }
+        RestoreInput::FinishDatabase { plan, restore } => {
+            encode(OP, &service.database.finish(&plan, &restore).await?)
+        }
+        RestoreInput::PromoteDatabase { plan, restore } => {
+            encode(OP, &service.database.promote(&plan, &restore).await?)
         }
     }
+}
 
-    pub async fn handle(&self, input: RestoreInput) -> Result<Value, Error> {
-        let output = match input {
-            RestoreInput::Plan {
-                execution_id,
-                request,
-            } => {
-                let request: RestoreRequest = serde_json::from_value(request).map_err(|e| {
-                    OP.bad_request(format!("the restore request is not valid: {e}"))
-                })?;
-                serde_json::to_value(self.plan(&execution_id, &request).await?)
-            }
-            RestoreInput::Start { execution_id, plan } => {
-                serde_json::to_value(self.start(&execution_id, &plan).await?)
-            }
-            RestoreInput::FinishDatabase { plan, restore } => {
-                serde_json::to_value(self.database().finish(&plan, &restore).await?)
-            }
-            RestoreInput::PromoteDatabase { plan, restore } => {
-                serde_json::to_value(self.database().promote(&plan, &restore).await?)
-            }
-        };
-        output.map_err(|e| OP.failed(format!("could not encode the output: {e}")))
-    }
-
+impl RestoreService {
     pub async fn plan(
         &self,
         execution_id: &str,
@@ -213,35 +131,44 @@ impl RestoreService<'_> {
             match &point.owner {
                 Some(owner) if owner == source.as_str() => {}
                 Some(owner) => {
-                    return Err(Error::InvalidRestoreTarget(format!(
-                        "backup {} belongs to tenant {owner}, not {source}; to copy it into \
+                    return Err(Error::new(
+                        ErrorKind::InvalidRestoreTarget,
+                        format!(
+                            "backup {} belongs to tenant {owner}, not {source}; to copy it into \
                          another tenant, ask for tenant {owner} with cloneTo",
-                        request.backup_id
-                    )))
+                            request.backup_id
+                        ),
+                    ))
                 }
                 None => {
-                    return Err(Error::InvalidRestoreTarget(format!(
-                        "recovery point {} carries no {} tag: it cannot be tied to tenant \
+                    return Err(Error::new(
+                        ErrorKind::InvalidRestoreTarget,
+                        format!(
+                            "recovery point {} carries no {} tag: it cannot be tied to tenant \
                          {source}",
-                        point.arn,
-                        tags::TENANT_ID
-                    )))
+                            point.arn,
+                            tags::TENANT_ID
+                        ),
+                    ))
                 }
             }
             if !matches!(
                 point.status,
                 Some(RecoveryPointStatus::Completed | RecoveryPointStatus::Available)
             ) {
-                return Err(Error::BackupNotFound(format!(
-                    "recovery point {} of backup {} is {}: it cannot be restored",
-                    point.arn,
-                    request.backup_id,
-                    point
-                        .status
-                        .as_ref()
-                        .map(|s| s.as_str())
-                        .unwrap_or("of unknown status")
-                )));
+                return Err(Error::new(
+                    ErrorKind::BackupNotFound,
+                    format!(
+                        "recovery point {} of backup {} is {}: it cannot be restored",
+                        point.arn,
+                        request.backup_id,
+                        point
+                            .status
+                            .as_ref()
+                            .map(|s| s.as_str())
+                            .unwrap_or("of unknown status")
+                    ),
+                ));
             }
         }
         let efs_point = found.iter().find(|p| p.resource_type == "EFS");
@@ -251,28 +178,37 @@ impl RestoreService<'_> {
         let want_files = request.files.unwrap_or(efs_point.is_some());
         let want_database = request.database.unwrap_or(db_point.is_some());
         if want_files && efs_point.is_none() {
-            return Err(Error::BackupNotFound(format!(
-                "backup {} holds no file-system recovery point",
-                request.backup_id
-            )));
+            return Err(Error::new(
+                ErrorKind::BackupNotFound,
+                format!(
+                    "backup {} holds no file-system recovery point",
+                    request.backup_id
+                ),
+            ));
         }
         let promote_database = request.promote_database.unwrap_or(false);
         if promote_database && !want_database {
-            return Err(Error::BackupNotFound(format!(
-                "backup {} holds no database recovery point to promote",
-                request.backup_id
-            )));
+            return Err(Error::new(
+                ErrorKind::BackupNotFound,
+                format!(
+                    "backup {} holds no database recovery point to promote",
+                    request.backup_id
+                ),
+            ));
         }
         if want_database && db_point.is_none() {
-            return Err(Error::BackupNotFound(format!(
-                "backup {} holds no database recovery point",
-                request.backup_id
-            )));
+            return Err(Error::new(
+                ErrorKind::BackupNotFound,
+                format!(
+                    "backup {} holds no database recovery point",
+                    request.backup_id
+                ),
+            ));
         }
 
         let resolver = Resolver {
-            tagging: self.tagging,
-            efs: self.efs,
+            tagging: &self.tagging,
+            efs: &self.efs,
             operation: OP,
         };
         let overrides = request.resources.clone().unwrap_or_default();
@@ -332,7 +268,7 @@ impl RestoreService<'_> {
                 .start_restore_job()
                 .recovery_point_arn(&source.recovery_point_arn)
                 .set_metadata(Some(source.metadata.clone()))
-                .iam_role_arn(&self.config.backup_role_arn)
+                .iam_role_arn(&self.vault.role_arn)
                 .idempotency_token(idempotency_token(
                     execution_id,
                     "restore",
@@ -354,55 +290,43 @@ impl RestoreService<'_> {
                 ))
             })?;
             tracing::info!(job_id, recovery_point = %source.recovery_point_arn, "restore started");
-            jobs.push(Job {
-                kind: JobKind::Restore,
-                resource: source.resource,
-                resource_arn: source.recovery_point_arn.clone(),
-                job_id: job_id.to_owned(),
-                recovery_point_arn: None,
-                vault: self.config.backup_vault_name.clone(),
-                state: "PENDING".to_owned(),
-                joined: false,
-                deadline: now + timeout as i64,
-                status_message: None,
-                created_resource_arn: None,
-                started_at: now,
-            });
+            jobs.push(
+                Job::new(
+                    JobKind::Restore,
+                    source.resource,
+                    &source.recovery_point_arn,
+                    job_id,
+                    JobState::Pending,
+                    now,
+                    timeout,
+                )
+                .in_vault(&self.vault.name),
+            );
         }
-        Ok(JobSet {
-            operation: OP,
-            tenant_id: plan.tenant_id.to_string(),
-            backup_id: plan.backup_id.clone(),
+        Ok(JobSet::new(
+            OP,
+            plan.tenant_id.as_str(),
+            &plan.backup_id,
             jobs,
-            done: false,
-            attempt: 0,
-            wait_seconds: plan.polling.initial_seconds,
-            polling: plan.polling,
-        })
+            plan.polling,
+        ))
     }
 
-    fn timeouts(
-        &self,
-        overrides: Option<&RestoreTimeoutOverrides>,
-    ) -> Result<RestoreTimeouts, Error> {
+    fn timeouts(&self, overrides: Option<&TimeoutOverrides>) -> Result<RestoreTimeouts, Error> {
         let defaults = &self.config.timeouts;
         let o = overrides.cloned().unwrap_or_default();
-        let pick = |value, default, name| timeout_or_default(OP, value, default, name);
+        o.refuse(OP, "copySeconds")?;
         Ok(RestoreTimeouts {
-            efs_seconds: pick(o.efs_seconds, defaults.efs_restore, "efsSeconds")?,
-            database_seconds: pick(
-                o.database_seconds,
-                defaults.database_restore,
-                "databaseSeconds",
-            )?,
-            service_seconds: pick(o.service_seconds, defaults.service, "serviceSeconds")?,
+            efs_seconds: o.seconds(OP, "efsSeconds", defaults.efs_restore)?,
+            database_seconds: o.seconds(OP, "databaseSeconds", defaults.database_restore)?,
+            service_seconds: o.seconds(OP, "serviceSeconds", defaults.service)?,
         })
     }
 
     /// The recovery points a backup id names: one ARN, or every recovery point of the vault
     /// tagged with the tenant backup id (as its own, or as a joined one).
     async fn find(&self, backup_id: &str) -> Result<Vec<Found>, Error> {
-        let vault = &self.config.backup_vault_name;
+        let vault = &self.vault.name;
         if backup_id.starts_with("arn:") {
             let described = self
                 .backup
@@ -412,14 +336,14 @@ impl RestoreService<'_> {
                 .send()
                 .await
                 .map_err(|e| match e.as_service_error() {
-                    Some(err) if err.is_resource_not_found_exception() => Error::BackupNotFound(
+                    Some(err) if err.is_resource_not_found_exception() => Error::new(
+                        ErrorKind::BackupNotFound,
                         format!("no recovery point {backup_id} in vault {vault}"),
                     ),
-                    Some(err) if err.is_invalid_parameter_value_exception() => {
-                        Error::BackupNotFound(format!(
-                            "{backup_id} is not a recovery point of vault {vault}"
-                        ))
-                    }
+                    Some(err) if err.is_invalid_parameter_value_exception() => Error::new(
+                        ErrorKind::BackupNotFound,
+                        format!("{backup_id} is not a recovery point of vault {vault}"),
+                    ),
                     _ => OP.aws(&format!("describing recovery point {backup_id}"), e),
                 })?;
             let tags = self.tags_of(backup_id).await?;
@@ -464,9 +388,10 @@ impl RestoreService<'_> {
             });
         }
         if found.is_empty() {
-            return Err(Error::BackupNotFound(format!(
-                "no recovery point in vault {vault} belongs to backup {backup_id}"
-            )));
+            return Err(Error::new(
+                ErrorKind::BackupNotFound,
+                format!("no recovery point in vault {vault} belongs to backup {backup_id}"),
+            ));
         }
         Ok(found)
     }
@@ -486,7 +411,7 @@ impl RestoreService<'_> {
         let out = self
             .backup
             .get_recovery_point_restore_metadata()
-            .backup_vault_name(&self.config.backup_vault_name)
+            .backup_vault_name(&self.vault.name)
             .recovery_point_arn(arn)
             .send()
             .await
@@ -503,11 +428,14 @@ impl RestoreService<'_> {
     ) -> Result<RestoreSource, Error> {
         let backed_up = point.resource_arn.rsplit('/').next().unwrap_or_default();
         if backed_up != file_system.file_system_id {
-            return Err(Error::InvalidRestoreTarget(format!(
+            return Err(Error::new(
+                ErrorKind::InvalidRestoreTarget,
+                format!(
                 "recovery point {} is of file system {backed_up}, but the tenant's files are on \
                  {}",
                 point.arn, file_system.file_system_id
-            )));
+            ),
+            ));
         }
         let mut metadata = self.metadata(&point.arn).await?;
         metadata.insert("file-system-id".into(), file_system.file_system_id.clone());
@@ -553,41 +481,5 @@ impl RestoreService<'_> {
             metadata,
             target: identifier,
         })
-    }
-}
-
-/// A new database identifier: starts with a letter, at most 63 of letters, digits and single
-/// hyphens, stable for one execution.
-pub fn restored_identifier(tenant: &TenantId, execution_id: &str) -> String {
-    let suffix =
-        &crate::model::idempotency_token(execution_id, "restored-db", tenant.as_str())[..8];
-    let mut base: String = tenant.as_str().chars().take(40).collect();
-    while base.contains("--") {
-        base = base.replace("--", "-");
-    }
-    format!("r-{}-{suffix}", base.trim_end_matches('-'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn restored_identifiers_are_valid_database_names() {
-        let exec = "arn:aws:states:af-south-1:123456789012:execution:restore:run-1";
-        for tenant in ["tenant-1", "9lives", "a--b", &"x".repeat(63)] {
-            let id = restored_identifier(&TenantId::parse(tenant).unwrap(), exec);
-            assert!(id.len() <= 63, "{id}");
-            assert!(id.starts_with("r-"));
-            assert!(!id.contains("--"), "{id}");
-            assert!(!id.ends_with('-'));
-            assert!(id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
-            assert_eq!(
-                id,
-                restored_identifier(&TenantId::parse(tenant).unwrap(), exec)
-            );
-        }
     }
 }

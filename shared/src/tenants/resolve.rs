@@ -3,123 +3,18 @@
 
 use aws_sdk_efs::operation::describe_access_points::DescribeAccessPointsError;
 use aws_sdk_resourcegroupstagging::types::TagFilter;
-use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Operation};
-use crate::model::{tags, ResourceKind};
-use crate::tenant::TenantId;
+use super::resources::{DatabaseTarget, FileSystemTarget, Overrides, TenantResources};
+use super::TYPE_ACCESS_POINT;
+use crate::aws::arn::resource_type;
+use crate::aws::{database_kind, service_target, Arn};
+use crate::error::{Error, ErrorKind, Operation};
+use crate::tags;
+use crate::tenant_id::TenantId;
 
-const TYPE_ACCESS_POINT: &str = "elasticfilesystem:access-point";
 const TYPE_DB_INSTANCE: &str = "rds:db";
 const TYPE_DB_CLUSTER: &str = "rds:cluster";
 const TYPE_ECS_SERVICE: &str = "ecs:service";
-
-/// Resources named explicitly in a request, instead of by tag.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Overrides {
-    pub access_point_id: Option<String>,
-    pub database_arn: Option<String>,
-    pub service_arn: Option<String>,
-}
-
-/// The shared file system as seen by one tenant.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FileSystemTarget {
-    pub file_system_id: String,
-    pub file_system_arn: String,
-    pub access_point_id: String,
-    pub access_point_arn: String,
-    /// The tenant's directory from the file system's root, e.g. `/tenant-1`.
-    pub root_path: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DatabaseTarget {
-    pub arn: String,
-    pub kind: ResourceKind,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceTarget {
-    pub arn: String,
-    pub cluster: String,
-    pub name: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TenantResources {
-    pub tenant_id: TenantId,
-    pub file_system: FileSystemTarget,
-    pub database: Option<DatabaseTarget>,
-    pub service: Option<ServiceTarget>,
-}
-
-/// The parts of an ARN: `arn:partition:service:region:account:resource`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Arn<'a> {
-    pub partition: &'a str,
-    pub service: &'a str,
-    pub region: &'a str,
-    pub account: &'a str,
-    pub resource: &'a str,
-}
-
-impl<'a> Arn<'a> {
-    pub fn parse(raw: &'a str) -> Option<Self> {
-        let mut parts = raw.splitn(6, ':');
-        if parts.next()? != "arn" {
-            return None;
-        }
-        let arn = Arn {
-            partition: parts.next()?,
-            service: parts.next()?,
-            region: parts.next()?,
-            account: parts.next()?,
-            resource: parts.next()?,
-        };
-        (!arn.partition.is_empty() && !arn.service.is_empty() && !arn.resource.is_empty())
-            .then_some(arn)
-    }
-}
-
-/// Which kind of database an ARN names, if it names one.
-pub fn database_kind(arn: &str) -> Option<ResourceKind> {
-    let parsed = Arn::parse(arn)?;
-    if parsed.service != "rds" {
-        return None;
-    }
-    match parsed.resource.split_once(':') {
-        Some(("db", name)) if !name.is_empty() => Some(ResourceKind::RdsInstance),
-        Some(("cluster", name)) if !name.is_empty() => Some(ResourceKind::AuroraCluster),
-        _ => None,
-    }
-}
-
-/// An ECS service ARN in the long format: `service/<cluster>/<service>`.
-pub fn service_target(arn: &str) -> Option<ServiceTarget> {
-    let parsed = Arn::parse(arn)?;
-    if parsed.service != "ecs" {
-        return None;
-    }
-    let mut path = parsed.resource.split('/');
-    match (path.next(), path.next(), path.next(), path.next()) {
-        (Some("service"), Some(cluster), Some(name), None)
-            if !cluster.is_empty() && !name.is_empty() =>
-        {
-            Some(ServiceTarget {
-                arn: arn.to_owned(),
-                cluster: cluster.to_owned(),
-                name: name.to_owned(),
-            })
-        }
-        _ => None,
-    }
-}
 
 pub struct Resolver<'a> {
     pub tagging: &'a aws_sdk_resourcegroupstagging::Client,
@@ -150,10 +45,13 @@ impl Resolver<'_> {
             None => {
                 let access_points = of_type(TYPE_ACCESS_POINT);
                 let arn = single(tenant, "EFS access point", &access_points)?.ok_or_else(|| {
-                    Error::InvalidTenant(format!(
-                        "tenant {tenant} has no EFS access point tagged {}={tenant}",
-                        tags::TENANT_ID
-                    ))
+                    Error::new(
+                        ErrorKind::InvalidTenant,
+                        format!(
+                            "tenant {tenant} has no EFS access point tagged {}={tenant}",
+                            tags::TENANT_ID
+                        ),
+                    )
                 })?;
                 arn.rsplit('/').next().unwrap_or_default().to_owned()
             }
@@ -254,7 +152,8 @@ impl Resolver<'_> {
             .send()
             .await
             .map_err(|e| match e.as_service_error() {
-                Some(DescribeAccessPointsError::AccessPointNotFound(_)) => Error::InvalidTenant(
+                Some(DescribeAccessPointsError::AccessPointNotFound(_)) => Error::new(
+                    ErrorKind::InvalidTenant,
                     format!("access point {access_point_id} of tenant {tenant} does not exist"),
                 ),
                 _ => self
@@ -262,9 +161,10 @@ impl Resolver<'_> {
                     .aws(&format!("describing access point {access_point_id}"), e),
             })?;
         let access_point = described.access_points().first().ok_or_else(|| {
-            Error::InvalidTenant(format!(
-                "access point {access_point_id} of tenant {tenant} does not exist"
-            ))
+            Error::new(
+                ErrorKind::InvalidTenant,
+                format!("access point {access_point_id} of tenant {tenant} does not exist"),
+            )
         })?;
         let root_path = access_point
             .root_directory()
@@ -275,11 +175,14 @@ impl Resolver<'_> {
         // The tenant's directory is what restores write back: an access point rooted
         // anywhere else would point a restore at another directory.
         if root_path != tenant.root_path() {
-            return Err(Error::InvalidTenant(format!(
+            return Err(Error::new(
+                ErrorKind::InvalidTenant,
+                format!(
                 "access point {access_point_id} of tenant {tenant} is rooted at {root_path:?}, \
                  not {:?}",
                 tenant.root_path()
-            )));
+            ),
+            ));
         }
         let (Some(file_system_id), Some(access_point_arn)) = (
             access_point.file_system_id(),
@@ -305,49 +208,6 @@ impl Resolver<'_> {
             root_path,
         })
     }
-}
-
-/// Every tenant: the `bbws:tenant-id` values on access points, sorted and without repeats.
-/// A value that is not a valid tenant id is left out (and logged): it names no tenant.
-pub async fn list_tenants(
-    tagging: &aws_sdk_resourcegroupstagging::Client,
-) -> Result<Vec<String>, Error> {
-    let pages = tagging
-        .get_resources()
-        .tag_filters(TagFilter::builder().key(tags::TENANT_ID).build())
-        .resource_type_filters(TYPE_ACCESS_POINT)
-        .into_paginator()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| Operation::Backup.aws("finding the tenants", e))?;
-    let mut tenants: Vec<String> = pages
-        .iter()
-        .flat_map(|page| page.resource_tag_mapping_list())
-        .flat_map(|mapping| mapping.tags())
-        .filter(|tag| tag.key() == tags::TENANT_ID)
-        .filter_map(|tag| match TenantId::parse(tag.value()) {
-            Ok(id) => Some(id.to_string()),
-            Err(e) => {
-                tracing::warn!(%e, "access point tag names no valid tenant");
-                None
-            }
-        })
-        .collect();
-    tenants.sort();
-    tenants.dedup();
-    Ok(tenants)
-}
-
-/// The resource type of an ARN in the tagging API's notation (`service:type`).
-fn resource_type(arn: &str) -> Option<String> {
-    let parsed = Arn::parse(arn)?;
-    let kind = parsed
-        .resource
-        .split(['/', ':'])
-        .next()
-        .filter(|k| !k.is_empty())?;
-    Some(format!("{}:{kind}", parsed.service))
 }
 
 /// At most one resource of a kind may carry a tenant's tag; two would make every backup and
@@ -389,7 +249,9 @@ fn single<'a>(
     match found {
         [] => Ok(None),
         [one] => Ok(Some(one)),
-        many => Err(Error::InvalidTenant(format!(
+        many => Err(Error::new(
+            ErrorKind::InvalidTenant,
+            format!(
             "tenant {tenant} has {} resources of kind {what} tagged {}={tenant} ({}); name the \
              one to use in the request's resources",
             many.len(),
@@ -398,71 +260,7 @@ fn single<'a>(
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arns_are_split_into_their_parts() {
-        let arn =
-            Arn::parse("arn:aws:elasticfilesystem:af-south-1:123456789012:access-point/fsap-1")
-                .unwrap();
-        assert_eq!(arn.region, "af-south-1");
-        assert_eq!(arn.account, "123456789012");
-        assert_eq!(arn.resource, "access-point/fsap-1");
-        assert!(Arn::parse("not-an-arn").is_none());
-        assert!(Arn::parse("arn:aws").is_none());
-    }
-
-    #[test]
-    fn database_kinds_come_from_the_arn() {
-        assert_eq!(
-            database_kind("arn:aws:rds:af-south-1:123456789012:db:tenant-1"),
-            Some(ResourceKind::RdsInstance)
-        );
-        assert_eq!(
-            database_kind("arn:aws:rds:af-south-1:123456789012:cluster:tenant-1"),
-            Some(ResourceKind::AuroraCluster)
-        );
-        assert_eq!(
-            database_kind("arn:aws:rds:af-south-1:123456789012:snapshot:x"),
-            None
-        );
-        assert_eq!(
-            database_kind("arn:aws:ecs:af-south-1:123456789012:db:x"),
-            None
-        );
-    }
-
-    #[test]
-    fn service_arns_name_cluster_and_service() {
-        let target =
-            service_target("arn:aws:ecs:af-south-1:123456789012:service/bbws-dev/tenant-1")
-                .unwrap();
-        assert_eq!(target.cluster, "bbws-dev");
-        assert_eq!(target.name, "tenant-1");
-        // The short format names no cluster, so it cannot be redeployed reliably.
-        assert!(service_target("arn:aws:ecs:af-south-1:123456789012:service/tenant-1").is_none());
-    }
-
-    #[test]
-    fn resource_types_follow_the_tagging_notation() {
-        assert_eq!(
-            resource_type("arn:aws:rds:af-south-1:123456789012:db:tenant-1").as_deref(),
-            Some("rds:db")
-        );
-        assert_eq!(
-            resource_type("arn:aws:ecs:af-south-1:123456789012:service/c/s").as_deref(),
-            Some("ecs:service")
-        );
-        assert_eq!(
-            resource_type("arn:aws:elasticfilesystem:af-south-1:123456789012:access-point/fsap-1")
-                .as_deref(),
-            Some("elasticfilesystem:access-point")
-        );
+        ),
+        )),
     }
 }

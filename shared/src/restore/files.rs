@@ -1,4 +1,4 @@
-//! Promoting an EFS item-level restore into the tenant's directory.
+//! `promote-restore`: putting an EFS item-level restore into the tenant's directory.
 //!
 //! AWS Backup never restores EFS in place: it writes `aws-backup-restore_<datetime>/<path>` at
 //! the file system's root. This step runs with the whole file system mounted (a root access
@@ -17,10 +17,17 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use aws_config::SdkConfig;
+use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::error::Error;
-use crate::tenant::TenantId;
+use crate::aws::ResourceKind;
+use crate::config::{required, ConfigError};
+use crate::error::{Error, ErrorKind, Operation};
+use crate::jobs::{compact_utc, JobSet};
+use crate::runtime::{encode, parse, Service};
+use crate::tenant_id::TenantId;
 
 /// Prefix of the directories AWS Backup's EFS item-level restores create at the root.
 pub const RESTORE_DIR_PREFIX: &str = "aws-backup-restore_";
@@ -55,12 +62,62 @@ pub struct PromoteOutcome {
     pub already_promoted: bool,
 }
 
+/// The whole file system, mounted through its root access point (`EFS_MOUNT_PATH`): this
+/// function calls no AWS API.
+pub struct MountedFileSystem {
+    pub mount: PathBuf,
+}
+
+impl Service for MountedFileSystem {
+    const CALLS_AWS: bool = false;
+
+    fn build(_: &SdkConfig, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            mount: required(&lookup, "EFS_MOUNT_PATH")?.into(),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PromoteInput {
+    tenant_id: TenantId,
+    source_tenant_id: TenantId,
+    restore: JobSet,
+}
+
+/// The `promote-restore` handler.
+pub async fn handler(event: LambdaEvent<Value>, fs: &MountedFileSystem) -> Result<Value, Error> {
+    let op = Operation::Restore;
+    let input: PromoteInput = parse(op, "promote-restore", event.payload)?;
+    let job = input
+        .restore
+        .completed_restore("file-system", |r| r == ResourceKind::Efs)?;
+    let request = PromoteRequest {
+        tenant_id: input.tenant_id,
+        source_tenant_id: input.source_tenant_id,
+        restore_job_id: job.job_id.clone(),
+        restore_started: compact_utc(job.started_at),
+    };
+    let mount = fs.mount.clone();
+    // File-system work blocks: keep it off the runtime's threads.
+    let outcome = tokio::task::spawn_blocking(move || promote(&mount, &request))
+        .await
+        .map_err(|e| op.failed(format!("the promotion stopped: {e}")))??;
+    tracing::info!(?outcome, "restore promoted");
+    encode(op, &outcome)
+}
+
 fn failed(message: impl Into<String>) -> Error {
-    Error::RestoreFailed(message.into())
+    Error::new(ErrorKind::RestoreFailed, message)
 }
 
 fn io_failed(what: &str, path: &Path, error: io::Error) -> Error {
-    failed(format!("{what} {}: {error}", path.display()))
+    Error::caused_by(
+        ErrorKind::RestoreFailed,
+        format!("{what} {}: {error}", path.display()),
+        error,
+    )
 }
 
 /// Promotes the restore of `request` under `mount`, the file system's root.

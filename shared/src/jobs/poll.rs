@@ -1,50 +1,116 @@
-//! Watching AWS jobs (`poll-job`) and copying recovery points to the disaster-recovery vault
-//! (`copy-to-dr`). Both take and return a [`JobSet`], the shape the state machines' wait loops
-//! pass round.
+//! `poll-job`: describes every job of a [`JobSet`] not yet complete and says what the set
+//! amounts to: done, still running (with the next wait), failed or timed out (as the
+//! operation's named error). Backup, copy and restore jobs, ECS deployments and DB instances
+//! are watched alike.
 
-use aws_sdk_backup::types::Lifecycle;
+#[cfg(feature = "sdk-ecs")]
 use aws_sdk_ecs::types::DeploymentRolloutState;
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
 
-use crate::config::Config;
+use super::{Clock, Job, JobKind, JobSet, JobState};
+use crate::aws::ResourceKind;
 use crate::error::{Error, Operation};
-use crate::model::{idempotency_token, tags, Clock, Job, JobKind, JobSet, ResourceKind};
-use crate::resolve::service_target;
+use crate::runtime::{encode, parse};
+use crate::tags;
 
-const COMPLETED: &str = "COMPLETED";
-/// States in which a job has ended without doing all its work. PARTIAL counts: a backup
-/// that silently missed items is worse than a failed one.
-const FAILED_STATES: [&str; 4] = ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"];
+/// RDS instance states after which the instance will not become available by itself.
+const FAILED_DB_STATES: [&str; 6] = [
+    "failed",
+    "incompatible-restore",
+    "incompatible-parameters",
+    "incompatible-network",
+    "storage-full",
+    "inaccessible-encryption-credentials",
+];
 
-pub struct JobWatcher<'a> {
-    pub backup: &'a aws_sdk_backup::Client,
+/// What a DB instance's status means as a job: COMPLETED once available, FAILED in a state
+/// it will not leave by itself, else the status as RDS gives it.
+pub fn job_state_of(db_status: &str) -> JobState {
+    if db_status == "available" {
+        JobState::Completed
+    } else if FAILED_DB_STATES.contains(&db_status) {
+        JobState::Failed
+    } else {
+        JobState::from(db_status)
+    }
+}
+
+pub struct JobWatcher {
+    pub backup: aws_sdk_backup::Client,
     /// Needed only to watch deployments.
-    pub ecs: Option<&'a aws_sdk_ecs::Client>,
+    #[cfg(feature = "sdk-ecs")]
+    pub ecs: Option<aws_sdk_ecs::Client>,
     /// Needed only to watch DB instances being created.
-    pub rds: Option<&'a aws_sdk_rds::Client>,
+    #[cfg(feature = "sdk-rds")]
+    pub rds: Option<aws_sdk_rds::Client>,
     pub clock: Clock,
+}
+
+/// `poll-job` watches every kind of job: it builds the ECS and RDS clients too.
+#[cfg(all(feature = "sdk-ecs", feature = "sdk-rds"))]
+impl crate::runtime::Service for JobWatcher {
+    fn build(
+        sdk: &aws_config::SdkConfig,
+        _: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self {
+            backup: aws_sdk_backup::Client::new(sdk),
+            ecs: Some(aws_sdk_ecs::Client::new(sdk)),
+            rds: Some(aws_sdk_rds::Client::new(sdk)),
+            clock: Clock::System,
+        })
+    }
+}
+
+/// The operation a poll is for, read before the rest so a malformed restore poll is named
+/// as a restore error.
+fn operation_of(event: &Value) -> Operation {
+    match event.get("operation").and_then(Value::as_str) {
+        Some("restore") => Operation::Restore,
+        _ => Operation::Backup,
+    }
+}
+
+/// The `poll-job` handler.
+pub async fn handler(event: LambdaEvent<Value>, watcher: &JobWatcher) -> Result<Value, Error> {
+    let op = operation_of(&event.payload);
+    let set: JobSet = parse(op, "poll-job", event.payload)?;
+    encode(op, &watcher.poll(set).await?)
 }
 
 /// What AWS said about a job just now.
 #[derive(Default)]
 struct Seen {
-    state: String,
+    state: JobState,
     status_message: Option<String>,
     recovery_point_arn: Option<String>,
     created_resource_arn: Option<String>,
 }
 
-impl JobWatcher<'_> {
-    /// Describes every job not yet complete and says what the set amounts to: done, still
-    /// running (with the next wait), failed or timed out (as the operation's named error).
+impl JobWatcher {
+    /// A watcher of AWS Backup's jobs only.
+    pub fn backup_jobs(backup: aws_sdk_backup::Client, clock: Clock) -> Self {
+        Self {
+            backup,
+            #[cfg(feature = "sdk-ecs")]
+            ecs: None,
+            #[cfg(feature = "sdk-rds")]
+            rds: None,
+            clock,
+        }
+    }
+
+    /// Describes every job not yet complete and says what the set amounts to.
     pub async fn poll(&self, mut set: JobSet) -> Result<JobSet, Error> {
         let op = set.operation;
-        for job in set.jobs.iter_mut().filter(|j| j.state != COMPLETED) {
+        for job in set.jobs.iter_mut().filter(|j| !j.state.is_completed()) {
             let seen = self.describe(op, job).await?;
             // Every tenant backup names the shared file-system recovery point it used, whether
             // its own job made it or it joined another's (a fleet's tenants share one).
             if job.kind == JobKind::Backup
                 && job.resource == ResourceKind::Efs
-                && seen.state == COMPLETED
+                && seen.state.is_completed()
             {
                 let rp = seen
                     .recovery_point_arn
@@ -68,13 +134,13 @@ impl JobWatcher<'_> {
         let failed: Vec<String> = set
             .jobs
             .iter()
-            .filter(|j| FAILED_STATES.contains(&j.state.as_str()))
-            .map(describe_failure)
+            .filter(|j| j.state.has_failed())
+            .map(Job::failure)
             .collect();
         if !failed.is_empty() {
             return Err(op.failed(failed.join("; ")));
         }
-        if set.jobs.iter().all(|j| j.state == COMPLETED) {
+        if set.jobs.iter().all(|j| j.state.is_completed()) {
             set.done = true;
             set.wait_seconds = 0;
             return Ok(set);
@@ -84,12 +150,12 @@ impl JobWatcher<'_> {
         let late: Vec<String> = set
             .jobs
             .iter()
-            .filter(|j| j.state != COMPLETED && now > j.deadline)
+            .filter(|j| !j.state.is_completed() && now > j.deadline)
             .map(|j| {
                 format!(
                     "{} job {} on {} is still {} past its deadline ({} s late); it was left \
                      running and may still complete",
-                    kind_name(j.kind),
+                    j.kind.name(),
                     j.job_id,
                     j.resource_arn,
                     j.state,
@@ -138,10 +204,7 @@ impl JobWatcher<'_> {
                     .await
                     .map_err(|e| op.aws(&format!("describing backup job {}", job.job_id), e))?;
                 Ok(Seen {
-                    state: out
-                        .state()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
+                    state: out.state().map(|s| s.as_str()).unwrap_or_default().into(),
                     status_message: out.status_message().map(str::to_owned),
                     recovery_point_arn: out.recovery_point_arn().map(str::to_owned),
                     ..Seen::default()
@@ -159,8 +222,9 @@ impl JobWatcher<'_> {
                 Ok(Seen {
                     state: copy
                         .and_then(|c| c.state())
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
+                        .map(|s| s.as_str())
+                        .unwrap_or_default()
+                        .into(),
                     status_message: copy.and_then(|c| c.status_message()).map(str::to_owned),
                     recovery_point_arn: copy
                         .and_then(|c| c.destination_recovery_point_arn())
@@ -177,10 +241,7 @@ impl JobWatcher<'_> {
                     .await
                     .map_err(|e| op.aws(&format!("describing restore job {}", job.job_id), e))?;
                 Ok(Seen {
-                    state: out
-                        .status()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
+                    state: out.status().map(|s| s.as_str()).unwrap_or_default().into(),
                     status_message: out.status_message().map(str::to_owned),
                     created_resource_arn: out.created_resource_arn().map(str::to_owned),
                     ..Seen::default()
@@ -193,26 +254,35 @@ impl JobWatcher<'_> {
 
     /// A DB instance is done when `available`; it has failed in a state it will not leave
     /// by itself.
+    #[cfg(feature = "sdk-rds")]
     async fn db_instance(&self, op: Operation, job: &Job) -> Result<Seen, Error> {
         let rds = self
             .rds
+            .as_ref()
             .ok_or_else(|| op.failed("this function cannot watch DB instances"))?;
-        let instance = crate::database::describe_instance(rds, op, &job.job_id).await?;
+        let instance = crate::aws::rds::describe_instance(rds, op, &job.job_id).await?;
         let status = instance.db_instance_status().unwrap_or("unknown");
         Ok(Seen {
-            state: crate::database::job_state_of(status).to_owned(),
+            state: job_state_of(status),
             status_message: Some(format!("DB instance {} is {status}", job.job_id)),
             ..Seen::default()
         })
     }
 
+    #[cfg(not(feature = "sdk-rds"))]
+    async fn db_instance(&self, op: Operation, _: &Job) -> Result<Seen, Error> {
+        Err(op.failed("this function cannot watch DB instances"))
+    }
+
     /// A forced deployment is done when the service is stable: one deployment left, its
     /// rollout COMPLETED, and as many tasks running as desired.
+    #[cfg(feature = "sdk-ecs")]
     async fn deployment(&self, op: Operation, job: &Job) -> Result<Seen, Error> {
         let ecs = self
             .ecs
+            .as_ref()
             .ok_or_else(|| op.failed("this function cannot watch ECS deployments"))?;
-        let target = service_target(&job.resource_arn)
+        let target = crate::aws::service_target(&job.resource_arn)
             .ok_or_else(|| op.failed(format!("{} is not an ECS service ARN", job.resource_arn)))?;
         let out = ecs
             .describe_services()
@@ -223,7 +293,7 @@ impl JobWatcher<'_> {
             .map_err(|e| op.aws(&format!("describing service {}", target.arn), e))?;
         let Some(service) = out.services().first() else {
             return Ok(Seen {
-                state: "FAILED".into(),
+                state: JobState::Failed,
                 status_message: Some(format!("service {} no longer exists", target.arn)),
                 ..Seen::default()
             });
@@ -235,7 +305,7 @@ impl JobWatcher<'_> {
         let rollout = ours.and_then(|d| d.rollout_state());
         if rollout == Some(&DeploymentRolloutState::Failed) {
             return Ok(Seen {
-                state: "FAILED".into(),
+                state: JobState::Failed,
                 status_message: ours
                     .and_then(|d| d.rollout_state_reason())
                     .map(str::to_owned),
@@ -246,7 +316,11 @@ impl JobWatcher<'_> {
             && rollout == Some(&DeploymentRolloutState::Completed)
             && service.running_count() == service.desired_count();
         Ok(Seen {
-            state: if stable { COMPLETED } else { "RUNNING" }.into(),
+            state: if stable {
+                JobState::Completed
+            } else {
+                JobState::Running
+            },
             status_message: Some(format!(
                 "{} deployment(s), {} of {} tasks running",
                 deployments.len(),
@@ -256,117 +330,22 @@ impl JobWatcher<'_> {
             ..Seen::default()
         })
     }
-}
 
-fn kind_name(kind: JobKind) -> &'static str {
-    match kind {
-        JobKind::Backup => "backup",
-        JobKind::Copy => "copy",
-        JobKind::Restore => "restore",
-        JobKind::Deployment => "deployment",
-        JobKind::Database => "database instance",
+    #[cfg(not(feature = "sdk-ecs"))]
+    async fn deployment(&self, op: Operation, _: &Job) -> Result<Seen, Error> {
+        Err(op.failed("this function cannot watch ECS deployments"))
     }
 }
 
-fn describe_failure(job: &Job) -> String {
-    format!(
-        "{} job {} on {} ended {}: {}",
-        kind_name(job.kind),
-        job.job_id,
-        job.resource_arn,
-        job.state,
-        job.status_message
-            .as_deref()
-            .unwrap_or("AWS Backup gave no reason")
-    )
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-pub struct DrCopier<'a> {
-    pub config: &'a Config,
-    pub backup: &'a aws_sdk_backup::Client,
-    pub clock: Clock,
-}
-
-impl DrCopier<'_> {
-    /// Starts a copy of each completed recovery point to the DR vault and describes each
-    /// once. The result is a set of copy jobs, done when every copy already completed.
-    pub async fn copy(
-        &self,
-        execution_id: &str,
-        backups: &JobSet,
-        timeout_seconds: u64,
-    ) -> Result<JobSet, Error> {
-        let op = Operation::Backup;
-        let now = self.clock.now();
-        // Every recovery point must exist before any copy starts: a refusal half-way would
-        // leave some copies started and others not.
-        let mut sources = Vec::new();
-        for job in &backups.jobs {
-            match (job.state.as_str(), job.recovery_point_arn.as_deref()) {
-                (COMPLETED, Some(rp)) => sources.push((job, rp)),
-                _ => {
-                    return Err(op.failed(format!(
-                        "backup job {} on {} is {} without a recovery point: nothing to copy",
-                        job.job_id, job.resource_arn, job.state
-                    )))
-                }
-            }
-        }
-        let mut copies = Vec::new();
-        for (job, rp) in sources {
-            let started = self
-                .backup
-                .start_copy_job()
-                .recovery_point_arn(rp)
-                .source_backup_vault_name(&job.vault)
-                .destination_backup_vault_arn(&self.config.dr_vault_arn)
-                .iam_role_arn(&self.config.backup_role_arn)
-                .idempotency_token(idempotency_token(execution_id, "copy", rp))
-                .lifecycle(
-                    Lifecycle::builder()
-                        .delete_after_days(self.config.retention.dr_delete_after_days)
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(|e| op.aws(&format!("starting a copy of {rp} to the DR vault"), e))?;
-            let copy_job_id = started.copy_job_id().ok_or_else(|| {
-                op.failed(format!(
-                    "AWS Backup started a copy of {rp} without a job id"
-                ))
-            })?;
-            tracing::info!(copy_job_id, recovery_point = rp, "copy to DR started");
-            copies.push(Job {
-                kind: JobKind::Copy,
-                resource: job.resource,
-                resource_arn: rp.to_owned(),
-                job_id: copy_job_id.to_owned(),
-                recovery_point_arn: None,
-                vault: self.config.dr_vault_arn.clone(),
-                state: "CREATED".to_owned(),
-                joined: false,
-                deadline: now + timeout_seconds as i64,
-                status_message: None,
-                created_resource_arn: None,
-                started_at: now,
-            });
-        }
-        let watcher = JobWatcher {
-            backup: self.backup,
-            ecs: None,
-            rds: None,
-            clock: self.clock,
-        };
-        let set = JobSet {
-            operation: op,
-            tenant_id: backups.tenant_id.clone(),
-            backup_id: backups.backup_id.clone(),
-            jobs: copies,
-            done: false,
-            attempt: 0,
-            wait_seconds: backups.polling.initial_seconds,
-            polling: backups.polling,
-        };
-        watcher.poll(set).await
+    #[test]
+    fn instance_states_map_to_job_states() {
+        assert_eq!(job_state_of("available"), JobState::Completed);
+        assert_eq!(job_state_of("creating").as_str(), "creating");
+        assert_eq!(job_state_of("incompatible-restore"), JobState::Failed);
+        assert_eq!(job_state_of("storage-full"), JobState::Failed);
     }
 }

@@ -1,0 +1,9 @@
+//! What the product knows of AWS itself, apart from any one capability: ARNs and the kinds
+//! of resource they name, how a failed SDK call is classified, and RDS look-ups.
+
+pub mod arn;
+#[cfg(feature = "sdk-rds")]
+pub mod rds;
+pub mod sdk;
+
+pub use arn::{database_kind, service_target, Arn, ResourceKind, ServiceTarget};

@@ -1,0 +1,137 @@
+//! What a tenant restore is asked, and the plan the state machine carries between its steps.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::ResourceKind;
+use crate::config::{Polling, TimeoutOverrides};
+use crate::jobs::{idempotency_token, JobSet};
+use crate::tenant_id::TenantId;
+use crate::tenants::{DatabaseTarget, FileSystemTarget, Overrides, ServiceTarget};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestoreRequest {
+    /// The tenant the backup belongs to, and the tenant restored unless `cloneTo` is given.
+    pub tenant_id: String,
+    /// A tenant backup id (`tb-…`) or one recovery point ARN.
+    pub backup_id: String,
+    /// Restore the files (default: when the backup holds them).
+    pub files: Option<bool>,
+    /// Restore the database to a new instance (default: when the backup holds one).
+    pub database: Option<bool>,
+    /// Point the tenant's database setting at the restored database.
+    pub promote_database: Option<bool>,
+    /// Restore into this other tenant instead: the only way a backup crosses tenants.
+    pub clone_to: Option<String>,
+    pub timeouts: Option<TimeoutOverrides>,
+    pub poll_seconds: Option<u64>,
+    pub max_poll_seconds: Option<u64>,
+    /// Resources of the tenant restored into, instead of those its tags name.
+    pub resources: Option<Overrides>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreTimeouts {
+    pub efs_seconds: u64,
+    pub database_seconds: u64,
+    pub service_seconds: u64,
+}
+
+/// One recovery point to restore, with the metadata its restore job is started with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreSource {
+    pub recovery_point_arn: String,
+    pub resource: ResourceKind,
+    /// AWS Backup's resource type: `EFS`, `RDS` or `Aurora`.
+    pub resource_type: String,
+    pub metadata: HashMap<String, String>,
+    /// What the restore creates: the tenant's directory, or the new database's identifier.
+    pub target: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestorePlan {
+    /// The tenant restored into.
+    pub tenant_id: TenantId,
+    /// The tenant the backup was made of.
+    pub source_tenant_id: TenantId,
+    pub backup_id: String,
+    pub file_system: Option<FileSystemTarget>,
+    pub files: Option<RestoreSource>,
+    pub database: Option<RestoreSource>,
+    pub service: Option<ServiceTarget>,
+    /// The tenant's database when the restore was planned: never changed by the restore.
+    #[serde(default)]
+    pub current_database: Option<DatabaseTarget>,
+    pub promote_database: bool,
+    pub timeouts: RestoreTimeouts,
+    pub polling: Polling,
+    pub summary: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "action")]
+pub enum RestoreInput {
+    #[serde(rename_all = "camelCase")]
+    Plan {
+        execution_id: String,
+        request: Box<RestoreRequest>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Start {
+        execution_id: String,
+        plan: Box<RestorePlan>,
+    },
+    /// After the restore jobs: tag the restored database and, for Aurora, add its instance.
+    #[serde(rename_all = "camelCase")]
+    FinishDatabase {
+        plan: Box<RestorePlan>,
+        restore: JobSet,
+    },
+    /// Point the tenant's database endpoint parameter at the restored database.
+    #[serde(rename_all = "camelCase")]
+    PromoteDatabase {
+        plan: Box<RestorePlan>,
+        restore: JobSet,
+    },
+}
+
+/// A new database identifier: starts with a letter, at most 63 of letters, digits and single
+/// hyphens, stable for one execution.
+pub fn restored_identifier(tenant: &TenantId, execution_id: &str) -> String {
+    let suffix = &idempotency_token(execution_id, "restored-db", tenant.as_str())[..8];
+    let mut base: String = tenant.as_str().chars().take(40).collect();
+    while base.contains("--") {
+        base = base.replace("--", "-");
+    }
+    format!("r-{}-{suffix}", base.trim_end_matches('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restored_identifiers_are_valid_database_names() {
+        let exec = "arn:aws:states:af-south-1:123456789012:execution:restore:run-1";
+        for tenant in ["tenant-1", "9lives", "a--b", &"x".repeat(63)] {
+            let id = restored_identifier(&TenantId::parse(tenant).unwrap(), exec);
+            assert!(id.len() <= 63, "{id}");
+            assert!(id.starts_with("r-"));
+            assert!(!id.contains("--"), "{id}");
+            assert!(!id.ends_with('-'));
+            assert!(id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+            assert_eq!(
+                id,
+                restored_identifier(&TenantId::parse(tenant).unwrap(), exec)
+            );
+        }
+    }
+}

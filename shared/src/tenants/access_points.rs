@@ -1,0 +1,94 @@
+//! Tenants' access points on the shared file system, and `offboard-tenant`: after a
+//! tenant's final backup its access point goes, its files stay.
+
+use aws_config::SdkConfig;
+use aws_sdk_efs::types::AccessPointDescription;
+use lambda_runtime::LambdaEvent;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::config::{Config, ConfigError};
+use crate::error::{Error, Operation};
+use crate::runtime::{parse, Service};
+use crate::tenant_id::TenantId;
+
+const OP: Operation = Operation::Backup;
+
+pub struct AccessPoints {
+    /// The shared file system tenants' access points are made on (`FILE_SYSTEM_ID`).
+    pub file_system_id: Option<String>,
+    pub efs: aws_sdk_efs::Client,
+}
+
+impl Service for AccessPoints {
+    fn build(
+        sdk: &SdkConfig,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            file_system_id: Config::from_lookup(lookup)?.file_system_id,
+            efs: aws_sdk_efs::Client::new(sdk),
+        })
+    }
+}
+
+/// The `offboard-tenant` handler: offboarding's last step, after the tenant's final backup.
+pub async fn offboard_handler(
+    event: LambdaEvent<Value>,
+    access_points: &AccessPoints,
+) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Input {
+        tenant_id: String,
+    }
+    let input: Input = parse(OP, "offboard-tenant", event.payload)?;
+    let tenant = TenantId::parse(&input.tenant_id)?;
+    access_points.remove(&tenant).await
+}
+
+impl AccessPoints {
+    pub(crate) fn file_system_id(&self) -> Result<&str, Error> {
+        self.file_system_id
+            .as_deref()
+            .ok_or_else(|| OP.failed("FILE_SYSTEM_ID is not set: no file system to onboard onto"))
+    }
+
+    /// The tenant's access point on the shared file system, if it has one.
+    pub async fn find(&self, tenant: &TenantId) -> Result<Option<AccessPointDescription>, Error> {
+        let fs = self.file_system_id()?;
+        let points = self
+            .efs
+            .describe_access_points()
+            .file_system_id(fs)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| OP.aws(&format!("listing the access points of {fs}"), e))?;
+        Ok(points.into_iter().find(|ap| {
+            ap.root_directory().and_then(|r| r.path()) == Some(tenant.root_path().as_str())
+        }))
+    }
+
+    /// Deletes the tenant's access point (offboarding, after its final backup). The files
+    /// under `/<tenant-id>` stay on the file system; the output says where.
+    pub async fn remove(&self, tenant: &TenantId) -> Result<Value, Error> {
+        let fs = self.file_system_id()?.to_owned();
+        let found = self.find(tenant).await?;
+        if let Some(id) = found.as_ref().and_then(|ap| ap.access_point_id()) {
+            self.efs
+                .delete_access_point()
+                .access_point_id(id)
+                .send()
+                .await
+                .map_err(|e| OP.aws(&format!("deleting access point {id}"), e))?;
+        }
+        Ok(json!({
+            "tenantId": tenant.as_str(),
+            "accessPointDeleted": found.as_ref().and_then(|ap| ap.access_point_id()),
+            "filesKeptAt": format!("{fs}:{}", tenant.root_path()),
+        }))
+    }
+}

@@ -1,0 +1,11 @@
+//! The handlers against the real SDK clients, answered by aws-smithy-mocks rules, and
+//! promotion on real directories: one test binary, one module per capability.
+
+mod common;
+
+mod backup;
+mod database;
+mod files;
+mod jobs;
+mod restore;
+mod tenants;
