@@ -1,12 +1,12 @@
 //! AWS Backup's REST routes as a table (method, `aws-sdk-backup`'s `uri_base`, operation),
-//! and the dispatch of each operation to [`super::api`].
+//! and the dispatch of each operation to its resource's module under [`super::api`].
 
 use std::sync::Arc;
 
 use hyper::Method;
 use serde_json::Value;
 
-use super::api::{self, ApiResult};
+use super::api::{backup_jobs, copy_jobs, recovery_points, restore_jobs, tags, vaults, ApiResult};
 use super::error::ApiError;
 use super::operations::Operation::{self, *};
 use super::query::Query;
@@ -57,7 +57,9 @@ pub struct Call {
 /// The operation `method path` calls; `None` for any other route. Labels are decoded one
 /// segment at a time, so an ARN's escaped `/` stays inside its label.
 pub fn route(method: &Method, path: &str) -> Option<Call> {
-    let segments: Vec<String> = split_path(path).map(percent_decode).collect::<Option<_>>()?;
+    let segments: Vec<String> = split_path(path)
+        .map(percent_decode)
+        .collect::<Option<_>>()?;
     ROUTES.iter().find_map(|(m, pattern, operation)| {
         let parts: Vec<&str> = split_path(pattern).collect();
         if m != method || parts.len() != segments.len() {
@@ -103,30 +105,30 @@ pub fn dispatch(
     }
     let q = Query::parse(query);
     match (operation, labels.as_slice()) {
-        (CreateBackupVault, [name]) => api::create_backup_vault(store, region, name, body),
-        (DescribeBackupVault, [name]) => api::describe_backup_vault(store, region, name),
-        (StartBackupJob, []) => api::start_backup_job(store, region, body),
-        (DescribeBackupJob, [id]) => api::describe_backup_job(store, region, id),
-        (ListBackupJobs, []) => api::list_backup_jobs(store, region, &q),
-        (StopBackupJob, [id]) => api::stop_backup_job(store, region, id),
-        (StartCopyJob, []) => api::start_copy_job(store, region, body),
-        (DescribeCopyJob, [id]) => api::describe_copy_job(store, region, id),
-        (ListCopyJobs, []) => api::list_copy_jobs(store, region, &q),
-        (StartRestoreJob, []) => api::start_restore_job(store, region, body),
-        (DescribeRestoreJob, [id]) => api::describe_restore_job(store, region, id),
-        (ListRestoreJobs, []) => api::list_restore_jobs(store, region, &q),
+        (CreateBackupVault, [name]) => vaults::create_backup_vault(store, region, name, body),
+        (DescribeBackupVault, [name]) => vaults::describe_backup_vault(store, region, name),
+        (StartBackupJob, []) => backup_jobs::start_backup_job(store, region, body),
+        (DescribeBackupJob, [id]) => backup_jobs::describe_backup_job(store, region, id),
+        (ListBackupJobs, []) => backup_jobs::list_backup_jobs(store, region, &q),
+        (StopBackupJob, [id]) => backup_jobs::stop_backup_job(store, region, id),
+        (StartCopyJob, []) => copy_jobs::start_copy_job(store, region, body),
+        (DescribeCopyJob, [id]) => copy_jobs::describe_copy_job(store, region, id),
+        (ListCopyJobs, []) => copy_jobs::list_copy_jobs(store, region, &q),
+        (StartRestoreJob, []) => restore_jobs::start_restore_job(store, region, body),
+        (DescribeRestoreJob, [id]) => restore_jobs::describe_restore_job(store, region, id),
+        (ListRestoreJobs, []) => restore_jobs::list_restore_jobs(store, region, &q),
         (DescribeRecoveryPoint, [vault, arn]) => {
-            api::describe_recovery_point(store, region, vault, arn)
+            recovery_points::describe_recovery_point(store, region, vault, arn)
         }
         (ListRecoveryPointsByBackupVault, [vault]) => {
-            api::list_recovery_points(store, region, vault, &q)
+            recovery_points::list_recovery_points(store, region, vault, &q)
         }
         (GetRecoveryPointRestoreMetadata, [vault, arn]) => {
-            api::restore_metadata(store, region, vault, arn)
+            recovery_points::restore_metadata(store, region, vault, arn)
         }
-        (ListTags, [arn]) => api::list_tags(store, arn),
-        (TagResource, [arn]) => api::tag_resource(store, arn, body),
-        (UntagResource, [arn]) => api::untag_resource(store, arn, body),
+        (ListTags, [arn]) => tags::list_tags(store, arn),
+        (TagResource, [arn]) => tags::tag_resource(store, arn, body),
+        (UntagResource, [arn]) => tags::untag_resource(store, arn, body),
         // Only a route whose labels the arms above do not take ends here: a test checks none.
         (operation, labels) => Err(ApiError::unknown_operation(format!(
             "{} is routed with {} labels and served with another number",
