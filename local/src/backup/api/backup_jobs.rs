@@ -1,4 +1,4 @@
-//! StartBackupJob, DescribeBackupJob, StopBackupJob and ListBackupJobs.
+//! Backup jobs, which make the recovery points: start, describe, stop and list them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

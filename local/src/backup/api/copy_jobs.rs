@@ -1,4 +1,5 @@
-//! StartCopyJob, DescribeCopyJob and ListCopyJobs.
+//! Copy jobs, which put a recovery point in another vault (another region's): start,
+//! describe and list them.
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
-//! What the job operations share: starting a job (idempotently) with its runner, the
-//! lifecycle check, and the filters and order of the job lists.
+//! What backup, copy and restore jobs share, so all three start (idempotently) and list the
+//! same way.
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
-//! The operations, one module per resource: each checks its input as AWS Backup does,
-//! changes the state under the lock, and starts a job's runner once the lock is released.
-//! Here is only what reading an input takes, shared by them all.
+//! The AWS Backup operations, one module per resource so each reads on its own. Each checks
+//! its input as AWS Backup does, changes the state under the lock, and starts a job's runner
+//! once the lock is released; reading an input is shared here.
 
 pub mod backup_jobs;
 pub mod copy_jobs;

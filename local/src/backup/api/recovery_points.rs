@@ -1,5 +1,5 @@
-//! DescribeRecoveryPoint, ListRecoveryPointsByBackupVault and
-//! GetRecoveryPointRestoreMetadata.
+//! Recovery points, which a restore starts from: describe and list them, and give the
+//! metadata a restore of each takes.
 
 use serde_json::Value;
 

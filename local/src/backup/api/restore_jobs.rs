@@ -1,5 +1,5 @@
-//! StartRestoreJob, DescribeRestoreJob and ListRestoreJobs, and what a restore's metadata
-//! asks for.
+//! Restore jobs, which bring a recovery point back as files or a database: start, describe
+//! and list them, and what a restore's metadata asks for.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! ListTags, TagResource and UntagResource, on recovery points and vaults.
+//! Tags on recovery points and vaults: list, add and remove them.
 
 use std::collections::BTreeMap;
 

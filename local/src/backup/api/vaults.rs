@@ -1,4 +1,4 @@
-//! CreateBackupVault and DescribeBackupVault.
+//! Vaults, which hold the recovery points: CreateBackupVault and DescribeBackupVault.
 
 use std::collections::BTreeMap;
 
