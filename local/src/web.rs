@@ -1,9 +1,12 @@
 //! Small HTTP helpers shared by the front server's parts.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_TYPE};
 use hyper::{HeaderMap, Response, StatusCode};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 pub type Body = Full<Bytes>;
@@ -57,48 +60,44 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// RFC 3986's unreserved characters, the only ones [`percent_encode`] leaves as they are.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Decodes `%XX` escapes; `None` when an escape is malformed or the result is not UTF-8.
 /// `+` stays `+`: the AWS SDKs encode a space as `%20`.
 pub fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    // The decoder passes a malformed escape through; a path label with one names nothing.
+    let well_formed = s.split('%').skip(1).all(|after| {
+        after
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(Cow::into_owned)
 }
 
 /// Encodes everything but RFC 3986's unreserved characters as `%XX`: safe in a query string
 /// and in an `application/x-www-form-urlencoded` body.
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
-/// The decoded `key=value` pairs of a query string, in order; malformed pairs are skipped.
+/// The decoded `key=value` pairs of a query string, in order. `+` stays `+`, as in
+/// [`percent_decode`]: the SDKs send `%20` for a space, so a literal `+` (a timestamp's
+/// offset typed by hand) means itself. A malformed escape is kept as written.
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Some((percent_decode(k)?, percent_decode(v)?))
-        })
+    form_urlencoded::parse(query.replace('+', "%2B").as_bytes())
+        .into_owned()
         .collect()
 }
 
@@ -133,6 +132,17 @@ mod tests {
                 ("state".into(), "RUNNING".into()),
                 ("resourceArn".into(), "arn:x".into()),
                 ("flag".into(), String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_plus_in_a_query_is_itself() {
+        assert_eq!(
+            query_pairs("createdAfter=2024-01-31T12:00:00+01:00&a=b%2Bc%20d"),
+            vec![
+                ("createdAfter".into(), "2024-01-31T12:00:00+01:00".into()),
+                ("a".into(), "b+c d".into())
             ]
         );
     }

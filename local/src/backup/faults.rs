@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::model::{JobKind, Outcome};
-use super::routes::OPERATIONS;
+use super::operations::{Operation, OPERATIONS};
 
 /// AWS's wording when a backup job cannot start before its window closes.
 pub const EXPIRED_MESSAGE: &str = "The backup job did not start before its start window closed.";
@@ -86,7 +86,7 @@ impl Faults {
                 self.slow_seconds = (seconds > 0.0).then_some(seconds);
             }
             FaultRequest::Throttle { operation, count } => {
-                if !OPERATIONS.contains(&operation.as_str()) {
+                if Operation::named(&operation).is_none() {
                     return Err(format!(
                         "unknown operation {operation:?}; one of {}",
                         OPERATIONS.join(", ")

@@ -10,6 +10,7 @@ mod error;
 mod faults;
 mod files;
 mod model;
+mod operations;
 mod query;
 mod rds;
 mod routes;
@@ -26,7 +27,7 @@ use serde_json::{json, Value};
 
 pub use error::ApiError;
 pub use faults::{FaultRequest, EXPIRED_MESSAGE};
-pub use routes::OPERATIONS;
+pub use operations::OPERATIONS;
 pub use store::RUNNING_JOB_MESSAGE;
 
 use crate::config::Config;

@@ -1,0 +1,164 @@
+//! Backup jobs, which make the recovery points: start, describe, stop and list them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::jobs::{check_lifecycle, listed, start_job, JobFilter, NewJob};
+use super::{parse_body, required, ApiResult};
+use crate::backup::error::ApiError;
+use crate::backup::model::{
+    efs_recovery_point_arn, Detail, JobKind, JobState, Resource, ResourceKind,
+};
+use crate::backup::query::Query;
+use crate::backup::runner::{self, Work};
+use crate::backup::store::Store;
+use crate::backup::views::{self, Obj};
+use crate::ids;
+
+/// AWS Backup's default start window: 8 hours.
+const DEFAULT_START_WINDOW_MINUTES: i64 = 8 * 60;
+/// AWS refuses a start window shorter than this.
+const MIN_START_WINDOW_MINUTES: i64 = 60;
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StartBackupJobInput {
+    backup_vault_name: Option<String>,
+    resource_arn: Option<String>,
+    iam_role_arn: Option<String>,
+    idempotency_token: Option<String>,
+    start_window_minutes: Option<i64>,
+    lifecycle: Option<Value>,
+    recovery_point_tags: Option<BTreeMap<String, String>>,
+    backup_options: Option<Value>,
+}
+
+pub fn start_backup_job(store: &Arc<Store>, region: &str, body: &[u8]) -> ApiResult {
+    let input: StartBackupJobInput = parse_body(body)?;
+    let vault_name = required(input.backup_vault_name, "BackupVaultName")?;
+    let resource_arn = required(input.resource_arn, "ResourceArn")?;
+    let iam_role_arn = required(input.iam_role_arn, "IamRoleArn")?;
+    let resource = Resource::parse(&resource_arn)?;
+    same_region(&resource, region)?;
+    check_lifecycle(input.lifecycle.as_ref())?;
+    let start_window_minutes = input
+        .start_window_minutes
+        .unwrap_or(DEFAULT_START_WINDOW_MINUTES);
+    if start_window_minutes < MIN_START_WINDOW_MINUTES {
+        return Err(ApiError::invalid_parameter(format!(
+            "StartWindowMinutes must be at least {MIN_START_WINDOW_MINUTES}."
+        )));
+    }
+    let job = start_job(
+        store,
+        JobKind::Backup,
+        region,
+        input.idempotency_token,
+        |s| {
+            let vault = s.vault(region, &vault_name)?;
+            let rp_id = ids::upper_uuid();
+            let (work, recovery_point_arn) = match resource.kind {
+                // AWS names an EFS recovery point at once; a database snapshot once it exists.
+                ResourceKind::Efs => (
+                    Work::Snapshot {
+                        fs_id: resource.id.clone(),
+                        fs_dir: store.settings.file_system_dir(&resource.id),
+                        dst: store.settings.recovery_point_dir(&rp_id),
+                    },
+                    Some(efs_recovery_point_arn(region, &rp_id)),
+                ),
+                ResourceKind::Rds | ResourceKind::Aurora => (Work::None, None),
+            };
+            Ok(NewJob {
+                resource: resource.clone(),
+                vault_name: vault.name.clone(),
+                vault_arn: vault.arn.clone(),
+                iam_role_arn: Some(iam_role_arn),
+                recovery_point_arn,
+                lifecycle: input.lifecycle,
+                size_bytes: None,
+                detail: Detail::Backup {
+                    recovery_point_tags: input.recovery_point_tags.unwrap_or_default(),
+                    recovery_point_id: rp_id,
+                    start_window_minutes,
+                    backup_options: input.backup_options,
+                },
+                work,
+            })
+        },
+    )?;
+    Ok(Obj::new()
+        .set("BackupJobId", job.id.as_str())
+        .set("CreationDate", job.created)
+        .opt("RecoveryPointArn", job.recovery_point_arn.as_deref())
+        .set("IsParent", false)
+        .build())
+}
+
+pub fn describe_backup_job(store: &Store, region: &str, id: &str) -> ApiResult {
+    let now = ids::now();
+    store.with(|s| Ok(views::backup_job(s.job(JobKind::Backup, region, id)?, now)))
+}
+
+pub fn stop_backup_job(store: &Arc<Store>, region: &str, id: &str) -> ApiResult {
+    let seconds = store.with(|s| {
+        let job = s
+            .jobs
+            .get_mut(id)
+            .filter(|j| j.kind == JobKind::Backup && j.region == region)
+            .ok_or_else(|| ApiError::not_found(format!("Cannot find backup job with ID {id}.")))?;
+        // StopBackupJob is not supported for Amazon RDS and Amazon Aurora.
+        if job.resource.kind != ResourceKind::Efs {
+            return Err(ApiError::invalid_request(format!(
+                "StopBackupJob is not supported for resource type {}.",
+                job.resource.kind.as_str()
+            )));
+        }
+        if !matches!(job.state, JobState::Created | JobState::Running) {
+            return Err(ApiError::invalid_request(format!(
+                "Backup job {id} is {} and cannot be stopped.",
+                job.state.as_str()
+            )));
+        }
+        job.state = JobState::Aborting;
+        Ok(job.seconds)
+    })?;
+    runner::spawn_abort(store.clone(), id.to_owned(), seconds);
+    Ok(Value::Null)
+}
+
+pub fn list_backup_jobs(store: &Store, region: &str, q: &Query) -> ApiResult {
+    let filter = JobFilter::parse(JobKind::Backup, q)?;
+    let resource_arn = q.get("resourceArn");
+    let vault = q.get("backupVaultName");
+    let now = ids::now();
+    let items = store.with(|s| {
+        listed(
+            s.jobs.values().filter(|j| {
+                filter.keeps(j, region)
+                    && resource_arn.is_none_or(|a| j.resource.arn == a)
+                    && vault.is_none_or(|v| j.vault_name == v)
+            }),
+            |j| views::backup_job(j, now),
+        )
+    });
+    let (page, next) = q.page(items)?;
+    Ok(Obj::new()
+        .set("BackupJobs", page)
+        .opt("NextToken", next)
+        .build())
+}
+
+/// AWS Backup works on resources of its own region only.
+fn same_region(resource: &Resource, region: &str) -> Result<(), ApiError> {
+    if resource.region == region {
+        return Ok(());
+    }
+    Err(ApiError::invalid_parameter(format!(
+        "Resource {} is in {}, not in this region ({region}).",
+        resource.arn, resource.region
+    )))
+}
