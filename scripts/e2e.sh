@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end tests: starts the local stack, runs tests/tests/e2e.rs one test at a time, stops
+# End-to-end tests: starts the local stack, runs tests/tests/e2e/ one test at a time, stops
 # the stack (also on failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,0 +1,174 @@
+//! Restoring a tenant's database: promoting the restored RDS instance, and an Aurora
+//! cluster's restore getting its serverless instance.
+
+use crate::stack::{snapshot, Stack};
+
+#[tokio::test]
+async fn a_promoted_database_restore_points_the_tenant_at_the_restored_database() {
+    let stack = Stack::new().await;
+    let tenant = stack.seed_tenant("e2e-promote");
+    let old_db = tenant.database_arn;
+    let old_tags = stack.rds_tags(&old_db).await;
+    let backup_id = stack.backed_up("e2e-promote", &[]);
+
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-promote",
+        "--backup",
+        &backup_id,
+        "--database-only",
+        "--promote-database",
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let promotion = &out["output"]["databasePromotion"];
+    let parameter = "/bbws/dev/tenants/e2e-promote/database-endpoint";
+    assert_eq!(promotion["parameter"], parameter, "{out}");
+    assert_eq!(promotion["previousDatabase"]["arn"], old_db.as_str());
+
+    // The parameter names the restored instance's endpoint.
+    let restored_arn = promotion["database"]["arn"].as_str().unwrap().to_owned();
+    let restored_id = promotion["database"]["identifier"].as_str().unwrap();
+    assert!(restored_id.starts_with("r-e2e-promote-"), "{restored_id}");
+    let value = stack
+        .ssm
+        .get_parameter()
+        .name(parameter)
+        .send()
+        .await
+        .unwrap()
+        .parameter()
+        .and_then(|p| p.value())
+        .unwrap()
+        .to_owned();
+    let restored = stack
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(restored_id)
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .clone();
+    let endpoint = restored.endpoint().unwrap();
+    assert_eq!(
+        value,
+        format!(
+            "{}:{}",
+            endpoint.address().unwrap(),
+            endpoint.port().unwrap()
+        )
+    );
+    assert_eq!(promotion["endpoint"], value.as_str());
+
+    // The restored database is the tenant's now; the previous one is exactly as it was.
+    let tags = stack.rds_tags(&restored_arn).await;
+    assert_eq!(
+        tags.get("bbws:tenant-id").map(String::as_str),
+        Some("e2e-promote")
+    );
+    assert_eq!(tags.get("bbws:restored-from"), Some(&backup_id));
+    assert!(tags.contains_key("bbws:promoted-at"), "{tags:?}");
+    assert_eq!(
+        stack.rds_tags(&old_db).await,
+        old_tags,
+        "the previous database is untouched"
+    );
+
+    // The next backup of the tenant backs up the promoted database, not the previous one.
+    let before_on_old = stack.jobs_on(&old_db).await.len();
+    stack.backed_up("e2e-promote", &[]);
+    assert_eq!(stack.jobs_on(&restored_arn).await.len(), 1);
+    assert_eq!(stack.jobs_on(&old_db).await.len(), before_on_old);
+}
+
+#[tokio::test]
+async fn an_aurora_restore_gets_a_serverless_instance_beside_the_tenants_cluster() {
+    let stack = Stack::new().await;
+    let tenant = stack.seed_aurora_tenant("e2e-aurora");
+    let cluster_arn = tenant.database_arn;
+    assert!(cluster_arn.contains(":cluster:"), "{cluster_arn}");
+    let dir = &tenant.directory;
+    let before = snapshot(dir);
+    let backup_id = stack.backed_up("e2e-aurora", &[]);
+    assert_eq!(
+        stack.jobs_on(&cluster_arn).await.len(),
+        1,
+        "the cluster is backed up"
+    );
+    std::fs::write(dir.join("wp-content/index.php"), b"changed").unwrap();
+
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-aurora",
+        "--backup",
+        &backup_id,
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(snapshot(dir), before);
+    let result = &out["output"];
+    assert_eq!(result["databasePromotion"]["skipped"], true);
+    let watched = &result["database"]["jobs"][0];
+    assert_eq!(watched["kind"], "database", "{result}");
+    assert_eq!(watched["state"], "COMPLETED");
+    let cluster_created = watched["createdResourceArn"].as_str().unwrap();
+    let restored_cluster = cluster_created.rsplit(':').next().unwrap();
+    assert!(
+        restored_cluster.starts_with("r-e2e-aurora-"),
+        "{restored_cluster}"
+    );
+    let instance_id = watched["jobId"].as_str().unwrap();
+    assert_eq!(instance_id, format!("{restored_cluster}-1"));
+
+    let instance = stack
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(instance_id)
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .clone();
+    assert_eq!(instance.db_instance_class(), Some("db.serverless"));
+    assert_eq!(instance.db_cluster_identifier(), Some(restored_cluster));
+    assert_eq!(instance.db_instance_status(), Some("available"));
+    let cluster = stack
+        .rds
+        .describe_db_clusters()
+        .db_cluster_identifier(restored_cluster)
+        .send()
+        .await
+        .unwrap()
+        .db_clusters()[0]
+        .clone();
+    let members: Vec<_> = cluster
+        .db_cluster_members()
+        .iter()
+        .filter_map(|m| m.db_instance_identifier())
+        .collect();
+    assert_eq!(members, [instance_id]);
+    let tags = stack.rds_tags(cluster_created).await;
+    assert_eq!(tags.get("bbws:restored-from"), Some(&backup_id));
+    assert!(
+        !tags.contains_key("bbws:tenant-id"),
+        "not promoted: not the tenant's database"
+    );
+
+    // The tenant's own cluster keeps its one instance.
+    let own = stack
+        .rds
+        .describe_db_clusters()
+        .db_cluster_identifier("e2e-aurora")
+        .send()
+        .await
+        .unwrap()
+        .db_clusters()[0]
+        .db_cluster_members()
+        .len();
+    assert_eq!(own, 1);
+}

@@ -1,0 +1,16 @@
+//! End to end on the local stack: the real state machines run by a real Step Functions
+//! interpreter, calling the real handler binaries, against AWS APIs served locally.
+//! `make e2e` starts the stack, runs these one at a time (`--test-threads=1`: the fault
+//! injection and the shared file system are global) and stops it.
+//!
+//! The scenarios are grouped by capability; each starts from [`stack::Stack::new`], the one
+//! fixture, which waits until the stack is idle and offers every helper.
+
+mod stack;
+
+mod backup;
+mod databases;
+mod events;
+mod fleet;
+mod restore;
+mod tenants;

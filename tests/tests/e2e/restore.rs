@@ -1,0 +1,158 @@
+//! Restoring a tenant's files from a tenant backup, and how a restore is refused or fails.
+
+use serde_json::json;
+
+use crate::stack::{snapshot, unique, Stack};
+
+#[tokio::test]
+async fn a_restore_brings_back_every_file_byte_identical_and_keeps_the_damaged_ones() {
+    let stack = Stack::new().await;
+    let tenant = stack.seed_tenant("e2e-restore");
+    let dir = &tenant.directory;
+    let before = snapshot(dir);
+    assert!(before.len() >= 5);
+    let backup_id = stack.backed_up("e2e-restore", &[]);
+
+    // Damage: change one file, delete another, add one.
+    std::fs::write(dir.join("wp-content/index.php"), b"<?php echo 'defaced';").unwrap();
+    std::fs::remove_file(dir.join("wp-content/uploads/2026/11/logo.bin")).unwrap();
+    std::fs::write(
+        dir.join("wp-content/malware.php"),
+        b"<?php eval($_GET['x']);",
+    )
+    .unwrap();
+
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-restore",
+        "--backup",
+        &backup_id,
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let result = &out["output"];
+    assert_eq!(
+        snapshot(dir),
+        before,
+        "every file byte-identical to the backup, nothing else"
+    );
+
+    let kept = std::path::PathBuf::from(result["files"]["keptAside"].as_str().unwrap());
+    assert!(
+        kept.starts_with(dir.parent().unwrap().join(".bbws-kept/e2e-restore")),
+        "{kept:?}"
+    );
+    assert_eq!(
+        std::fs::read(kept.join("wp-content/index.php")).unwrap(),
+        b"<?php echo 'defaced';"
+    );
+    assert!(kept.join("wp-content/malware.php").exists());
+    let deployment = &result["deployment"]["jobs"][0];
+    assert_eq!(deployment["state"], "COMPLETED", "{result}");
+    assert_eq!(deployment["resourceArn"], tenant.service_arn.as_str());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("aws-backup-restore_")
+        })
+        .filter(|e| e.path().join("e2e-restore").exists())
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the emptied restore directory is removed"
+    );
+}
+
+#[tokio::test]
+async fn a_restore_into_another_tenant_is_refused() {
+    let stack = Stack::new().await;
+    stack.seed_tenant("e2e-owner");
+    let victim = stack.seed_tenant("e2e-victim");
+    let before = snapshot(&victim.directory);
+    let backup_id = stack.backed_up("e2e-owner", &["--files-only"]);
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-victim",
+        "--backup",
+        &backup_id,
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 41, "{out}");
+    assert_eq!(out["error"], "InvalidRestoreTarget");
+    assert_eq!(snapshot(&victim.directory), before, "nothing changed");
+}
+
+#[tokio::test]
+async fn restoring_an_unknown_backup_is_backup_not_found() {
+    let stack = Stack::new().await;
+    stack.seed_tenant("e2e-nobackup");
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-nobackup",
+        "--backup",
+        "tb-00000000000000000000",
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 44, "{out}");
+    assert_eq!(out["error"], "BackupNotFound");
+}
+
+#[tokio::test]
+async fn a_failed_restore_job_is_restore_failed_and_changes_nothing() {
+    let stack = Stack::new().await;
+    let tenant = stack.seed_tenant("e2e-restore-fail");
+    let dir = &tenant.directory;
+    let backup_id = stack.backed_up("e2e-restore-fail", &["--files-only"]);
+    std::fs::write(
+        dir.join("wp-content/index.php"),
+        b"changed after the backup",
+    )
+    .unwrap();
+    stack
+        .fail_next_job("restore", "Access denied to the file system")
+        .await;
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-restore-fail",
+        "--backup",
+        &backup_id,
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 51, "{out}");
+    assert_eq!(out["error"], "RestoreFailed");
+    assert_eq!(
+        std::fs::read(dir.join("wp-content/index.php")).unwrap(),
+        b"changed after the backup"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_restore_is_restore_timeout() {
+    let stack = Stack::new().await;
+    stack.seed_tenant("e2e-restore-slow");
+    let backup_id = stack.backed_up("e2e-restore-slow", &["--files-only"]);
+    stack.slow_jobs(12).await;
+    let execution = stack
+        .start_execution(
+            "restore",
+            &unique("slow-restore"),
+            &json!({"tenantId": "e2e-restore-slow", "backupId": backup_id, "pollSeconds": 1,
+                    "timeouts": {"efsSeconds": 3}}),
+        )
+        .await;
+    let (code, out) = stack.bbws(&["status", &execution, "--follow"]);
+    assert_eq!(code, 55, "{out}");
+    assert_eq!(out["error"], "RestoreTimeout");
+    stack.slow_jobs(0).await;
+}

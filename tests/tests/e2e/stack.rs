@@ -1,0 +1,515 @@
+//! The one fixture of the scenarios: [`Stack`], the running local stack as a test sees it.
+//! It knows the endpoint, the platform the seed made and the SDK clients, and offers one way
+//! to do each thing: seed a tenant, run a state machine execution to its end, call the front
+//! server's admin API (faults), invoke a function, run the operator CLI, drain the events.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aws_sdk_backup::types::{BackupJob, BackupJobState};
+use aws_sdk_efs::types::AccessPointDescription;
+use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+use aws_sdk_sfn::types::ExecutionStatus;
+use bbws_tests::root;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::header::CONTENT_TYPE;
+use hyper::{HeaderMap, Method, Request, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{json, Value};
+
+/// The platform's region; the DR copies go to [`DR_REGION`].
+const REGION: &str = "us-east-1";
+const DR_REGION: &str = "eu-west-1";
+/// The longest a state machine execution may run in a scenario.
+const EXECUTION_DEADLINE: Duration = Duration::from_secs(180);
+/// The longest a scenario waits for the last one's backup jobs to end.
+const IDLE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The local stack that `make e2e` started and seeded with the platform.
+pub struct Stack {
+    endpoint: String,
+    /// `.local/platform.json`, as the seed wrote it.
+    platform: Value,
+    http: Client<HttpConnector, Full<Bytes>>,
+    pub backup: aws_sdk_backup::Client,
+    /// AWS Backup in the DR region.
+    pub dr_backup: aws_sdk_backup::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+/// A tenant as the seed made it.
+pub struct Tenant {
+    /// Its directory on the shared file system, with WordPress-like files.
+    pub directory: PathBuf,
+    /// Its RDS instance or, for an Aurora tenant, its cluster.
+    pub database_arn: String,
+    /// Its ECS service.
+    pub service_arn: String,
+}
+
+/// An answer of the front server, read whole.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Stack {
+    /// The stack at `BBWS_LOCAL_ENDPOINT`, once it is idle: the last scenario's events
+    /// drained, no backup job running anywhere, no fault pending.
+    pub async fn new() -> Stack {
+        let endpoint = std::env::var("BBWS_LOCAL_ENDPOINT").expect(
+            "BBWS_LOCAL_ENDPOINT is not set: run these tests with `make e2e`, which starts the local stack",
+        );
+        let text = std::fs::read_to_string(root().join(".local/platform.json"))
+            .expect(".local/platform.json: the local stack was not seeded");
+        let platform = serde_json::from_str(&text).expect("platform.json is JSON");
+        let config = sdk_config(&endpoint, REGION).await;
+        let dr_config = sdk_config(&endpoint, DR_REGION).await;
+        // No pooled connections: a scenario blocks on subprocesses between calls, and a
+        // fresh connection per call is never one the server has closed meanwhile.
+        let http = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build_http();
+        let stack = Stack {
+            endpoint,
+            platform,
+            http,
+            backup: aws_sdk_backup::Client::new(&config),
+            dr_backup: aws_sdk_backup::Client::new(&dr_config),
+            efs: aws_sdk_efs::Client::new(&config),
+            rds: aws_sdk_rds::Client::new(&config),
+            sfn: aws_sdk_sfn::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
+        };
+        stack.wait_idle().await;
+        stack
+    }
+
+    /// Waits until no backup job runs anywhere, so one scenario does not see the last one's
+    /// jobs, events or faults.
+    async fn wait_idle(&self) {
+        self.drain_events().await;
+        let deadline = Instant::now() + IDLE_DEADLINE;
+        loop {
+            let busy = self.all_jobs().await.iter().any(|j| {
+                matches!(
+                    j.state(),
+                    Some(
+                        BackupJobState::Created
+                            | BackupJobState::Pending
+                            | BackupJobState::Running
+                            | BackupJobState::Aborting
+                    )
+                )
+            });
+            if !busy {
+                break;
+            }
+            assert!(Instant::now() < deadline, "jobs still running after 60 s");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        self.admin(Method::DELETE, "faults", None).await;
+    }
+
+    // The platform.
+
+    pub fn file_system_id(&self) -> &str {
+        self.platform["fileSystemId"]
+            .as_str()
+            .expect("platform.json names the file system")
+    }
+
+    pub fn file_system_arn(&self) -> String {
+        format!(
+            "arn:aws:elasticfilesystem:{REGION}:123456789012:file-system/{}",
+            self.file_system_id()
+        )
+    }
+
+    // Seeding, by the script that also seeds the stack for `make local-up` and the demo.
+
+    /// Creates (or refreshes) a tenant: files, access point, RDS instance, service.
+    pub fn seed_tenant(&self, tenant: &str) -> Tenant {
+        Tenant::from_seed(&self.seed(&["tenant", tenant]))
+    }
+
+    /// The same, but the tenant's database is an Aurora MySQL cluster `<tenant>` with one
+    /// db.serverless instance `<tenant>-1`.
+    pub fn seed_aurora_tenant(&self, tenant: &str) -> Tenant {
+        Tenant::from_seed(&self.seed(&["aurora-tenant", tenant]))
+    }
+
+    /// An RDS instance with no tags, as the platform may make one; returns its ARN.
+    pub fn seed_database(&self, identifier: &str) -> String {
+        self.seed(&["database", identifier])["databaseArn"]
+            .as_str()
+            .expect("the seed names the database")
+            .to_owned()
+    }
+
+    /// Runs `scripts/local_seed.py` with `args`; its output is one JSON value.
+    fn seed(&self, args: &[&str]) -> Value {
+        let port = self
+            .endpoint
+            .rsplit(':')
+            .next()
+            .expect("the endpoint has a port");
+        let out = Command::new(root().join(".venv/bin/python"))
+            .arg(root().join("scripts/local_seed.py"))
+            .args(args)
+            .env("FRONT_PORT", port)
+            .output()
+            .expect("the seed script runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    // The front server: its admin API and Lambda.
+
+    /// Makes the next AWS Backup jobs take `seconds` (0 resets).
+    pub async fn slow_jobs(&self, seconds: u64) {
+        self.fault(json!({"fault": "slow-jobs", "seconds": seconds}))
+            .await;
+    }
+
+    /// Makes the next job of `kind` (backup, copy, restore) fail with `message`.
+    pub async fn fail_next_job(&self, kind: &str, message: &str) {
+        self.fault(json!({"fault": "fail-next-job", "kind": kind, "message": message}))
+            .await;
+    }
+
+    /// Answers the next `count` calls of the AWS Backup `operation` with a throttling error.
+    pub async fn throttle(&self, operation: &str, count: u32) {
+        self.fault(json!({"fault": "throttle", "operation": operation, "count": count}))
+            .await;
+    }
+
+    async fn fault(&self, body: Value) {
+        self.admin(Method::POST, "faults", Some(&body)).await;
+    }
+
+    /// Sends a JSON request to the front server's admin API; it must succeed.
+    async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> Value {
+        let reply = self
+            .send(method.clone(), &format!("/_local/{path}"), body)
+            .await;
+        assert!(
+            reply.status.is_success(),
+            "{method} {path}: {} {}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
+        );
+        serde_json::from_slice(&reply.body).unwrap_or(Value::Null)
+    }
+
+    /// Invokes a function through the front server as EventBridge or Step Functions would;
+    /// returns the function error's type (if it failed) and the payload.
+    pub async fn invoke(&self, function: &str, payload: &Value) -> (Option<String>, Value) {
+        let path = format!("/2015-03-31/functions/{function}/invocations");
+        let reply = self.send(Method::POST, &path, Some(payload)).await;
+        let failed = reply.headers.contains_key("x-amz-function-error");
+        let body: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+        let error = failed.then(|| body["errorType"].as_str().unwrap_or("?").to_owned());
+        (error, body)
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(format!("{}{path}", self.endpoint));
+        if body.is_some() {
+            request = request.header(CONTENT_TYPE, "application/json");
+        }
+        let body = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
+        let response = self
+            .http
+            .request(request.body(Full::new(body)).expect("a valid request"))
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: the answer's body: {e}"))
+            .to_bytes();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    // The operator CLI.
+
+    /// Runs the operator CLI; returns its exit code and the JSON value on its last line.
+    pub fn bbws(&self, args: &[&str]) -> (i32, Value) {
+        let out = Command::new(root().join("target/debug/bbws"))
+            .args(["--endpoint-url", &self.endpoint, "--json"])
+            .args(args)
+            .output()
+            .expect("target/debug/bbws runs (make e2e builds it)");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with(['{', '[']))
+            .unwrap_or("null");
+        let value = serde_json::from_str(last).unwrap_or(Value::Null);
+        (out.status.code().unwrap_or(-1), value)
+    }
+
+    /// Backs `tenant` up through the CLI (no DR copy, `extra` flags added) and returns the
+    /// tenant backup id; the backup must succeed.
+    pub fn backed_up(&self, tenant: &str, extra: &[&str]) -> String {
+        let args = [
+            &[
+                "backup",
+                "--tenant",
+                tenant,
+                "--poll-seconds",
+                "1",
+                "--no-dr-copy",
+            ][..],
+            extra,
+        ]
+        .concat();
+        let (code, out) = self.bbws(&args);
+        assert_eq!(code, 0, "{out}");
+        out["output"]["backupId"]
+            .as_str()
+            .expect("a backup id")
+            .to_owned()
+    }
+
+    // Step Functions.
+
+    /// Starts an execution of the state machine `machine` (backup, restore, fleet-backup)
+    /// named `name`; returns its ARN.
+    pub async fn start_execution(&self, machine: &str, name: &str, input: &Value) -> String {
+        let arn = self.platform["stateMachines"][machine]
+            .as_str()
+            .unwrap_or_else(|| panic!("platform.json has no state machine {machine}"));
+        self.sfn
+            .start_execution()
+            .state_machine_arn(arn)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+            .unwrap()
+            .execution_arn()
+            .to_owned()
+    }
+
+    /// Starts an execution as [`Stack::start_execution`] does and waits for its end.
+    pub async fn run_execution(
+        &self,
+        machine: &str,
+        name: &str,
+        input: &Value,
+    ) -> DescribeExecutionOutput {
+        let arn = self.start_execution(machine, name, input).await;
+        self.wait_for_execution(&arn).await
+    }
+
+    /// Waits for the end of the execution `arn`.
+    pub async fn wait_for_execution(&self, arn: &str) -> DescribeExecutionOutput {
+        let deadline = Instant::now() + EXECUTION_DEADLINE;
+        loop {
+            let d = self
+                .sfn
+                .describe_execution()
+                .execution_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            if d.status() != &ExecutionStatus::Running {
+                return d;
+            }
+            assert!(Instant::now() < deadline, "execution {arn} still running");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    // What the product did.
+
+    /// The events the product put on EventBridge since the last call (the seed routes them
+    /// to a queue).
+    pub async fn drain_events(&self) -> Vec<Value> {
+        let queue = self.platform["eventsQueueUrl"]
+            .as_str()
+            .expect("platform.json names the events queue");
+        let mut events = Vec::new();
+        loop {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            if got.messages().is_empty() {
+                break;
+            }
+            for message in got.messages() {
+                let body = message.body().expect("an event");
+                events.push(serde_json::from_str(body).expect("an event is JSON"));
+                self.sqs
+                    .delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(message.receipt_handle().expect("a receipt handle"))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        events
+    }
+
+    /// Every job the Backup stand-in knows.
+    pub async fn all_jobs(&self) -> Vec<BackupJob> {
+        self.backup
+            .list_backup_jobs()
+            .send()
+            .await
+            .unwrap()
+            .backup_jobs()
+            .to_vec()
+    }
+
+    /// Jobs the Backup stand-in knows, of one resource.
+    pub async fn jobs_on(&self, resource_arn: &str) -> Vec<BackupJob> {
+        self.backup
+            .list_backup_jobs()
+            .by_resource_arn(resource_arn)
+            .send()
+            .await
+            .unwrap()
+            .backup_jobs()
+            .to_vec()
+    }
+
+    /// Starts a job on a resource directly, as the hourly backup plan would; returns its id.
+    pub async fn start_job_directly(&self, resource_arn: &str, token: &str) -> String {
+        self.backup
+            .start_backup_job()
+            .backup_vault_name("bbws-dev-backup-vault")
+            .resource_arn(resource_arn)
+            .iam_role_arn("arn:aws:iam::123456789012:role/bbws-dev-backup")
+            .idempotency_token(token)
+            .recovery_point_tags("bbws:backup-type", "automated")
+            .send()
+            .await
+            .unwrap()
+            .backup_job_id()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The access points on the shared file system rooted at the tenant's directory.
+    pub async fn access_points_of(&self, tenant: &str) -> Vec<AccessPointDescription> {
+        self.efs
+            .describe_access_points()
+            .file_system_id(self.file_system_id())
+            .send()
+            .await
+            .unwrap()
+            .access_points()
+            .iter()
+            .filter(|ap| ap.root_directory().and_then(|r| r.path()) == Some(&format!("/{tenant}")))
+            .cloned()
+            .collect()
+    }
+
+    /// The tags of an RDS resource, as a map.
+    pub async fn rds_tags(&self, arn: &str) -> BTreeMap<String, String> {
+        self.rds
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .unwrap()
+            .tag_list()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Tenant {
+    fn from_seed(seeded: &Value) -> Tenant {
+        let field = |name: &str| {
+            seeded[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("the seed's tenant has no {name}: {seeded}"))
+                .to_owned()
+        };
+        Tenant {
+            directory: PathBuf::from(field("directory")),
+            database_arn: field("databaseArn"),
+            service_arn: field("serviceArn"),
+        }
+    }
+}
+
+async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(region.to_owned()))
+        .load()
+        .await
+}
+
+/// An execution name no earlier run of the suite on this stack used.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", std::process::id())
+}
+
+/// A `TenantCreated` event for `tenant`, as the platform puts it on EventBridge.
+pub fn tenant_created(tenant: &str) -> Value {
+    json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "TenantCreated", "source": "bbws.tenants",
+        "account": "123456789012", "time": "2026-11-25T12:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": {"tenantId": tenant}
+    })
+}
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                files.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
