@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test unit e2e lint-template lint fmt build venv clean demo local-up local-down
+.PHONY: test unit e2e lint-template lint fmt build venv clean demo local-up local-down bench
 
 ## Every test: unit and handler tests, state machine checks, template lint, and the
 ## end-to-end scenarios on the local stack.
@@ -47,6 +47,17 @@ build: venv
 	$(VENV)/bin/cargo-lambda lambda build --release --arm64 --output-format zip \
 	  $(addprefix -p ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do printf '%-18s %s bytes\n' $$f $$(stat -c %s target/lambda/$$f/bootstrap.zip); done
+
+## Start-up figures per function: init time and peak RSS against a local Runtime API stub,
+## beside a Python/boto3 peer, and the zip sizes `make build` left. Not part of `make test`.
+## BENCH_PROFILE=dev measures debug builds; BENCH_FUNCTIONS="a b" limits the set;
+## BENCH_RUNS (default 20) sets the runs per median; BENCH_COLD=1 also times a fresh-clone
+## `make demo` (about ten minutes).
+BENCH_PROFILE ?= release
+BENCH_FUNCTIONS ?= $(FUNCTIONS)
+bench: venv
+	cargo build --locked --profile $(BENCH_PROFILE) $(addprefix -p ,$(BENCH_FUNCTIONS))
+	BENCH_PROFILE=$(BENCH_PROFILE) BENCH_FUNCTIONS="$(BENCH_FUNCTIONS)" $(PY) bench/bench.py
 
 ## The project-local Python tools (cfn-lint, moto, cargo-lambda), installed once.
 venv: $(VENV)/.installed
