@@ -35,6 +35,8 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo clippy -p bbws-tests --features e2e --all-targets --locked -- -D warnings
+	@# Each function alone, so bbws is linted with only the sdk-* features that function takes.
+	for f in $(FUNCTIONS); do cargo clippy -p $$f --locked -- -D warnings || exit 1; done
 
 fmt:
 	cargo fmt --all
@@ -44,8 +46,11 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 ## Release zips for Lambda (arm64), as SAM's cargo-lambda build makes them (minutes: LTO).
 build: venv
 	rustup target add aarch64-unknown-linux-gnu
-	$(VENV)/bin/cargo-lambda lambda build --release --arm64 --output-format zip \
-	  $(addprefix -p ,$(FUNCTIONS))
+	@# One function at a time: built together, the functions would share one build of bbws
+	@# with every sdk-* feature on, and link SDK clients they never call.
+	for f in $(FUNCTIONS); do \
+	  $(VENV)/bin/cargo-lambda lambda build --release --arm64 --output-format zip -p $$f || exit 1; \
+	done
 	@for f in $(FUNCTIONS); do printf '%-18s %s bytes\n' $$f $$(stat -c %s target/lambda/$$f/bootstrap.zip); done
 
 ## Start-up figures per function: init time and peak RSS against a local Runtime API stub,
@@ -56,7 +61,7 @@ build: venv
 BENCH_PROFILE ?= release
 BENCH_FUNCTIONS ?= $(FUNCTIONS)
 bench: venv
-	cargo build --locked --profile $(BENCH_PROFILE) $(addprefix -p ,$(BENCH_FUNCTIONS))
+	for f in $(BENCH_FUNCTIONS); do cargo build --locked --profile $(BENCH_PROFILE) -p $$f || exit 1; done
 	BENCH_PROFILE=$(BENCH_PROFILE) BENCH_FUNCTIONS="$(BENCH_FUNCTIONS)" $(PY) bench/bench.py
 
 ## The project-local Python tools (cfn-lint, moto, cargo-lambda), installed once.

@@ -50,26 +50,22 @@ PEER = BENCH / "python_peer.py"
 
 # ---------------------------------------------------------------------------------------
 # The boto3 clients the Python peer builds for each function: the SDK clients the Rust
-# function builds at start-up, by boto3 service name. Today every function builds
-# `handlers::Deps` (backup, ecs, efs, resourcegroupstagging, rds, ssm); the tenant-
-# lifecycle and outcome functions build `handlers::EventDeps`, which adds EventBridge.
-# Edit this table when a function builds fewer (or more) clients.
-DEPS = ("backup", "ecs", "efs", "resourcegroupstaggingapi", "rds", "ssm")
-EVENT_DEPS = DEPS + ("events",)
+# function builds at start-up (its `sdk-*` features of bbws), by boto3 service name. Edit
+# this table with the function's Cargo.toml (tests/tests/layout.rs checks that side).
 PEER_CLIENTS = {
-    "copy-to-dr": DEPS,
-    "force-redeploy": DEPS,
-    "list-tenants": DEPS,
-    "offboard-tenant": EVENT_DEPS,
-    "onboard-tenant": EVENT_DEPS,
-    "poll-job": DEPS,
-    "promote-restore": DEPS,
-    "publish-outcome": EVENT_DEPS,
-    "restore": DEPS,
-    "start-backup": DEPS,
+    "copy-to-dr": ("backup",),
+    "force-redeploy": ("ecs",),
+    "list-tenants": ("resourcegroupstaggingapi",),
+    "offboard-tenant": ("efs",),
+    "onboard-tenant": ("efs", "resourcegroupstaggingapi", "events"),
+    "poll-job": ("backup", "ecs", "rds"),
+    "promote-restore": (),
+    "publish-outcome": ("events",),
+    "restore": ("backup", "efs", "resourcegroupstaggingapi", "rds", "ssm"),
+    "start-backup": ("backup", "efs", "resourcegroupstaggingapi"),
 }
 # A function missing from the table gets this (and a warning).
-DEFAULT_PEER_CLIENTS = DEPS
+DEFAULT_PEER_CLIENTS = ("backup", "ecs", "efs", "resourcegroupstaggingapi", "rds", "ssm", "events")
 # ---------------------------------------------------------------------------------------
 
 NEXT = "/2018-06-01/runtime/invocation/next"

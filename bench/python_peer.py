@@ -17,7 +17,8 @@ import sys
 
 import boto3
 
-# What `Config::from_lookup` refuses to start without.
+# Settings a Rust function refuses to start without (each reads only some of them; the
+# harness sets them all, so the peer checks them all alike).
 REQUIRED = ("BACKUP_VAULT_NAME", "BACKUP_ROLE_ARN", "DR_VAULT_ARN")
 missing = [name for name in REQUIRED if not os.environ.get(name, "").strip()]
 if missing:

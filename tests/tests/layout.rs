@@ -46,7 +46,7 @@ fn references(me: &str, text: &str, known: &BTreeSet<String>) -> BTreeSet<String
             continue;
         }
         let mut rest = line;
-        while let Some(at) = rest.find(|c| c == 'c' || c == 's') {
+        while let Some(at) = rest.find(['c', 's']) {
             let tail = &rest[at..];
             let boundary =
                 at == 0 || !rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');

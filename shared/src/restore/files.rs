@@ -36,7 +36,7 @@ pub const KEPT_DIR: &str = ".bbws-kept";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PromoteRequest {
+pub struct Placement {
     /// The tenant whose directory receives the restored files.
     pub tenant_id: TenantId,
     /// The tenant the backup was made of (differs from `tenant_id` for a clone).
@@ -49,7 +49,7 @@ pub struct PromoteRequest {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PromoteOutcome {
+pub struct Placed {
     /// The tenant's directory, now holding the restored files.
     pub put_in_place: String,
     /// The directory the restore job wrote, which the files came from.
@@ -80,7 +80,7 @@ impl Service for MountedFileSystem {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PromoteInput {
+struct PlaceInput {
     tenant_id: TenantId,
     source_tenant_id: TenantId,
     restore: JobSet,
@@ -89,11 +89,11 @@ struct PromoteInput {
 /// The `promote-restore` handler.
 pub async fn handler(event: LambdaEvent<Value>, fs: &MountedFileSystem) -> Result<Value, Error> {
     let op = Operation::Restore;
-    let input: PromoteInput = parse(op, "promote-restore", event.payload)?;
+    let input: PlaceInput = parse(op, "promote-restore", event.payload)?;
     let job = input
         .restore
         .completed_restore("file-system", |r| r == ResourceKind::Efs)?;
-    let request = PromoteRequest {
+    let request = Placement {
         tenant_id: input.tenant_id,
         source_tenant_id: input.source_tenant_id,
         restore_job_id: job.job_id.clone(),
@@ -101,7 +101,7 @@ pub async fn handler(event: LambdaEvent<Value>, fs: &MountedFileSystem) -> Resul
     };
     let mount = fs.mount.clone();
     // File-system work blocks: keep it off the runtime's threads.
-    let outcome = tokio::task::spawn_blocking(move || promote(&mount, &request))
+    let outcome = tokio::task::spawn_blocking(move || put_in_place(&mount, &request))
         .await
         .map_err(|e| op.failed(format!("the promotion stopped: {e}")))??;
     tracing::info!(?outcome, "restore promoted");
@@ -121,16 +121,16 @@ fn io_failed(what: &str, path: &Path, error: io::Error) -> Error {
 }
 
 /// Promotes the restore of `request` under `mount`, the file system's root.
-pub fn promote(mount: &Path, request: &PromoteRequest) -> Result<PromoteOutcome, Error> {
-    promote_with(mount, request, |from, to| fs::rename(from, to))
+pub fn put_in_place(mount: &Path, request: &Placement) -> Result<Placed, Error> {
+    put_in_place_with(mount, request, |from, to| fs::rename(from, to))
 }
 
-/// [`promote`] with the rename made replaceable, so tests can make one fail.
-pub fn promote_with(
+/// [`put_in_place`] with the rename made replaceable, so tests can make one fail.
+pub fn put_in_place_with(
     mount: &Path,
-    request: &PromoteRequest,
+    request: &Placement,
     rename: impl Fn(&Path, &Path) -> io::Result<()>,
-) -> Result<PromoteOutcome, Error> {
+) -> Result<Placed, Error> {
     let current = mount.join(request.tenant_id.as_str());
     let kept = mount
         .join(KEPT_DIR)
@@ -145,7 +145,7 @@ pub fn promote_with(
         // Nothing left to promote: either an earlier attempt finished, or the restore wrote
         // nothing we can find.
         if current.is_dir() && kept.exists() {
-            return Ok(PromoteOutcome {
+            return Ok(Placed {
                 put_in_place: current.display().to_string(),
                 restored_from: String::new(),
                 kept_aside: Some(kept.display().to_string()),
@@ -209,7 +209,7 @@ pub fn promote_with(
     if let Some(dir) = restored.parent() {
         let _ = fs::remove_dir(dir);
     }
-    Ok(PromoteOutcome {
+    Ok(Placed {
         put_in_place: current.display().to_string(),
         restored_from: restored.display().to_string(),
         kept_aside: Some(kept.display().to_string()),

@@ -20,5 +20,5 @@ pub use lifecycle::{parse_event, TenantEvent};
 pub use resources::{DatabaseTarget, FileSystemTarget, Overrides, ServiceTarget, TenantResources};
 
 /// The tagging API's name for an EFS access point.
-#[cfg(any(feature = "sdk-tagging"))]
+#[cfg(feature = "sdk-tagging")]
 const TYPE_ACCESS_POINT: &str = "elasticfilesystem:access-point";

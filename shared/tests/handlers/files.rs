@@ -7,7 +7,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use bbws::restore::files::{promote, promote_with, PromoteRequest, KEPT_DIR};
+use bbws::restore::files::{put_in_place, put_in_place_with, Placement, KEPT_DIR};
 use bbws::TenantId;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -29,8 +29,8 @@ fn write(path: &Path, content: &[u8]) {
     fs::write(path, content).unwrap();
 }
 
-fn request(tenant: &str, source: &str) -> PromoteRequest {
-    PromoteRequest {
+fn request(tenant: &str, source: &str) -> Placement {
+    Placement {
         tenant_id: TenantId::parse(tenant).unwrap(),
         source_tenant_id: TenantId::parse(source).unwrap(),
         restore_job_id: "restore-1".into(),
@@ -67,7 +67,7 @@ fn scene(mount: &Path) -> PathBuf {
 fn puts_the_restored_files_in_place_and_keeps_the_old_ones_aside() {
     let mount = mount();
     scene(&mount);
-    let outcome = promote(&mount, &request("tenant-1", "tenant-1")).unwrap();
+    let outcome = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap();
 
     assert_eq!(
         fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
@@ -111,7 +111,7 @@ fn puts_the_restored_files_in_place_and_keeps_the_old_ones_aside() {
     );
 
     // A retried step finds the work done and says so.
-    let again = promote(&mount, &request("tenant-1", "tenant-1")).unwrap();
+    let again = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap();
     assert!(again.already_promoted);
     assert_eq!(
         fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
@@ -124,7 +124,7 @@ fn rolls_back_when_the_second_rename_fails() {
     let mount = mount();
     let restored = scene(&mount);
     let calls = Cell::new(0);
-    let err = promote_with(&mount, &request("tenant-1", "tenant-1"), |from, to| {
+    let err = put_in_place_with(&mount, &request("tenant-1", "tenant-1"), |from, to| {
         calls.set(calls.get() + 1);
         if calls.get() == 2 {
             return Err(io::Error::other("injected failure"));
@@ -150,7 +150,7 @@ fn refuses_symlinks_that_leave_the_tenant_directory() {
         let mount = mount();
         let restored = scene(&mount);
         symlink(target, restored.join("wp-content/escape")).unwrap();
-        let err = promote(&mount, &request("tenant-1", "tenant-1")).unwrap_err();
+        let err = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap_err();
         assert_eq!(err.name(), "RestoreFailed");
         assert!(err.to_string().contains("outside the tenant"), "{err}");
         assert_eq!(
@@ -177,7 +177,7 @@ fn links_inside_the_tenant_directory_are_fine() {
         restored.join("wp-content/alias.php"),
     )
     .unwrap();
-    promote(&mount, &request("tenant-1", "tenant-1")).unwrap();
+    put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap();
     assert_eq!(
         fs::read(mount.join("tenant-1/wp-content/alias.php")).unwrap(),
         b"<?php // original"
@@ -188,7 +188,7 @@ fn links_inside_the_tenant_directory_are_fine() {
 fn a_restore_that_wrote_nothing_is_restore_failed() {
     let mount = mount();
     write(&mount.join("tenant-1/wp-content/index.php"), b"current");
-    let err = promote(&mount, &request("tenant-1", "tenant-1")).unwrap_err();
+    let err = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap_err();
     assert_eq!(err.name(), "RestoreFailed");
     assert_eq!(
         fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
@@ -200,7 +200,7 @@ fn a_restore_that_wrote_nothing_is_restore_failed() {
 fn a_clone_puts_another_tenants_backup_in_the_target_directory() {
     let mount = mount();
     scene(&mount);
-    promote(&mount, &request("tenant-3", "tenant-1")).unwrap();
+    put_in_place(&mount, &request("tenant-3", "tenant-1")).unwrap();
     assert_eq!(
         fs::read(mount.join("tenant-3/wp-content/index.php")).unwrap(),
         b"<?php // original"
@@ -221,7 +221,7 @@ fn finishes_a_promotion_interrupted_between_the_two_renames() {
         .join("tenant-1/20261125T120000Z-restore-1");
     fs::create_dir_all(kept.parent().unwrap()).unwrap();
     fs::rename(mount.join("tenant-1"), &kept).unwrap();
-    let outcome = promote(&mount, &request("tenant-1", "tenant-1")).unwrap();
+    let outcome = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap();
     assert!(!outcome.already_promoted);
     assert_eq!(
         fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
