@@ -16,9 +16,12 @@ use crate::error::{Error, Operation};
 /// What a handler is given at every invocation: the settings it reads and the clients it
 /// calls, built once when the function starts.
 pub trait Service: Sized + Sync + 'static {
-    /// False for a service that calls no AWS API: its start-up skips loading the SDK's
-    /// configuration.
-    const CALLS_AWS: bool = true;
+    /// The SDK's configuration, from the environment. A service that calls no AWS API
+    /// returns an empty one instead: its binary then links neither the SDK's configuration
+    /// loader (credential providers, STS) nor an HTTPS client.
+    fn sdk() -> impl Future<Output = SdkConfig> {
+        aws_config::load_from_env()
+    }
 
     /// Reads the settings through `lookup` (the environment in Lambda) and builds the
     /// clients from `sdk`. A missing or malformed setting stops the function at start-up,
@@ -35,11 +38,7 @@ where
     Fut: Future<Output = Result<Value, Error>>,
 {
     lambda_runtime::tracing::init_default_subscriber();
-    let sdk = if S::CALLS_AWS {
-        aws_config::load_from_env().await
-    } else {
-        SdkConfig::builder().build()
-    };
+    let sdk = S::sdk().await;
     let service = S::build(&sdk, &|name| std::env::var(name).ok())?;
     // The service lives as long as the process: leaking it once lets every invocation
     // borrow it without reference counting.

@@ -69,7 +69,9 @@ pub struct MountedFileSystem {
 }
 
 impl Service for MountedFileSystem {
-    const CALLS_AWS: bool = false;
+    fn sdk() -> impl std::future::Future<Output = SdkConfig> {
+        std::future::ready(SdkConfig::builder().build())
+    }
 
     fn build(_: &SdkConfig, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
