@@ -196,12 +196,8 @@ fn aurora_capacity(min: Option<&str>, max: Option<&str>) -> Result<(f64, f64), C
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads the configuration through `lookup`, so tests need not touch the process
-    /// environment.
+    /// Reads the configuration through `lookup`: the environment at start-up
+    /// ([`crate::runtime::run`]), a map in tests.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
             match lookup(name).filter(|v| !v.trim().is_empty()) {
