@@ -24,8 +24,9 @@ local-down:
 e2e: venv
 	scripts/e2e.sh
 
-unit:
+unit: venv
 	cargo test --workspace --locked
+	cd tests/iam && ../../$(PY) -m unittest -q
 
 lint-template: venv
 	$(VENV)/bin/cfn-lint template.yaml

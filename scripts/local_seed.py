@@ -10,6 +10,8 @@
   local_seed.py drain-events    the events the product put on EventBridge since the last drain
   local_seed.py database <id>   an RDS instance with no tags (as the platform may make one)
   local_seed.py rds-tags <arn>  the tags of an RDS instance
+  local_seed.py service <name>  an ECS service with no tags in the platform's cluster
+  local_seed.py service-tags <arn>  the tags of an ECS service
   local_seed.py parameter <name>
                                 an SSM parameter: {"name", "value"} (value null when absent)
   local_seed.py db <id>         describe_db_instances' description of DB instance <id>, or
@@ -218,6 +220,21 @@ def database(identifier):
     print(json.dumps({"databaseArn": rds_instance(identifier)}))
 
 
+def service(name):
+    """An ECS service with no tags in the platform's cluster, as the platform may make one."""
+    ecs = client("ecs")
+    services = ecs.describe_services(cluster=f"bbws-{ENV}", services=[name])["services"]
+    found = services[0] if services and services[0]["status"] == "ACTIVE" else ecs.create_service(
+        cluster=f"bbws-{ENV}", serviceName=name, desiredCount=1,
+    )["service"]
+    print(json.dumps({"serviceArn": found["serviceArn"]}))
+
+
+def service_tags(arn):
+    tags = client("ecs").list_tags_for_resource(resourceArn=arn)["tags"]
+    print(json.dumps({t["key"]: t["value"] for t in tags}))
+
+
 def rds_tags(arn):
     tags = client("rds").list_tags_for_resource(ResourceName=arn)["TagList"]
     print(json.dumps({t["Key"]: t["Value"] for t in tags}))
@@ -264,6 +281,8 @@ COMMANDS = {
     "drain-events": (drain_events, 0),
     "database": (database, 1),
     "rds-tags": (rds_tags, 1),
+    "service": (service, 1),
+    "service-tags": (service_tags, 1),
     "parameter": (parameter, 1),
     "db": (db, 1),
     "cluster": (cluster, 1),

@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anyhow::Context;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
+use bbws::aws::recovery_points;
+use bbws::error::Operation;
 use bbws::tags;
 use serde::Serialize;
 use tokio::task::JoinSet;
@@ -257,11 +259,12 @@ pub fn render_table(tenant: &str, vault: &str, backups: &[TenantBackup]) -> Vec<
 /// Lists the tenant's backups in `vault` and prints them (a table, or a JSON array).
 pub async fn list(
     backup: &aws_sdk_backup::Client,
+    rds: &aws_sdk_rds::Client,
     vault: &str,
     tenant: &str,
     term: &mut Term,
 ) -> anyhow::Result<Vec<TenantBackup>> {
-    let points = recovery_points(backup, vault, term).await?;
+    let points = recovery_points(backup, rds, vault, term).await?;
     let mine: Vec<RecoveryPoint> = points
         .into_iter()
         .filter(|p| belongs_to(tenant, p))
@@ -282,6 +285,7 @@ pub async fn list(
 /// read (deleted meanwhile, a resource type ListTags does not serve) is left out with a note.
 async fn recovery_points(
     backup: &aws_sdk_backup::Client,
+    rds: &aws_sdk_rds::Client,
     vault: &str,
     term: &mut Term,
 ) -> anyhow::Result<Vec<RecoveryPoint>> {
@@ -313,9 +317,11 @@ async fn recovery_points(
     loop {
         while running.len() < TAG_CONCURRENCY {
             let Some(arn) = pending.next() else { break };
-            let client = backup.clone();
+            let (backup, rds) = (backup.clone(), rds.clone());
             running.spawn(async move {
-                let tags = tags_of(&client, &arn).await;
+                let tags = recovery_points::tags(&backup, &rds, Operation::Restore, &arn)
+                    .await
+                    .map_err(anyhow::Error::from);
                 (arn, tags)
             });
         }
@@ -336,19 +342,6 @@ async fn recovery_points(
             Some(point)
         })
         .collect())
-}
-
-async fn tags_of(
-    backup: &aws_sdk_backup::Client,
-    arn: &str,
-) -> anyhow::Result<HashMap<String, String>> {
-    let mut tags = HashMap::new();
-    let mut pages = backup.list_tags().resource_arn(arn).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.context("cannot read its tags")?;
-        tags.extend(page.tags().cloned().unwrap_or_default());
-    }
-    Ok(tags)
 }
 
 /// The copy jobs of the given recovery points. ListCopyJobs filters by the resource a copy

@@ -242,8 +242,12 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
                 Ok(tenant) => tenant,
                 Err(code) => return Ok(code),
             };
-            let client = aws_sdk_backup::Client::new(&aws_config(global).await);
-            backups::list(&client, &global.vault_name(), tenant.as_str(), term).await?;
+            let sdk = aws_config(global).await;
+            let (backup, rds) = (
+                aws_sdk_backup::Client::new(&sdk),
+                aws_sdk_rds::Client::new(&sdk),
+            );
+            backups::list(&backup, &rds, &global.vault_name(), tenant.as_str(), term).await?;
             Ok(0)
         }
         Command::Status {

@@ -514,9 +514,21 @@ async fn backups_lists_the_tenants_recovery_points_grouped_with_their_dr_copies(
     let client = backup_client(&rules);
 
     let (mut term, out, err) = Term::captured(false, true);
-    let listed = backups::list(&client, "bbws-dev-backup-vault", "tenant-1", &mut term)
-        .await
-        .unwrap();
+    let rds = aws_sdk_rds::Client::from_conf(
+        aws_sdk_rds::Config::builder()
+            .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
+            .region(aws_sdk_rds::config::Region::new("us-east-1"))
+            .build(),
+    );
+    let listed = backups::list(
+        &client,
+        &rds,
+        "bbws-dev-backup-vault",
+        "tenant-1",
+        &mut term,
+    )
+    .await
+    .unwrap();
     assert_eq!(err.text(), "");
     assert_eq!(points.num_calls(), 2);
     assert_eq!(

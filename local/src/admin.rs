@@ -7,9 +7,14 @@
 //!   `{"fault": "fail-next-job", "message": "...", "kind": "backup"|"copy"|"restore"}`,
 //!   `{"fault": "expire-next-job", "message": "..."}` (backup jobs only),
 //!   `{"fault": "slow-jobs", "seconds": N}` (0 resets),
-//!   `{"fault": "throttle", "operation": "StartBackupJob", "count": N}`
+//!   `{"fault": "throttle", "operation": "StartBackupJob", "count": N}`,
+//!   `{"fault": "lose-response", "operation": "StartCopyJob"|"CreateAccessPoint"|..., "count": N}`
+//!   (the call is carried out, then its answer lost with the connection)
 //!   → 200 with the faults pending, 400 `{"error": ...}` for a bad one;
-//! * `GET /_local/faults` shows them, `DELETE /_local/faults` clears them all.
+//! * `GET /_local/faults` shows them, `DELETE /_local/faults` clears them all;
+//! * `POST /_local/recovery-points` `{"vault", "resourceArn", "count", "everySeconds",
+//!   "newestSecondsAgo"}` fills a vault with an hourly plan's worth of recovery points;
+//!   `DELETE /_local/recovery-points` removes those again.
 
 use hyper::{Method, StatusCode};
 use serde_json::json;
@@ -30,9 +35,14 @@ pub fn handle(backup: &Service, method: &Method, rest: &str, body: &[u8]) -> Rep
             },
             Err(e) => refused(&format!(
                 "not a fault ({e}); expected {{\"fault\": \"fail-next-job\" | \
-                 \"expire-next-job\" | \"slow-jobs\" | \"throttle\", ...}}"
+                 \"expire-next-job\" | \"slow-jobs\" | \"throttle\" | \"lose-response\", ...}}"
             )),
         },
+        (&Method::POST, "recovery-points") => match backup.fill(body) {
+            Ok(done) => web::json(StatusCode::OK, &done),
+            Err(message) => refused(&message),
+        },
+        (&Method::DELETE, "recovery-points") => web::json(StatusCode::OK, &backup.unfill()),
         (&Method::DELETE, "faults") => {
             backup.clear_faults();
             web::json(StatusCode::OK, &backup.faults_dump())

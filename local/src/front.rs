@@ -1,7 +1,6 @@
 //! The one port: routes each request to the admin API, Lambda, the AWS Backup stand-in or
 //! moto.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use http_body_util::BodyExt;
@@ -10,10 +9,11 @@ use hyper::{Request, StatusCode};
 use serde_json::json;
 
 use crate::backup;
+use crate::calls::{self, Recorder};
 use crate::config::Config;
 use crate::proxy::{bad_gateway, Upstream};
 use crate::web::{self, Reply};
-use crate::{admin, lambda, sigv4};
+use crate::{access_points, admin, lambda, sigv4, snapshots};
 
 /// The region of a Backup request whose credential scope names none.
 const DEFAULT_REGION: &str = "us-east-1";
@@ -22,6 +22,7 @@ pub struct Front {
     moto: Upstream,
     lambda: Upstream,
     backup: Arc<backup::Service>,
+    calls: Recorder,
 }
 
 impl Front {
@@ -30,10 +31,13 @@ impl Front {
             moto: Upstream::new(&config.moto)?,
             lambda: Upstream::new(&config.lambda)?,
             backup: backup::Service::new(config)?,
+            calls: Recorder::create(&config.state_dir)?,
         })
     }
 
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    /// Serves one request. `Err` when a `lose-response` fault takes the answer: the call was
+    /// carried out, and hyper closes the connection without answering.
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Reply, LostResponse> {
         let (parts, body) = req.into_parts();
         let body = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -46,14 +50,18 @@ impl Front {
         };
         let path = parts.uri.path();
         let query = parts.uri.query();
+        let scope = sigv4::credential_scope(&parts.headers, query);
+        let operation = match scope.as_ref().map(|s| s.service.as_str()) {
+            Some(backup::SIGNING_NAME) => backup::Service::operation_name(&parts.method, path),
+            Some("elasticfilesystem") => access_points::operation(&parts.method, path),
+            _ => None,
+        };
         let reply = if let Some(rest) = path.strip_prefix("/_local/") {
             admin::handle(&self.backup, &parts.method, rest, &body)
         } else if let Some(binary) = lambda::invoked_binary(&parts.method, path) {
             tracing::debug!(binary, "lambda invoke");
-            lambda::invoke(&self.lambda, &binary, parts.headers.clone(), body).await
-        } else if let Some(scope) = sigv4::credential_scope(&parts.headers, query)
-            .filter(|s| s.service == backup::SIGNING_NAME)
-        {
+            lambda::invoke(&self.lambda, &binary, parts.headers.clone(), body.clone()).await
+        } else if let Some(scope) = scope.as_ref().filter(|s| s.service == backup::SIGNING_NAME) {
             let region = if scope.region.is_empty() {
                 DEFAULT_REGION
             } else {
@@ -61,6 +69,19 @@ impl Front {
             };
             self.backup
                 .handle(region, &parts.method, path, query, &body)
+        } else if let Some(arn) = scope
+            .as_ref()
+            .filter(|s| s.service == "rds")
+            .and_then(|_| snapshots::backup_snapshot_of(&body))
+        {
+            snapshots::reply(&arn, self.backup.snapshot_tags(&arn))
+        } else if let Some(made) = match operation {
+            Some("CreateAccessPoint") => {
+                access_points::already_made(&self.moto, &parts.headers, &body).await
+            }
+            _ => None,
+        } {
+            made
         } else {
             let path_and_query = parts
                 .uri
@@ -73,7 +94,7 @@ impl Front {
                     parts.method.clone(),
                     &path_and_query,
                     parts.headers.clone(),
-                    body,
+                    body.clone(),
                     true,
                 )
                 .await
@@ -82,7 +103,36 @@ impl Front {
                 Err(e) => bad_gateway(&format!("moto at {}: {}", self.moto.base(), e.message)),
             }
         };
+        if let Some(scope) = scope.as_ref().filter(|_| !path.starts_with("/_local/")) {
+            self.calls.record(&calls::Call {
+                method: &parts.method,
+                path,
+                query,
+                headers: &parts.headers,
+                body: &body,
+                service: &scope.service,
+                region: &scope.region,
+                operation,
+                status: reply.status().as_u16(),
+            });
+        }
         tracing::debug!(method = %parts.method, uri = %parts.uri, status = %reply.status(), "served");
+        if let Some(op) = operation.filter(|op| self.backup.take_lost_response(op)) {
+            tracing::info!(operation = op, "answer lost (lose-response fault)");
+            return Err(LostResponse(op));
+        }
         Ok(reply)
     }
 }
+
+/// The answer to a call a `lose-response` fault took.
+#[derive(Debug)]
+pub struct LostResponse(pub &'static str);
+
+impl std::fmt::Display for LostResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the answer to {} was lost (lose-response fault)", self.0)
+    }
+}
+
+impl std::error::Error for LostResponse {}

@@ -7,14 +7,17 @@
 //!   AWS Backup operations no emulator implements, with real file snapshots of EFS;
 //! * everything else goes to moto unchanged.
 
+pub mod access_points;
 pub mod admin;
 pub mod backup;
+pub mod calls;
 pub mod config;
 pub mod front;
 pub mod ids;
 pub mod lambda;
 pub mod proxy;
 pub mod sigv4;
+pub mod snapshots;
 pub mod web;
 
 use std::net::SocketAddr;

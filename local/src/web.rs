@@ -22,6 +22,13 @@ pub fn json(status: StatusCode, value: &Value) -> Reply {
     reply
 }
 
+/// A text answer (its content type is the caller's to set).
+pub fn text(status: StatusCode, body: String) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    *reply.status_mut() = status;
+    reply
+}
+
 /// Adds a header whose value came from us; a value that is not a valid header is dropped.
 pub fn set_header(reply: &mut Reply, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {

@@ -38,12 +38,26 @@ where
     Fut: Future<Output = Result<Value, Error>>,
 {
     lambda_runtime::tracing::init_default_subscriber();
-    let sdk = S::sdk().await;
+    let sdk = named(
+        S::sdk().await,
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
+    );
     let service = S::build(&sdk, &|name| std::env::var(name).ok())?;
     // The service lives as long as the process: leaking it once lets every invocation
     // borrow it without reference counting.
     let service: &'static S = Box::leak(Box::new(service));
     lambda_runtime::run(service_fn(move |event| handler(event, service))).await
+}
+
+/// The SDK configuration with the function's name as its app name, so every call it makes
+/// says which function made it (`app/<name>` in the user agent, as CloudTrail records it;
+/// the local stack's least-privilege check reads it too). A name the SDK refuses as an app
+/// name leaves the configuration as it is.
+pub fn named(sdk: SdkConfig, function_name: Option<String>) -> SdkConfig {
+    match function_name.map(aws_config::AppName::new) {
+        Some(Ok(app_name)) => sdk.into_builder().app_name(app_name).build(),
+        _ => sdk,
+    }
 }
 
 /// Reads a handler's input as `T`; a malformed input is the operation's bad-request error,
@@ -56,4 +70,22 @@ pub fn parse<T: DeserializeOwned>(op: Operation, what: &str, event: Value) -> Re
 /// Writes a handler's output for the state machine.
 pub fn encode<T: Serialize>(op: Operation, value: &T) -> Result<Value, Error> {
     serde_json::to_value(value).map_err(|e| op.failed(format!("could not encode the output: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_function_name_becomes_the_app_name() {
+        let sdk = named(SdkConfig::builder().build(), Some("start-backup".into()));
+        assert_eq!(
+            sdk.app_name().map(|a| a.to_string()).as_deref(),
+            Some("start-backup")
+        );
+        let unnamed = named(SdkConfig::builder().build(), None);
+        assert!(unnamed.app_name().is_none());
+        let refused = named(SdkConfig::builder().build(), Some("not a name".into()));
+        assert!(refused.app_name().is_none());
+    }
 }

@@ -1,5 +1,5 @@
-//! Faults tests inject through the admin API: a job that fails or expires, slow jobs, and
-//! throttled operations.
+//! Faults tests inject through the admin API: a job that fails or expires, slow jobs,
+//! throttled operations, and answers lost after the call was carried out.
 
 use std::collections::BTreeMap;
 
@@ -33,7 +33,18 @@ pub enum FaultRequest {
         operation: String,
         count: Option<u32>,
     },
+    /// The next `count` (default 1) calls of `operation` are carried out, then their answer
+    /// is lost: the front closes the connection without one, as a connection that times out
+    /// after the service acted does. The caller's retry must start nothing twice.
+    LoseResponse {
+        operation: String,
+        count: Option<u32>,
+    },
 }
+
+/// The calls outside AWS Backup whose answers `lose-response` can lose (moto serves them;
+/// the front drops the answer).
+pub const OTHER_LOSABLE: [&str; 1] = ["CreateAccessPoint"];
 
 /// One pending job fault.
 #[derive(Clone, Debug, Serialize)]
@@ -51,6 +62,8 @@ pub struct Faults {
     pub slow_seconds: Option<f64>,
     /// Operation name → calls still to throttle.
     pub throttles: BTreeMap<String, u32>,
+    /// Operation name → calls whose answer is still to be lost.
+    pub lost_responses: BTreeMap<String, u32>,
 }
 
 impl Faults {
@@ -94,8 +107,25 @@ impl Faults {
                 }
                 *self.throttles.entry(operation).or_default() += count.unwrap_or(1);
             }
+            FaultRequest::LoseResponse { operation, count } => {
+                if Operation::named(&operation).is_none()
+                    && !OTHER_LOSABLE.contains(&operation.as_str())
+                {
+                    return Err(format!(
+                        "unknown operation {operation:?}; one of {}, {}",
+                        OPERATIONS.join(", "),
+                        OTHER_LOSABLE.join(", ")
+                    ));
+                }
+                *self.lost_responses.entry(operation).or_default() += count.unwrap_or(1);
+            }
         }
         Ok(())
+    }
+
+    /// Whether the answer to this call of `operation` is to be lost (and counts it).
+    pub fn take_lost_response(&mut self, operation: &str) -> bool {
+        count_down(&mut self.lost_responses, operation)
     }
 
     /// The planned outcome of a job of `kind` being started, if a fault waits for it.
@@ -109,16 +139,20 @@ impl Faults {
 
     /// Whether this call of `operation` is to be throttled (and counts it).
     pub fn take_throttle(&mut self, operation: &str) -> bool {
-        match self.throttles.get_mut(operation) {
-            Some(left) if *left > 0 => {
-                *left -= 1;
-                if *left == 0 {
-                    self.throttles.remove(operation);
-                }
-                true
+        count_down(&mut self.throttles, operation)
+    }
+}
+
+fn count_down(counts: &mut BTreeMap<String, u32>, operation: &str) -> bool {
+    match counts.get_mut(operation) {
+        Some(left) if *left > 0 => {
+            *left -= 1;
+            if *left == 0 {
+                counts.remove(operation);
             }
-            _ => false,
+            true
         }
+        _ => false,
     }
 }
 
@@ -158,6 +192,21 @@ mod tests {
         assert!(!f.take_throttle("DescribeBackupJob"));
         assert!(f.take_throttle("StartBackupJob"));
         assert!(!f.take_throttle("StartBackupJob"));
+    }
+
+    #[test]
+    fn lost_responses_count_down_for_backup_and_access_point_calls() {
+        let mut f = Faults::default();
+        f.add(parse(r#"{"fault":"lose-response","operation":"StartCopyJob"}"#).unwrap())
+            .unwrap();
+        f.add(parse(r#"{"fault":"lose-response","operation":"CreateAccessPoint"}"#).unwrap())
+            .unwrap();
+        assert!(f.take_lost_response("StartCopyJob"));
+        assert!(!f.take_lost_response("StartCopyJob"));
+        assert!(f.take_lost_response("CreateAccessPoint"));
+        assert!(f
+            .add(parse(r#"{"fault":"lose-response","operation":"DeleteEverything"}"#).unwrap())
+            .is_err());
     }
 
     #[test]

@@ -80,6 +80,17 @@ impl Service {
         reply
     }
 
+    /// The tags of the database recovery point `arn` (an RDS snapshot AWS Backup made), if
+    /// the stand-in holds it.
+    pub fn snapshot_tags(&self, arn: &str) -> Option<std::collections::BTreeMap<String, String>> {
+        api::tags::snapshot_tags(&self.store, arn)
+    }
+
+    /// The AWS name of the operation `method path` calls, if it is one served.
+    pub fn operation_name(method: &Method, path: &str) -> Option<&'static str> {
+        routes::route(method, path).map(|call| call.operation.name())
+    }
+
     /// Every vault, job (with its state and idempotency token) and recovery point.
     pub fn state_dump(&self) -> Value {
         self.store
@@ -93,6 +104,21 @@ impl Service {
 
     pub fn add_fault(&self, request: FaultRequest) -> Result<(), String> {
         self.store.with(|s| s.faults.add(request))
+    }
+
+    /// Fills a vault with recovery points (`POST /_local/recovery-points`).
+    pub fn fill(&self, body: &[u8]) -> Result<Value, String> {
+        api::recovery_points::fill(&self.store, body).map_err(|e| e.message)
+    }
+
+    /// Removes the recovery points [`Service::fill`] made.
+    pub fn unfill(&self) -> Value {
+        api::recovery_points::unfill(&self.store)
+    }
+
+    /// Whether the answer to this call of `operation` is to be lost (`lose-response`).
+    pub fn take_lost_response(&self, operation: &str) -> bool {
+        self.store.with(|s| s.faults.take_lost_response(operation))
     }
 
     pub fn clear_faults(&self) {

@@ -4,6 +4,8 @@
 pub mod arn;
 #[cfg(feature = "sdk-rds")]
 pub mod rds;
+#[cfg(all(feature = "sdk-backup", feature = "sdk-rds"))]
+pub mod recovery_points;
 pub mod sdk;
 
 pub use arn::{database_kind, service_target, Arn, ResourceKind, ServiceTarget};

@@ -190,7 +190,7 @@ impl BackupService {
         }
         tracing::info!(tenant = %tenant, %summary, "backup planned");
         Ok(BackupPlan {
-            backup_id: tenant_backup_id(execution_id, tenant.as_str()),
+            backup_id: tenant_backup_id(execution_id, tenant.as_str(), now),
             tenant_id: tenant,
             file_system: resources.file_system,
             database,

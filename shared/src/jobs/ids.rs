@@ -3,6 +3,8 @@
 
 use sha2::{Digest, Sha256};
 
+use super::clock::compact_utc;
+
 fn digest(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
@@ -17,13 +19,30 @@ fn digest(parts: &[&str]) -> String {
 }
 
 /// The tenant backup id that names the pair of recovery points one execution makes for one
-/// tenant: derived from both, so a retried step names the same backup and a fleet execution
-/// gives each tenant its own.
-pub fn tenant_backup_id(execution_id: &str, tenant: &str) -> String {
+/// tenant: `tb-<when>-<digest>`, the digest derived from both, so a retried step names the
+/// same backup and a fleet execution gives each tenant its own. `<when>` is when the backup
+/// was planned (`YYYYMMDDTHHMMSSZ`): a restore looks for its recovery points around that
+/// time instead of reading the tags of the whole vault.
+pub fn tenant_backup_id(execution_id: &str, tenant: &str, planned_at: i64) -> String {
     format!(
-        "tb-{}",
+        "tb-{}-{}",
+        compact_utc(planned_at),
         &digest(&["tenant-backup", execution_id, tenant])[..20]
     )
+}
+
+/// When the backup a tenant backup id names was planned, in seconds since the epoch; `None`
+/// for an id made before ids carried it (`tb-<digest>`), or for anything else.
+pub fn planned_at(backup_id: &str) -> Option<i64> {
+    let rest = backup_id.strip_prefix("tb-")?;
+    let (when, digest) = rest.split_once('-')?;
+    if digest.len() != 20 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(when, &format)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
 }
 
 /// The IdempotencyToken for one AWS job of one execution: a retried step sends the same token
@@ -37,14 +56,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_planning_time_is_read_back_from_the_id() {
+        let t = 1_764_142_200;
+        let id = tenant_backup_id("exec", "t-1", t);
+        assert_eq!(planned_at(&id), Some(t));
+        // Ids made before they carried the time, and anything else, carry none.
+        assert_eq!(planned_at("tb-0123456789abcdef0123"), None);
+        assert_eq!(planned_at("tb-20251126T073000Z-short"), None);
+        assert_eq!(planned_at("tb-notatime-0123456789abcdef0123"), None);
+        assert_eq!(
+            planned_at("arn:aws:backup:us-east-1:123456789012:recovery-point:x"),
+            None
+        );
+    }
+
+    #[test]
     fn ids_are_stable_per_execution_and_distinct_across() {
         let a = "arn:aws:states:af-south-1:123456789012:execution:bbws-backup:one";
         let b = "arn:aws:states:af-south-1:123456789012:execution:bbws-backup:two";
-        assert_eq!(tenant_backup_id(a, "t-1"), tenant_backup_id(a, "t-1"));
-        assert_ne!(tenant_backup_id(a, "t-1"), tenant_backup_id(b, "t-1"));
-        assert_ne!(tenant_backup_id(a, "t-1"), tenant_backup_id(a, "t-2"));
-        assert!(tenant_backup_id(a, "t-1").starts_with("tb-"));
-        assert_eq!(tenant_backup_id(a, "t-1").len(), 23);
+        let t = 1_764_142_200; // 2025-11-26T07:30:00Z
+        assert_eq!(tenant_backup_id(a, "t-1", t), tenant_backup_id(a, "t-1", t));
+        assert_ne!(tenant_backup_id(a, "t-1", t), tenant_backup_id(b, "t-1", t));
+        assert_ne!(tenant_backup_id(a, "t-1", t), tenant_backup_id(a, "t-2", t));
+        assert!(tenant_backup_id(a, "t-1", t).starts_with("tb-20251126T073000Z-"));
+        assert_eq!(tenant_backup_id(a, "t-1", t).len(), 40);
         assert_eq!(
             idempotency_token(a, "backup", "fs"),
             idempotency_token(a, "backup", "fs")

@@ -17,7 +17,7 @@ mod ids;
 pub mod poll;
 
 pub use clock::{compact_utc, Clock};
-pub use ids::{idempotency_token, tenant_backup_id};
+pub use ids::{idempotency_token, planned_at, tenant_backup_id};
 
 /// What a job does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use aws_config::SdkConfig;
+use aws_sdk_backup::primitives::DateTime;
 use aws_sdk_backup::types::RecoveryPointStatus;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -20,10 +21,10 @@ use super::database::DatabaseService;
 use super::request::{
     restored_identifier, RestoreInput, RestorePlan, RestoreRequest, RestoreSource, RestoreTimeouts,
 };
-use crate::aws::{database_kind, ResourceKind};
+use crate::aws::{database_kind, recovery_points, ResourceKind};
 use crate::config::{Config, ConfigError, TimeoutOverrides, Vault};
 use crate::error::{Error, ErrorKind, Operation};
-use crate::jobs::{idempotency_token, Clock, Job, JobKind, JobSet, JobState};
+use crate::jobs::{idempotency_token, planned_at, Clock, Job, JobKind, JobSet, JobState};
 use crate::runtime::{encode, parse, Service};
 use crate::tags;
 use crate::tenant_id::TenantId;
@@ -31,6 +32,15 @@ use crate::tenants::resolve::Resolver;
 use crate::tenants::FileSystemTarget;
 
 const OP: Operation = Operation::Restore;
+
+/// How long before its planning a backup's recovery point may have been created: a tenant
+/// backup joins a file-system job already running, which may have started up to a plan's
+/// start and completion windows earlier (the hourly plan's: 60 + 120 minutes), or an
+/// on-demand job's timeout. Twelve hours covers both with room.
+const WINDOW_BEFORE_SECONDS: i64 = 12 * 3600;
+/// How long after its planning a backup's own jobs may start: the start step follows the
+/// plan at once, retries included.
+const WINDOW_AFTER_SECONDS: i64 = 3600;
 
 /// A recovery point found for a tenant backup id, with the tenant it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +136,7 @@ impl RestoreService {
             .polling
             .overridden(request.poll_seconds, request.max_poll_seconds);
 
-        let found = self.find(&request.backup_id).await?;
+        let found = self.find(&request.backup_id, &source).await?;
         for point in &found {
             match &point.owner {
                 Some(owner) if owner == source.as_str() => {}
@@ -323,9 +333,12 @@ impl RestoreService {
         })
     }
 
-    /// The recovery points a backup id names: one ARN, or every recovery point of the vault
-    /// tagged with the tenant backup id (as its own, or as a joined one).
-    async fn find(&self, backup_id: &str) -> Result<Vec<Found>, Error> {
+    /// The recovery points a backup id names: one ARN, or the recovery points of the source
+    /// tenant's resources tagged with the tenant backup id (as their own, or as a joined
+    /// one). Only those are read: the shared file system's and each database the tenant has
+    /// had, around the time the id says the backup was planned (ids made before they carried
+    /// a time: all of those resources' recovery points). The rest of the vault is never read.
+    async fn find(&self, backup_id: &str, source: &TenantId) -> Result<Vec<Found>, Error> {
         let vault = &self.vault.name;
         if backup_id.starts_with("arn:") {
             let described = self
@@ -355,56 +368,74 @@ impl RestoreService {
                 owner: tags.get(tags::TENANT_ID).cloned(),
             }]);
         }
-        let points = self
-            .backup
-            .list_recovery_points_by_backup_vault()
-            .backup_vault_name(vault)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| OP.aws(&format!("listing the recovery points of {vault}"), e))?;
+        let window = planned_at(backup_id).map(|t| {
+            (
+                DateTime::from_secs(t - WINDOW_BEFORE_SECONDS),
+                DateTime::from_secs(t + WINDOW_AFTER_SECONDS),
+            )
+        });
+        let resolver = Resolver {
+            tagging: &self.tagging,
+            efs: &self.efs,
+            operation: OP,
+        };
+        // The shared file system is the vault's only EFS resource; each database by its ARN.
+        let mut listings = vec![(Some("EFS".to_owned()), None)];
+        for arn in resolver.databases_ever(source).await? {
+            listings.push((None, Some(arn)));
+        }
         let joined_key = format!("{}{backup_id}", tags::JOINED_BACKUP_PREFIX);
         let mut found = Vec::new();
-        for point in points {
-            let Some(arn) = point.recovery_point_arn() else {
-                continue;
-            };
-            let tags = self.tags_of(arn).await?;
-            let owner = if tags.get(tags::BACKUP_ID).map(String::as_str) == Some(backup_id) {
-                tags.get(tags::TENANT_ID).cloned()
-            } else if let Some(joined_by) = tags.get(&joined_key) {
-                Some(joined_by.clone())
-            } else {
-                continue;
-            };
-            found.push(Found {
-                arn: arn.to_owned(),
-                resource_arn: point.resource_arn().unwrap_or_default().to_owned(),
-                resource_type: point.resource_type().unwrap_or_default().to_owned(),
-                status: point.status().cloned(),
-                owner,
-            });
+        for (resource_type, resource_arn) in listings {
+            let points = self
+                .backup
+                .list_recovery_points_by_backup_vault()
+                .backup_vault_name(vault)
+                .set_by_resource_type(resource_type)
+                .set_by_resource_arn(resource_arn)
+                .set_by_created_after(window.map(|w| w.0))
+                .set_by_created_before(window.map(|w| w.1))
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(|e| OP.aws(&format!("listing the recovery points of {vault}"), e))?;
+            for point in points {
+                let Some(arn) = point.recovery_point_arn() else {
+                    continue;
+                };
+                let tags = self.tags_of(arn).await?;
+                let owner = if tags.get(tags::BACKUP_ID).map(String::as_str) == Some(backup_id) {
+                    tags.get(tags::TENANT_ID).cloned()
+                } else if let Some(joined_by) = tags.get(&joined_key) {
+                    Some(joined_by.clone())
+                } else {
+                    continue;
+                };
+                found.push(Found {
+                    arn: arn.to_owned(),
+                    resource_arn: point.resource_arn().unwrap_or_default().to_owned(),
+                    resource_type: point.resource_type().unwrap_or_default().to_owned(),
+                    status: point.status().cloned(),
+                    owner,
+                });
+            }
         }
         if found.is_empty() {
             return Err(Error::new(
                 ErrorKind::BackupNotFound,
-                format!("no recovery point in vault {vault} belongs to backup {backup_id}"),
+                format!(
+                    "no recovery point of tenant {source}'s file system or databases in vault \
+                     {vault} belongs to backup {backup_id}"
+                ),
             ));
         }
         Ok(found)
     }
 
     async fn tags_of(&self, arn: &str) -> Result<HashMap<String, String>, Error> {
-        let out = self
-            .backup
-            .list_tags()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(|e| OP.aws(&format!("listing the tags of {arn}"), e))?;
-        Ok(out.tags().cloned().unwrap_or_default())
+        recovery_points::tags(&self.backup, &self.database.rds, OP, arn).await
     }
 
     async fn metadata(&self, arn: &str) -> Result<HashMap<String, String>, Error> {

@@ -72,7 +72,19 @@ impl Onboarding {
         let fs = self.access_points.file_system_id()?.to_owned();
         let (access_point, created) = match self.access_points.find(tenant).await? {
             Some(existing) => (existing, false),
-            None => (self.create(tenant, &fs).await?, true),
+            None => match self.create(tenant, &fs).await? {
+                Created::New(made) => (*made, true),
+                // The token made it already: this create's first answer was lost (the SDK
+                // retried it), or a concurrent delivery made it. Either way it exists once.
+                Created::AlreadyMade => match self.access_points.find(tenant).await? {
+                    Some(existing) => (existing, true),
+                    None => {
+                        return Err(OP.failed(format!(
+                            "EFS says the access point of {tenant} exists, but it is not found"
+                        )))
+                    }
+                },
+            },
         };
         let (Some(id), Some(arn)) = (
             access_point.access_point_id(),
@@ -133,7 +145,7 @@ impl Onboarding {
         }
     }
 
-    async fn create(&self, tenant: &TenantId, fs: &str) -> Result<AccessPointDescription, Error> {
+    async fn create(&self, tenant: &TenantId, fs: &str) -> Result<Created, Error> {
         let tag = |key: &str, value: &str| {
             Tag::builder()
                 .key(key)
@@ -145,8 +157,8 @@ impl Onboarding {
             .access_points
             .efs
             .create_access_point()
-            // The same token for the same tenant: EFS answers a repeated create with the
-            // access point it already made.
+            // The same token for the same tenant: EFS answers a repeated create with
+            // AccessPointAlreadyExists instead of making a second one.
             .client_token(format!("bbws-{tenant}"))
             .file_system_id(fs)
             .posix_user(
@@ -173,12 +185,30 @@ impl Onboarding {
             .tags(tag(tags::COMPONENT, "efs"))
             .tags(tag(tags::ENVIRONMENT, &self.config.environment))
             .send()
-            .await
-            .map_err(|e| OP.aws(&format!("creating the access point of {tenant}"), e))?;
-        Ok(AccessPointDescription::builder()
-            .set_access_point_id(out.access_point_id().map(str::to_owned))
-            .set_access_point_arn(out.access_point_arn().map(str::to_owned))
-            .set_file_system_id(out.file_system_id().map(str::to_owned))
-            .build())
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            // AWS answers a create whose ClientToken already made an access point so.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_access_point_already_exists()) =>
+            {
+                return Ok(Created::AlreadyMade)
+            }
+            Err(e) => return Err(OP.aws(&format!("creating the access point of {tenant}"), e)),
+        };
+        Ok(Created::New(Box::new(
+            AccessPointDescription::builder()
+                .set_access_point_id(out.access_point_id().map(str::to_owned))
+                .set_access_point_arn(out.access_point_arn().map(str::to_owned))
+                .set_file_system_id(out.file_system_id().map(str::to_owned))
+                .build(),
+        )))
     }
+}
+
+/// What a create with the tenant's ClientToken did.
+enum Created {
+    New(Box<AccessPointDescription>),
+    AlreadyMade,
 }

@@ -103,6 +103,23 @@ impl Resolver<'_> {
         })
     }
 
+    /// Every database tagged with the tenant, current or not: a database the tenant's
+    /// backups were made of may since have been replaced by a promoted restore.
+    pub async fn databases_ever(&self, tenant: &TenantId) -> Result<Vec<String>, Error> {
+        Ok(self
+            .tagged_arns(tenant)
+            .await?
+            .into_iter()
+            .map(|(arn, _)| arn)
+            .filter(|arn| {
+                matches!(
+                    resource_type(arn).as_deref(),
+                    Some(TYPE_DB_INSTANCE | TYPE_DB_CLUSTER)
+                )
+            })
+            .collect())
+    }
+
     /// The ARNs tagged with the tenant, each with all its tags.
     async fn tagged_arns(&self, tenant: &TenantId) -> Result<Vec<(String, Tags)>, Error> {
         let pages = self

@@ -147,7 +147,7 @@ async fn plans_a_fresh_backup_of_files_and_database() {
     let lists = Sent::default();
     let deps = healthy_tenant(&lists).deps();
     let plan = plan(&deps, json!({"tenantId": "tenant-1"})).await.unwrap();
-    assert_eq!(plan.backup_id, tenant_backup_id(EXECUTION, "tenant-1"));
+    assert_eq!(plan.backup_id, tenant_backup_id(EXECUTION, "tenant-1", NOW));
     assert_eq!(plan.file_system.file_system_arn, FS_ARN);
     assert_eq!(plan.file_system.root_path, "/tenant-1");
     assert_eq!(plan.database.as_ref().unwrap().arn, DB_ARN);

@@ -16,6 +16,8 @@ use aws_sdk_backup::types::{RecoveryPointByBackupVault, RecoveryPointStatus, Res
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::operation::update_service::{UpdateServiceInput, UpdateServiceOutput};
 use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service};
+use aws_sdk_rds::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_rds::types::Tag;
 use aws_smithy_mocks::{mock, Rule};
 
 use crate::common::*;
@@ -37,7 +39,16 @@ struct Point {
     tags: Vec<(&'static str, &'static str)>,
 }
 
-fn vault(points: Vec<Point>) -> Vec<Rule> {
+/// The vault holding `points`, as AWS answers for it: listings filtered as asked, tags of
+/// AWS Backup's recovery points through ListTags, of a database's (an RDS snapshot) only
+/// through RDS: a ListTags on it matches no rule and fails the test.
+fn vault(mocks: &mut Mocks, points: Vec<Point>) {
+    let (backup, rds) = vault_rules(points);
+    mocks.backup.extend(backup);
+    mocks.rds.extend(rds);
+}
+
+fn vault_rules(points: Vec<Point>) -> (Vec<Rule>, Vec<Rule>) {
     let listed: Vec<RecoveryPointByBackupVault> = points
         .iter()
         .map(|p| {
@@ -65,19 +76,53 @@ fn vault(points: Vec<Point>) -> Vec<Rule> {
         .iter()
         .map(|p| (p.arn.to_string(), p.kind.to_string()))
         .collect();
-    vec![
+    let rds_tags = tags.clone();
+    let rds = vec![mock!(aws_sdk_rds::Client::list_tags_for_resource)
+        .match_requests(|r| {
+            r.resource_name()
+                .is_some_and(|a| a.starts_with("arn:aws:rds:"))
+        })
+        .then_compute_output(move |r| {
+            let tags = rds_tags
+                .get(r.resource_name().unwrap_or_default())
+                .cloned()
+                .unwrap_or_default();
+            ListTagsForResourceOutput::builder()
+                .set_tag_list(Some(
+                    tags.into_iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                        .collect(),
+                ))
+                .build()
+        })];
+    let backup = vec![
         mock!(aws_sdk_backup::Client::list_recovery_points_by_backup_vault)
             .match_requests(|r| r.backup_vault_name() == Some("bbws-dev-backup-vault"))
-            .then_output(move || {
+            .then_compute_output(move |r| {
+                let wanted = listed
+                    .iter()
+                    .filter(|p| {
+                        r.by_resource_arn()
+                            .is_none_or(|a| p.resource_arn() == Some(a))
+                            && r.by_resource_type()
+                                .is_none_or(|t| p.resource_type() == Some(t))
+                    })
+                    .cloned()
+                    .collect();
                 ListRecoveryPointsByBackupVaultOutput::builder()
-                    .set_recovery_points(Some(listed.clone()))
+                    .set_recovery_points(Some(wanted))
                     .build()
             }),
-        mock!(aws_sdk_backup::Client::list_tags).then_compute_output(move |r| {
-            ListTagsOutput::builder()
-                .set_tags(tags.get(r.resource_arn().unwrap_or_default()).cloned())
-                .build()
-        }),
+        mock!(aws_sdk_backup::Client::list_tags)
+            .match_requests(|r| {
+                r.resource_arn()
+                    .is_some_and(|a| a.starts_with("arn:aws:backup:"))
+            })
+            .then_compute_output(move |r| {
+                ListTagsOutput::builder()
+                    .set_tags(tags.get(r.resource_arn().unwrap_or_default()).cloned())
+                    .build()
+            }),
         mock!(aws_sdk_backup::Client::get_recovery_point_restore_metadata).then_compute_output(
             move |r| {
                 let arn = r.recovery_point_arn().unwrap_or_default();
@@ -113,7 +158,8 @@ fn vault(points: Vec<Point>) -> Vec<Rule> {
                     .build()
             },
         ),
-    ]
+    ];
+    (backup, rds)
 }
 
 fn owned_pair() -> Vec<Point> {
@@ -191,7 +237,7 @@ fn recording_restore(sent: &Sent<StartRestoreJobInput>) -> Rule {
 async fn restores_files_into_the_shared_file_system_and_the_database_to_a_new_instance() {
     let mut mocks = Mocks::new();
     tenant_resources(&mut mocks, "/tenant-1");
-    mocks.backup.extend(vault(owned_pair()));
+    vault(&mut mocks, owned_pair());
     let sent = Sent::default();
     mocks.backup.push(recording_restore(&sent));
     let deps = mocks.deps();
@@ -241,16 +287,19 @@ async fn restores_files_into_the_shared_file_system_and_the_database_to_a_new_in
 async fn a_joined_file_system_recovery_point_is_found_by_its_joined_tag() {
     let mut mocks = Mocks::new();
     tenant_resources(&mut mocks, "/tenant-1");
-    mocks.backup.extend(vault(vec![Point {
-        arn: RP_EFS,
-        resource: FS_ARN,
-        kind: "EFS",
-        status: RecoveryPointStatus::Completed,
-        tags: vec![
-            ("bbws:backup-type", "automated"),
-            ("bbws:backup:tb-joined", "tenant-1"),
-        ],
-    }]));
+    vault(
+        &mut mocks,
+        vec![Point {
+            arn: RP_EFS,
+            resource: FS_ARN,
+            kind: "EFS",
+            status: RecoveryPointStatus::Completed,
+            tags: vec![
+                ("bbws:backup-type", "automated"),
+                ("bbws:backup:tb-joined", "tenant-1"),
+            ],
+        }],
+    );
     let plan = plan(
         &mocks.deps(),
         json!({"tenantId": "tenant-1", "backupId": "tb-joined"}),
@@ -268,7 +317,7 @@ async fn a_joined_file_system_recovery_point_is_found_by_its_joined_tag() {
 async fn an_unknown_backup_is_backup_not_found() {
     let mut mocks = Mocks::new();
     tenant_resources(&mut mocks, "/tenant-1");
-    mocks.backup.extend(vault(owned_pair()));
+    vault(&mut mocks, owned_pair());
     let err = plan(
         &mocks.deps(),
         json!({"tenantId": "tenant-1", "backupId": "tb-nope"}),
@@ -285,7 +334,7 @@ async fn an_expired_recovery_point_is_backup_not_found() {
     tenant_resources(&mut mocks, "/tenant-1");
     let mut points = owned_pair();
     points[0].status = RecoveryPointStatus::Expired;
-    mocks.backup.extend(vault(points));
+    vault(&mut mocks, points);
     let err = plan(
         &mocks.deps(),
         json!({"tenantId": "tenant-1", "backupId": BACKUP}),
@@ -300,7 +349,7 @@ async fn an_expired_recovery_point_is_backup_not_found() {
 async fn another_tenants_backup_is_refused_unless_cloned_explicitly() {
     let mut mocks = Mocks::new();
     tenant_resources(&mut mocks, "/tenant-1");
-    mocks.backup.extend(vault(owned_pair()));
+    vault(&mut mocks, owned_pair());
     let sent = Sent::default();
     mocks.backup.push(recording_restore(&sent));
     let deps = mocks.deps();
@@ -356,7 +405,7 @@ async fn a_recovery_point_arn_that_does_not_exist_is_backup_not_found() {
 async fn a_recovery_point_arn_restores_that_point_alone() {
     let mut mocks = Mocks::new();
     tenant_resources(&mut mocks, "/tenant-1");
-    mocks.backup.extend(vault(owned_pair()));
+    vault(&mut mocks, owned_pair());
     mocks.backup.push(
         mock!(aws_sdk_backup::Client::describe_recovery_point).then_output(|| {
             DescribeRecoveryPointOutput::builder()
@@ -573,7 +622,7 @@ async fn a_failed_rollout_is_restore_failed() {
 async fn promotion_is_planned_naming_the_tenants_current_database() {
     let mut mocks = Mocks::new();
     tenant_resources(&mut mocks, "/tenant-1");
-    mocks.backup.extend(vault(owned_pair()));
+    vault(&mut mocks, owned_pair());
     let deps = mocks.deps();
     let planned = plan(
         &deps,
@@ -588,9 +637,7 @@ async fn promotion_is_planned_naming_the_tenants_current_database() {
     // A backup without a database cannot promote one.
     let mut mocks = Mocks::new();
     tenant_resources(&mut mocks, "/tenant-1");
-    mocks
-        .backup
-        .extend(vault(owned_pair().into_iter().take(1).collect()));
+    vault(&mut mocks, owned_pair().into_iter().take(1).collect());
     let err = plan(
         &mocks.deps(),
         json!({"tenantId": "tenant-1", "backupId": BACKUP, "promoteDatabase": true}),
@@ -611,13 +658,16 @@ async fn an_aurora_backup_is_restored_to_a_new_cluster() {
         .tagging
         .push(tagged(&[AP_ARN, CLUSTER_ARN, SERVICE_ARN]));
     mocks.efs.push(access_point("/tenant-1"));
-    mocks.backup.extend(vault(vec![Point {
-        arn: RP_CLUSTER,
-        resource: CLUSTER_ARN,
-        kind: "Aurora",
-        status: RecoveryPointStatus::Completed,
-        tags: vec![("bbws:tenant-id", "tenant-1"), ("bbws:backup-id", BACKUP)],
-    }]));
+    vault(
+        &mut mocks,
+        vec![Point {
+            arn: RP_CLUSTER,
+            resource: CLUSTER_ARN,
+            kind: "Aurora",
+            status: RecoveryPointStatus::Completed,
+            tags: vec![("bbws:tenant-id", "tenant-1"), ("bbws:backup-id", BACKUP)],
+        }],
+    );
     let sent = Sent::default();
     mocks.backup.push(recording_restore(&sent));
     let deps = mocks.deps();
@@ -678,7 +728,7 @@ async fn the_latest_promoted_restore_is_the_tenants_database() {
         resources.extend(tagged.iter().cloned());
         mocks.tagging.push(tagged_with(&resources));
         mocks.efs.push(access_point("/tenant-1"));
-        mocks.backup.extend(vault(owned_pair()));
+        vault(&mut mocks, owned_pair());
         let deps = mocks.deps();
         let got = plan(&deps, json!({"tenantId": "tenant-1", "backupId": BACKUP})).await;
         match (got, expected) {

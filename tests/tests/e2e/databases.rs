@@ -172,3 +172,56 @@ async fn an_aurora_restore_gets_a_serverless_instance_beside_the_tenants_cluster
         .len();
     assert_eq!(own, 1);
 }
+
+#[tokio::test]
+async fn a_database_restores_from_its_recovery_point_arn_whose_tags_are_read_through_rds() {
+    let stack = Stack::new().await;
+    let tenant = stack.seed_tenant("e2e-by-arn");
+    stack.backed_up("e2e-by-arn", &[]);
+    let jobs = stack.jobs_on(&tenant.database_arn).await;
+    let point = jobs
+        .iter()
+        .find_map(|j| j.recovery_point_arn())
+        .expect("the database's backup job made a recovery point")
+        .to_owned();
+    assert!(
+        point.starts_with("arn:aws:rds:") && point.contains(":snapshot:awsbackup:"),
+        "a database's recovery point is the RDS snapshot: {point}"
+    );
+    // AWS Backup's ListTags refuses it, as AWS documents; RDS has its tags.
+    let refused = stack.backup.list_tags().resource_arn(&point).send().await;
+    assert!(
+        refused
+            .as_ref()
+            .err()
+            .and_then(|e| e.as_service_error())
+            .is_some_and(|e| e.is_invalid_parameter_value_exception()),
+        "{refused:?}"
+    );
+    assert_eq!(
+        stack
+            .rds_tags(&point)
+            .await
+            .get("bbws:tenant-id")
+            .map(String::as_str),
+        Some("e2e-by-arn")
+    );
+
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-by-arn",
+        "--backup",
+        &point,
+        "--database-only",
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let restored = out["output"]["database"]["jobs"][0]["createdResourceArn"]
+        .as_str()
+        .or_else(|| out["output"]["plan"]["database"]["target"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(restored.contains("r-e2e-by-arn-"), "{out}");
+}

@@ -12,5 +12,6 @@ mod backup;
 mod databases;
 mod events;
 mod fleet;
+mod lost_answers;
 mod restore;
 mod tenants;

@@ -156,3 +156,56 @@ async fn a_slow_restore_is_restore_timeout() {
     assert_eq!(out["error"], "RestoreTimeout");
     stack.slow_jobs(0).await;
 }
+
+/// A restore reads the recovery points of its backup's time and resources, not the vault:
+/// in a vault of 10,000 recovery points it makes a few dozen calls. The figure is printed
+/// (`cargo test ... -- --nocapture` shows it); reading every point's tags, as restores once
+/// did, took one ListTags per recovery point: over 10,000 calls.
+#[tokio::test]
+async fn a_restore_in_a_vault_of_ten_thousand_recovery_points_reads_only_its_own() {
+    let stack = Stack::new().await;
+    let tenant = stack.seed_tenant("e2e-big-vault");
+    let backup_id = stack.backed_up("e2e-big-vault", &[]);
+    // An hourly plan's 5,000 hours of both resources, the newest a minute old.
+    for resource in [stack.file_system_arn(), tenant.database_arn.clone()] {
+        stack.fill_vault(&resource, 5_000, 3_600.0, 60.0).await;
+    }
+    let points = stack
+        .backup
+        .list_recovery_points_by_backup_vault()
+        .backup_vault_name("bbws-dev-backup-vault")
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .len();
+    assert!(points >= 10_000, "{points}");
+
+    let before = stack.recorded_calls("restore").len();
+    let (error, out) = stack
+        .invoke(
+            "restore",
+            &json!({"action": "plan", "executionId": unique("big-vault"),
+                    "request": {"tenantId": "e2e-big-vault", "backupId": backup_id}}),
+        )
+        .await;
+    assert_eq!(error, None, "{out}");
+    assert!(
+        out["files"].is_object() && out["database"].is_object(),
+        "{out}"
+    );
+    stack.unfill_vault().await;
+    let calls = stack.recorded_calls("restore")[before..].to_vec();
+    let count = |op: &str| calls.iter().filter(|c| c["operation"] == op).count();
+    println!(
+        "restore plan against a vault of {points} recovery points: {} AWS calls \
+         ({} ListTags, {} RDS ListTagsForResource, {} ListRecoveryPointsByBackupVault)",
+        calls.len(),
+        count("ListTags"),
+        count("ListTagsForResource"),
+        count("ListRecoveryPointsByBackupVault")
+    );
+    assert!(calls.len() < 100, "{} calls: {calls:?}", calls.len());
+}

@@ -158,6 +158,18 @@ impl Stack {
             .to_owned()
     }
 
+    /// An ECS service with no tags in the platform's cluster; returns its ARN.
+    pub fn seed_service(&self, name: &str) -> String {
+        self.seed(&["service", name])["serviceArn"]
+            .as_str()
+            .expect("the seed names the service")
+            .to_owned()
+    }
+
+    pub fn service_tags(&self, arn: &str) -> BTreeMap<String, String> {
+        serde_json::from_value(self.seed(&["service-tags", arn])).expect("tags are a map")
+    }
+
     /// Runs `scripts/local_seed.py` with `args`; its output is one JSON value.
     fn seed(&self, args: &[&str]) -> Value {
         let port = self
@@ -197,6 +209,65 @@ impl Stack {
     pub async fn throttle(&self, operation: &str, count: u32) {
         self.fault(json!({"fault": "throttle", "operation": operation, "count": count}))
             .await;
+    }
+
+    /// Carries out the next `count` calls of `operation` (an AWS Backup operation, or
+    /// CreateAccessPoint), then loses their answers, as a connection that times out does.
+    pub async fn lose_response(&self, operation: &str, count: u32) {
+        self.fault(json!({"fault": "lose-response", "operation": operation, "count": count}))
+            .await;
+    }
+
+    /// Fills the vault with `count` recovery points of `resource_arn`, one every
+    /// `every_seconds`, the newest `newest_seconds_ago` old (an hourly plan's leavings).
+    pub async fn fill_vault(
+        &self,
+        resource_arn: &str,
+        count: u32,
+        every_seconds: f64,
+        newest_seconds_ago: f64,
+    ) {
+        let body = json!({"vault": "bbws-dev-backup-vault", "resourceArn": resource_arn,
+            "count": count, "everySeconds": every_seconds,
+            "newestSecondsAgo": newest_seconds_ago});
+        self.admin(Method::POST, "recovery-points", Some(&body))
+            .await;
+    }
+
+    /// Removes what [`Stack::fill_vault`] added.
+    pub async fn unfill_vault(&self) {
+        self.admin(Method::DELETE, "recovery-points", None).await;
+    }
+
+    /// The AWS calls `function` has made since the stack started, as the front recorded
+    /// them (`.local/state/calls.jsonl`).
+    pub fn recorded_calls(&self, function: &str) -> Vec<Value> {
+        std::fs::read_to_string(root().join(".local/state/calls.jsonl"))
+            .expect("the front records calls")
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|c| c["caller"] == function)
+            .collect()
+    }
+
+    /// How many lost answers are still pending.
+    pub async fn faults_left(&self) -> u64 {
+        let faults = self.admin(Method::GET, "faults", None).await;
+        faults["lostResponses"]
+            .as_object()
+            .map(|m| m.values().filter_map(Value::as_u64).sum())
+            .unwrap_or_default()
+    }
+
+    /// How many restore jobs the Backup stand-in has started.
+    pub async fn restore_jobs(&self) -> usize {
+        self.backup
+            .list_restore_jobs()
+            .send()
+            .await
+            .unwrap()
+            .restore_jobs()
+            .len()
     }
 
     async fn fault(&self, body: Value) {

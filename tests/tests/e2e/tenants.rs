@@ -14,16 +14,17 @@ async fn an_onboarding_event_delivered_twice_creates_one_access_point_as_designe
     // The platform made the tenant's database without the tag the backup plan selects on.
     let db = stack.seed_database("e2e-onboard");
     assert_eq!(stack.rds_tags(&db).await, BTreeMap::new());
+    let service = stack.seed_service("e2e-onboard");
     let mut event = tenant_created("e2e-onboard");
     event["detail"]["databaseArn"] = json!(db);
+    event["detail"]["serviceArn"] = json!(service);
     for _ in 0..2 {
         let (error, out) = stack.invoke("onboard-tenant", &event).await;
         assert_eq!(error, None, "{out}");
     }
-    assert_eq!(
-        stack.rds_tags(&db).await,
-        BTreeMap::from([("bbws:tenant-id".to_owned(), "e2e-onboard".to_owned())])
-    );
+    let tenant_tag = BTreeMap::from([("bbws:tenant-id".to_owned(), "e2e-onboard".to_owned())]);
+    assert_eq!(stack.rds_tags(&db).await, tenant_tag);
+    assert_eq!(stack.service_tags(&service), tenant_tag);
     let points = stack.access_points_of("e2e-onboard").await;
     assert_eq!(points.len(), 1, "exactly one access point");
     let ap = &points[0];

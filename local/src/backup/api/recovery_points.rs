@@ -94,3 +94,76 @@ fn restore_metadata_of(rp: &RecoveryPoint) -> Value {
     }
     .build()
 }
+
+/// `POST /_local/recovery-points` (admin): fills a vault with `count` completed recovery
+/// points of one resource, as an hourly plan leaves them (tagged `bbws:backup-type:
+/// automated`, one every `everySeconds`, the newest `newestSecondsAgo` ago), so a test can
+/// count what a restore reads from a vault of realistic size. They hold no files: they are
+/// listed and described, never restored.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Fill {
+    vault: String,
+    resource_arn: String,
+    count: u32,
+    every_seconds: f64,
+    newest_seconds_ago: f64,
+}
+
+/// The tag that marks a recovery point made by [`fill`], so [`unfill`] removes only those.
+const FILLED: &str = "local:filled";
+
+/// `DELETE /_local/recovery-points` (admin): removes every recovery point [`fill`] made.
+pub fn unfill(store: &Store) -> Value {
+    store.with(|s| {
+        let before = s.recovery_points.len();
+        s.recovery_points
+            .retain(|_, rp| !rp.tags.contains_key(FILLED));
+        Obj::new()
+            .set("removed", (before - s.recovery_points.len()) as u64)
+            .build()
+    })
+}
+
+pub fn fill(store: &Store, body: &[u8]) -> ApiResult {
+    let fill: Fill = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid_parameter(format!("not a fill request: {e}")))?;
+    let resource = crate::backup::model::Resource::parse(&fill.resource_arn)?;
+    let now = crate::ids::now();
+    store.with(|s| {
+        let vault = s.vault(&resource.region, &fill.vault)?.clone();
+        for i in 0..fill.count {
+            let id = crate::ids::uuid();
+            let job_id = crate::ids::uuid();
+            let arn = crate::backup::model::backup_recovery_point_arn(&resource, &job_id, &id);
+            let at = now - fill.newest_seconds_ago - f64::from(i) * fill.every_seconds;
+            s.recovery_points.insert(
+                arn.clone(),
+                RecoveryPoint {
+                    arn,
+                    id,
+                    region: resource.region.clone(),
+                    vault_name: vault.name.clone(),
+                    vault_arn: vault.arn.clone(),
+                    resource: resource.clone(),
+                    created: at,
+                    completed: at + 60.0,
+                    size_bytes: 0,
+                    iam_role_arn: None,
+                    lifecycle: None,
+                    tags: [
+                        ("bbws:backup-type".to_owned(), "automated".to_owned()),
+                        (FILLED.to_owned(), "true".to_owned()),
+                    ]
+                    .into(),
+                    source_vault_arn: None,
+                    created_by_job: job_id,
+                    encryption_key_arn: vault.encryption_key_arn.clone(),
+                    last_restore_time: None,
+                    snapshot_dir: None,
+                },
+            );
+        }
+        Ok(Obj::new().set("filled", fill.count).build())
+    })
+}

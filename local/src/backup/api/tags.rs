@@ -23,13 +23,38 @@ fn tags_of<'a>(s: &'a mut State, arn: &str) -> Result<&'a mut BTreeMap<String, S
     )))
 }
 
+/// ListTags serves only resources AWS Backup fully manages, whose ARNs begin with
+/// `arn:aws:backup`: "when you include values of resourceArn that have an ARN other than
+/// arn:aws:backup, it may return one of the exceptions listed below" (InvalidParameterValue
+/// among them; https://docs.aws.amazon.com/aws-backup/latest/devguide/API_ListTags.html).
+/// A database's recovery point (an RDS snapshot ARN) is refused so: its tags are the
+/// snapshot's, read through RDS ListTagsForResource.
 pub fn list_tags(store: &Store, arn: &str) -> ApiResult {
+    if !is_backup_arn(arn) {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid ARN {arn}: ListTags only supports resources fully managed by AWS Backup, \
+             whose ARN begins with arn:aws:backup."
+        )));
+    }
     store.with(|s| {
         let tags = tags_of(s, arn)?;
         Ok(Obj::new()
             .set("Tags", serde_json::to_value(&*tags).unwrap_or_default())
             .build())
     })
+}
+
+/// `arn:<partition>:backup:…`.
+fn is_backup_arn(arn: &str) -> bool {
+    let mut parts = arn.splitn(4, ':');
+    parts.next() == Some("arn") && parts.next().is_some() && parts.next() == Some("backup")
+}
+
+/// The tags of a database recovery point, as RDS ListTagsForResource gives them for the
+/// snapshot AWS Backup made (`…:snapshot:awsbackup:…`, `…:cluster-snapshot:awsbackup:…`);
+/// `None` when the stand-in holds no such recovery point.
+pub fn snapshot_tags(store: &Store, arn: &str) -> Option<BTreeMap<String, String>> {
+    store.with(|s| s.recovery_points.get(arn).map(|rp| rp.tags.clone()))
 }
 
 #[derive(Default, Deserialize)]
@@ -77,4 +102,23 @@ pub fn untag_resource(store: &Store, arn: &str, body: &[u8]) -> ApiResult {
         }
         Ok(Value::Null)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_arn_aws_backup_arns_are_listtags_arns() {
+        assert!(is_backup_arn(
+            "arn:aws:backup:us-east-1:123456789012:recovery-point:abc"
+        ));
+        assert!(is_backup_arn(
+            "arn:aws-cn:backup:cn-north-1:123456789012:backup-vault:v"
+        ));
+        assert!(!is_backup_arn(
+            "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-1"
+        ));
+        assert!(!is_backup_arn("backup"));
+    }
 }
