@@ -10,7 +10,7 @@ cargo test --quiet -p bbws-tests --features e2e --test e2e --no-run
 trap 'scripts/local-down.sh > /dev/null' EXIT
 scripts/local-up.sh
 start=$(date +%s)
-BBWS_LOCAL_ENDPOINT="$ENDPOINT" cargo test -p bbws-tests --features e2e --test e2e -- --test-threads=1
+BBWS_LOCAL_ENDPOINT="$ENDPOINT" cargo test -p bbws-tests --features e2e --test e2e -- --test-threads=1 --show-output
 echo "e2e suite: $(( $(date +%s) - start )) s"
 # Least privilege: every AWS call the suite's functions made, weighed against the IAM
 # policies template.yaml gives them (tests/iam/iam_check.py).

@@ -296,14 +296,28 @@ const NO_CLUSTER: &str = "<ErrorResponse><Error><Code>DBClusterNotFoundFault</Co
     <Message>DBCluster tenant-1-restored not found.</Message></Error></ErrorResponse>";
 
 /// A local stack whose moto is at `moto`, with a completed backup of database `resource_arn`
-/// (that touches no moto); returns it with the recovery point's ARN.
-async fn database_backed_up(moto: &str, resource_arn: &str) -> (Local, String) {
+/// (that reads only the database's tags from moto, which its recovery point copies: `seen`
+/// is cleared after checking so); returns it with the recovery point's ARN.
+async fn database_backed_up(
+    moto: &str,
+    seen: &Mutex<Vec<Seen>>,
+    resource_arn: &str,
+) -> (Local, String) {
     let local = start_with(0.2, |c| c.moto = moto.to_owned()).await;
     local.create_vaults().await;
     let started = start_backup(&local.backup, resource_arn, None).await;
     let done = backup_job_ended(&local.backup, started.backup_job_id().unwrap()).await;
     assert_eq!(done.state(), Some(&BackupJobState::Completed));
     let rp = done.recovery_point_arn().unwrap().to_owned();
+    {
+        let mut seen = seen.lock().unwrap();
+        for call in seen.iter() {
+            let form = form_of(call);
+            assert_eq!(form["Action"], "ListTagsForResource", "{form:?}");
+            assert_eq!(form["ResourceName"], resource_arn);
+        }
+        seen.clear();
+    }
     (local, rp)
 }
 
@@ -331,8 +345,7 @@ async fn restore_db(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_rds_restore_creates_the_instance_in_moto() {
     let (moto, seen) = fake_rds(|_| CREATED).await;
-    let (local, rp) = database_backed_up(&moto, &db_arn("db", "tenant-1-db")).await;
-    assert!(seen.lock().unwrap().is_empty());
+    let (local, rp) = database_backed_up(&moto, &seen, &db_arn("db", "tenant-1-db")).await;
     let done = restore_db(
         &local,
         &rp,
@@ -396,7 +409,7 @@ async fn an_aurora_restore_creates_the_cluster_and_no_instance() {
         _ => CREATED,
     })
     .await;
-    let (local, rp) = database_backed_up(&moto, &db_arn("cluster", "tenant-1")).await;
+    let (local, rp) = database_backed_up(&moto, &seen, &db_arn("cluster", "tenant-1")).await;
     let done = restore_db(&local, &rp, &[("DBClusterIdentifier", "tenant-1-restored")]).await;
     assert_eq!(
         done.status(),
@@ -422,7 +435,7 @@ async fn an_aurora_restore_creates_the_cluster_and_no_instance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restore_moto_refuses_fails_with_its_message() {
     let (moto, seen) = fake_rds(|_| (400, INSTANCE_EXISTS)).await;
-    let (local, rp) = database_backed_up(&moto, &db_arn("db", "tenant-1-db")).await;
+    let (local, rp) = database_backed_up(&moto, &seen, &db_arn("db", "tenant-1-db")).await;
     let done = restore_db(&local, &rp, &[("DBInstanceIdentifier", "tenant-1-db")]).await;
     assert_eq!(done.status(), Some(&RestoreJobStatus::Failed));
     let message = done.status_message().unwrap();
@@ -448,7 +461,7 @@ async fn a_restore_moto_refuses_fails_with_its_message() {
 async fn a_restore_onto_an_existing_cluster_fails_and_replaces_nothing() {
     // moto would replace the cluster; AWS refuses. Every call answers: the cluster exists.
     let (moto, seen) = fake_rds(|_| CREATED).await;
-    let (local, rp) = database_backed_up(&moto, &db_arn("cluster", "tenant-1")).await;
+    let (local, rp) = database_backed_up(&moto, &seen, &db_arn("cluster", "tenant-1")).await;
     let done = restore_db(&local, &rp, &[("DBClusterIdentifier", "tenant-1")]).await;
     assert_eq!(done.status(), Some(&RestoreJobStatus::Failed));
     let message = done.status_message().unwrap();
@@ -458,7 +471,12 @@ async fn a_restore_onto_an_existing_cluster_fails_and_replaces_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_restore_fails_when_moto_cannot_be_reached() {
-    let (local, rp) = database_backed_up(&closed_url(), &db_arn("db", "tenant-1-db")).await;
+    let (local, rp) = database_backed_up(
+        &closed_url(),
+        &Mutex::default(),
+        &db_arn("db", "tenant-1-db"),
+    )
+    .await;
     let done = restore_db(&local, &rp, &[("DBInstanceIdentifier", "restored")]).await;
     assert_eq!(done.status(), Some(&RestoreJobStatus::Failed));
     let message = done.status_message().unwrap();
@@ -472,7 +490,7 @@ async fn a_database_restore_fails_when_moto_cannot_be_reached() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restore_set_to_fail_creates_nothing() {
     let (moto, seen) = fake_rds(|_| CREATED).await;
-    let (local, rp) = database_backed_up(&moto, &db_arn("db", "tenant-1-db")).await;
+    let (local, rp) = database_backed_up(&moto, &seen, &db_arn("db", "tenant-1-db")).await;
     let (status, body) = local
         .admin(
             Method::POST,

@@ -15,6 +15,7 @@ mod query;
 mod rds;
 mod routes;
 mod runner;
+mod source_tags;
 mod store;
 mod views;
 
@@ -51,6 +52,7 @@ impl Service {
                 efs_root: config.efs_root.clone(),
                 durations: config.durations,
                 rds: rds::Rds::new(&config.moto)?,
+                source_tags: source_tags::SourceTags::new(&config.moto)?,
             })),
         }))
     }

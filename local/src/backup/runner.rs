@@ -4,6 +4,7 @@
 //! turns RUNNING (a point in time); an EFS restore writes its files when it completes, and a
 //! database restore creates its DB instance or cluster in moto then.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -154,7 +155,10 @@ impl Run {
     async fn complete(&self, store: &Store, size: u64) {
         let snapshot = self.work.made_dir().cloned();
         let completed = match self.kind {
-            JobKind::Backup => store.with(|s| complete_backup(s, &self.id, size, snapshot)),
+            JobKind::Backup => {
+                let source = self.source_tags(store).await;
+                store.with(|s| complete_backup(s, &self.id, size, snapshot, &source))
+            }
             JobKind::Copy => store.with(|s| complete_copy(s, &self.id, size, snapshot)),
             JobKind::Restore => {
                 let restored = self.restore(store).await;
@@ -164,6 +168,24 @@ impl Run {
         if !completed {
             self.discard().await;
         }
+    }
+
+    /// The backed-up resource's tags, which its recovery point copies; none when they cannot
+    /// be read (the recovery point then carries the tags assigned during backup only).
+    async fn source_tags(&self, store: &Store) -> BTreeMap<String, String> {
+        let Some(resource) = store.with(|s| s.jobs.get(&self.id).map(|j| j.resource.clone()))
+        else {
+            return BTreeMap::new();
+        };
+        store
+            .settings
+            .source_tags
+            .of(&resource)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(resource = %resource.arn, error = %e, "resource tags not read");
+                BTreeMap::new()
+            })
     }
 
     /// What a restore makes as it completes: an EFS restore's files (returns the directory
@@ -222,8 +244,15 @@ fn mark_completed(job: &mut Job, size: u64, now: f64) {
     job.size_bytes = Some(size);
 }
 
-/// Completes a backup job and makes its recovery point, with the tags it was started with.
-fn complete_backup(s: &mut State, id: &str, size: u64, snapshot: Option<PathBuf>) -> bool {
+/// Completes a backup job and makes its recovery point, with the tags it was started with
+/// and, after them, the resource's own (`source`).
+fn complete_backup(
+    s: &mut State,
+    id: &str,
+    size: u64,
+    snapshot: Option<PathBuf>,
+    source: &BTreeMap<String, String>,
+) -> bool {
     let now = ids::now();
     let Some(job) = running(s, id) else {
         return false;
@@ -252,7 +281,7 @@ fn complete_backup(s: &mut State, id: &str, size: u64, snapshot: Option<PathBuf>
         size_bytes: size,
         iam_role_arn: job.iam_role_arn.clone(),
         lifecycle: job.lifecycle.clone(),
-        tags: recovery_point_tags.clone(),
+        tags: super::source_tags::merged(recovery_point_tags, source),
         source_vault_arn: None,
         created_by_job: job.id.clone(),
         encryption_key_arn: String::new(),

@@ -22,6 +22,8 @@ pub struct Settings {
     pub durations: JobDurations,
     /// RDS in moto, where a database restore creates its instance or cluster.
     pub rds: Rds,
+    /// The tags of backed-up resources in moto, which their recovery points copy.
+    pub source_tags: super::source_tags::SourceTags,
 }
 
 impl Settings {

@@ -237,3 +237,66 @@ async fn the_same_execution_started_twice_starts_one_set_of_jobs() {
         "one database job"
     );
 }
+
+#[tokio::test]
+async fn recovery_points_carry_the_resources_tags_and_copies_carry_them_to_dr() {
+    let stack = Stack::new().await;
+    let tenant = stack.seed_tenant("e2e-tags");
+    stack
+        .rds
+        .add_tags_to_resource()
+        .resource_name(&tenant.database_arn)
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("owner")
+                .value("platform")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (code, out) = stack.bbws(&[
+        "backup",
+        "--tenant",
+        "e2e-tags",
+        "--poll-seconds",
+        "1",
+        "--wait-for-copy",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let job = stack.jobs_on(&tenant.database_arn).await;
+    let point = job[0].recovery_point_arn().unwrap().to_owned();
+    let tags = stack.rds_tags(&point).await;
+    // The database's own tag, and the backup's, which win over the database's.
+    assert_eq!(
+        tags.get("owner").map(String::as_str),
+        Some("platform"),
+        "{tags:?}"
+    );
+    assert_eq!(
+        tags.get("bbws:backup-type").map(String::as_str),
+        Some("on-demand")
+    );
+    assert_eq!(
+        tags.get("bbws:tenant-id").map(String::as_str),
+        Some("e2e-tags")
+    );
+
+    let copies = stack
+        .backup
+        .list_copy_jobs()
+        .by_resource_arn(&tenant.database_arn)
+        .send()
+        .await
+        .unwrap();
+    let copy = copies.copy_jobs()[0]
+        .destination_recovery_point_arn()
+        .expect("the copy completed")
+        .to_owned();
+    assert!(copy.contains(":eu-west-1:"), "{copy}");
+    assert_eq!(
+        stack.rds_tags(&copy).await,
+        tags,
+        "the copy carries every tag"
+    );
+}
