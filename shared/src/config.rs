@@ -76,6 +76,10 @@ impl Polling {
     }
 }
 
+/// The longest any one job may be given by a request: two hours, the hourly plans' own
+/// completion window. Each state machine's `TimeoutSeconds` is set above its steps' caps.
+pub const MAX_TIMEOUT_SECONDS: u64 = 2 * 3600;
+
 /// The `timeouts` of a backup or restore request, in seconds. A backup takes `copySeconds`,
 /// a restore `serviceSeconds`; each refuses the other's, so a typo never silently changes an
 /// operation.
@@ -101,6 +105,9 @@ impl TimeoutOverrides {
         };
         match requested {
             Some(0) => Err(op.bad_request(format!("timeouts.{name} must be at least 1 second"))),
+            Some(seconds) if seconds > MAX_TIMEOUT_SECONDS => Err(op.bad_request(format!(
+                "timeouts.{name} is {seconds}: at most {MAX_TIMEOUT_SECONDS} seconds (2 hours) per job"
+            ))),
             Some(seconds) => Ok(seconds),
             None => Ok(default),
         }
@@ -441,6 +448,27 @@ mod tests {
                 .unwrap_err()
                 .name(),
             "InvalidRestoreTarget"
+        );
+    }
+
+    #[test]
+    fn a_timeout_beyond_the_cap_is_refused() {
+        let long = TimeoutOverrides {
+            copy_seconds: Some(MAX_TIMEOUT_SECONDS + 1),
+            ..TimeoutOverrides::default()
+        };
+        let err = long
+            .seconds(Operation::Backup, "copySeconds", 3600)
+            .unwrap_err();
+        assert_eq!((err.name(), err.status()), ("InvalidTenant", 400));
+        assert!(err.to_string().contains("at most 7200 seconds"), "{err}");
+        let most = TimeoutOverrides {
+            copy_seconds: Some(MAX_TIMEOUT_SECONDS),
+            ..TimeoutOverrides::default()
+        };
+        assert_eq!(
+            most.seconds(Operation::Backup, "copySeconds", 3600),
+            Ok(MAX_TIMEOUT_SECONDS)
         );
     }
 

@@ -207,3 +207,26 @@ fn each_fleet_tenant_runs_the_tenant_backup_flow() {
         );
     }
 }
+
+/// Every state machine ends within a bound above its longest legitimate run: a tenant
+/// backup waits for the file system, runs its jobs and its DR copy, each at most
+/// `MAX_TIMEOUT_SECONDS`; a restore runs its jobs, waits for its database and for the
+/// service, each at most that; the daily fleet run within a day.
+#[test]
+fn every_state_machine_is_bounded_above_its_longest_run() {
+    let cap = bbws::config::MAX_TIMEOUT_SECONDS;
+    for (file, definition) in state_machines() {
+        let timeout = definition["TimeoutSeconds"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{file} has no TimeoutSeconds"));
+        let (at_least, at_most) = match file.as_str() {
+            "backup.asl.json" | "restore.asl.json" => (3 * cap, 4 * cap),
+            "fleet-backup.asl.json" => (4 * cap, 24 * 3600),
+            other => panic!("{other}: no bound known; add it here"),
+        };
+        assert!(
+            (at_least..=at_most).contains(&timeout),
+            "{file}: TimeoutSeconds {timeout} is not within {at_least}..={at_most}"
+        );
+    }
+}

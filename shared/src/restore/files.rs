@@ -243,8 +243,12 @@ fn find_restored(mount: &Path, source: &TenantId) -> Result<Option<PathBuf>, Err
 }
 
 /// Refuses a tree holding a symlink whose target lies outside the tree: once promoted, such a
-/// link would let the tenant's site read or write another tenant's files.
+/// link would let the tenant's site read or write another tenant's files. Each link is
+/// resolved as the kernel would, through the links it passes (a link `d -> ../../..` and a
+/// link `e -> d/..` beside it resolve outside, though `e` reads as inside), and refused if
+/// any step of it leaves the tree.
 fn refuse_escaping_symlinks(root: &Path) -> Result<(), Error> {
+    let real_root = fs::canonicalize(root).map_err(|e| io_failed("resolving", root, e))?;
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let entries = fs::read_dir(&dir).map_err(|e| io_failed("listing", &dir, e))?;
@@ -257,10 +261,10 @@ fn refuse_escaping_symlinks(root: &Path) -> Result<(), Error> {
             if kind.is_dir() {
                 stack.push(path);
             } else if kind.is_symlink() {
-                let target =
-                    fs::read_link(&path).map_err(|e| io_failed("reading link", &path, e))?;
-                let relative_dir = dir.strip_prefix(root).unwrap_or(Path::new(""));
-                if !stays_inside(relative_dir, &target) {
+                let inside = resolves_inside(&real_root, &path)
+                    .map_err(|e| io_failed("resolving link", &path, e))?;
+                if !inside {
+                    let target = fs::read_link(&path).unwrap_or_default();
                     return Err(failed(format!(
                         "refusing to promote: {} links to {}, outside the tenant's directory; \
                          nothing was changed",
@@ -274,24 +278,46 @@ fn refuse_escaping_symlinks(root: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Whether a link in `dir` (relative to the tenant root) to `target` stays in the root.
-fn stays_inside(dir: &Path, target: &Path) -> bool {
+/// Whether the symlink `link` resolves, step by step, inside `real_root` (a canonical path).
+/// An absolute target is outside: the tenant's site sees the file system from elsewhere. A
+/// part of the target that does not exist yet may only be followed by plain names.
+fn resolves_inside(real_root: &Path, link: &Path) -> io::Result<bool> {
+    let target = fs::read_link(link)?;
     if target.is_absolute() {
-        return false;
+        return Ok(false);
     }
-    let mut depth = dir.components().count() as i64;
-    for part in target.components() {
+    let mut at = fs::canonicalize(link.parent().unwrap_or(real_root))?;
+    let mut parts = target.components();
+    while let Some(part) = parts.next() {
         match part {
-            Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
             Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => return false,
+            Component::ParentDir => {
+                at.pop();
+            }
+            Component::Normal(name) => {
+                let next = at.join(name);
+                match fs::canonicalize(&next) {
+                    Ok(real) => at = real,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        at = next;
+                        for rest in parts.by_ref() {
+                            match rest {
+                                Component::Normal(name) => at.push(name),
+                                Component::CurDir => {}
+                                _ => return Ok(false),
+                            }
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return Ok(false),
         }
-        if depth < 0 {
-            return false;
+        if !at.starts_with(real_root) {
+            return Ok(false);
         }
     }
-    true
+    Ok(at.starts_with(real_root))
 }
 
 fn count_files(root: &Path) -> u64 {
@@ -313,17 +339,46 @@ fn count_files(root: &Path) -> u64 {
 mod tests {
     use super::*;
 
+    use std::os::unix::fs::symlink;
+
+    fn tree() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tenant-1");
+        fs::create_dir_all(root.join("a/b/c")).unwrap();
+        fs::create_dir_all(dir.path().join("tenant-2")).unwrap();
+        (dir, root)
+    }
+
     #[test]
-    fn links_are_judged_from_their_own_directory() {
-        assert!(stays_inside(Path::new("a/b"), Path::new("../c")));
-        assert!(stays_inside(Path::new("a"), Path::new("../c")));
-        assert!(!stays_inside(Path::new("a"), Path::new("../../c")));
-        assert!(!stays_inside(
-            Path::new(""),
-            Path::new("../tenant-2/wp-config.php")
-        ));
-        assert!(!stays_inside(Path::new("a"), Path::new("/etc/passwd")));
-        assert!(stays_inside(Path::new(""), Path::new("./x/../y")));
-        assert!(!stays_inside(Path::new("a"), Path::new("x/../../../y")));
+    fn links_are_resolved_through_the_links_they_pass() {
+        let (_dir, root) = tree();
+        let real = fs::canonicalize(&root).unwrap();
+        // d climbs to the root itself: inside. e reads as a/b/c but passes through d: outside.
+        symlink("../../..", root.join("a/b/c/d")).unwrap();
+        symlink("d/..", root.join("a/b/c/e")).unwrap();
+        assert!(resolves_inside(&real, &root.join("a/b/c/d")).unwrap());
+        assert!(!resolves_inside(&real, &root.join("a/b/c/e")).unwrap());
+        assert!(refuse_escaping_symlinks(&root).is_err());
+    }
+
+    #[test]
+    fn plain_links_are_judged_as_before() {
+        let (_dir, root) = tree();
+        let real = fs::canonicalize(&root).unwrap();
+        for (link, target, inside) in [
+            ("a/up", "../x", true),
+            ("a/b/sib", "../c", true),
+            ("a/out", "../../tenant-2", false),
+            ("abs", "/etc/passwd", false),
+            ("a/b/c/dangling", "not-yet/there", true),
+            ("a/b/c/dangling-up", "not-yet/../../../../..", false),
+        ] {
+            symlink(target, root.join(link)).unwrap();
+            assert_eq!(
+                resolves_inside(&real, &root.join(link)).unwrap(),
+                inside,
+                "{link} -> {target}"
+            );
+        }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::access_points::AccessPoints;
 use super::lifecycle::{parse_event, TenantEvent};
 use crate::config::{Config, ConfigError};
-use crate::error::{Error, Operation};
+use crate::error::{Error, ErrorKind, Operation};
 use crate::events;
 use crate::runtime::{encode, Service};
 use crate::tags;
@@ -70,6 +70,9 @@ impl Onboarding {
     pub async fn onboard(&self, event: &TenantEvent) -> Result<StorageReady, Error> {
         let tenant = &event.tenant;
         let fs = self.access_points.file_system_id()?.to_owned();
+        // Before anything is made or tagged: a database or service that is already another
+        // tenant's is refused (a forged or mistaken event must not re-assign it).
+        self.refuse_others(tenant, &event.resources).await?;
         let (access_point, created) = match self.access_points.find(tenant).await? {
             Some(existing) => (existing, false),
             None => match self.create(tenant, &fs).await? {
@@ -116,6 +119,41 @@ impl Onboarding {
         .await?;
         tracing::info!(tenant = %tenant, access_point = id, created, "tenant storage ready");
         Ok(ready)
+    }
+
+    /// Refuses `arns` when any already carries another tenant's id.
+    async fn refuse_others(&self, tenant: &TenantId, arns: &[String]) -> Result<(), Error> {
+        if arns.is_empty() {
+            return Ok(());
+        }
+        let pages = self
+            .tagging
+            .get_resources()
+            .set_resource_arn_list(Some(arns.to_vec()))
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| OP.aws(&format!("reading the tags of {tenant}'s resources"), e))?;
+        for mapping in pages.iter().flat_map(|p| p.resource_tag_mapping_list()) {
+            let owner = mapping
+                .tags()
+                .iter()
+                .find(|t| t.key() == tags::TENANT_ID)
+                .map(|t| t.value());
+            if let Some(owner) = owner.filter(|o| *o != tenant.as_str()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidTenant,
+                    format!(
+                        "{} already belongs to tenant {owner} ({}={owner}): it cannot be \
+                         given to tenant {tenant}; nothing was created or tagged",
+                        mapping.resource_arn().unwrap_or_default(),
+                        tags::TENANT_ID
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Tags `arns` with the tenant id (tagging an already tagged resource changes nothing).

@@ -58,6 +58,25 @@ impl Resolver<'_> {
         };
         let file_system = self.file_system(tenant, &access_point_id).await?;
 
+        // A resource named in the request must already be the tenant's: otherwise a request
+        // could back up (or restore over) another tenant's database under this tenant's name.
+        let owned = |arn: &String, what: &str| -> Result<(), Error> {
+            if tagged.iter().any(|(tagged_arn, _)| tagged_arn == arn) {
+                return Ok(());
+            }
+            Err(self.operation.bad_request(format!(
+                "{what} {arn:?} does not carry {}={tenant}: only the tenant's own resources \
+                 can be named",
+                tags::TENANT_ID
+            )))
+        };
+        if let Some(arn) = &overrides.database_arn {
+            owned(arn, "databaseArn")?;
+        }
+        if let Some(arn) = &overrides.service_arn {
+            owned(arn, "serviceArn")?;
+        }
+
         let database = match &overrides.database_arn {
             Some(arn) => Some(DatabaseTarget {
                 kind: database_kind(arn).ok_or_else(|| {

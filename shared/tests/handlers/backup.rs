@@ -164,9 +164,10 @@ async fn plans_a_fresh_backup_of_files_and_database() {
 async fn request_overrides_timeouts_polling_and_resources() {
     let lists = Sent::default();
     let mut mocks = Mocks::new();
-    mocks.tagging.push(tagged(&[AP_ARN, DB_ARN]));
-    mocks.efs.push(access_point("/tenant-1"));
     let other_db = "arn:aws:rds:af-south-1:123456789012:cluster:tenant-1-aurora";
+    // A named database must be the tenant's own: it carries the tenant's tag.
+    mocks.tagging.push(tagged(&[AP_ARN, DB_ARN, other_db]));
+    mocks.efs.push(access_point("/tenant-1"));
     mocks.backup.push(jobs_on(other_db, vec![], &lists));
     mocks.backup.push(jobs_on(FS_ARN, vec![], &lists));
     let deps = mocks.deps();
@@ -185,6 +186,32 @@ async fn request_overrides_timeouts_polling_and_resources() {
     assert!(!plan.copy_to_dr);
     assert_eq!(plan.database.unwrap().arn, other_db);
     assert_eq!(plan.wait_deadline, NOW + 20);
+}
+
+#[tokio::test]
+async fn a_named_resource_that_is_not_the_tenants_is_refused_before_any_job() {
+    for resources in [
+        json!({"databaseArn": "arn:aws:rds:af-south-1:123456789012:db:tenant-2"}),
+        json!({"serviceArn": "arn:aws:ecs:af-south-1:123456789012:service/bbws-dev/tenant-2"}),
+    ] {
+        let mut mocks = Mocks::new();
+        mocks.tagging.push(tagged(&[AP_ARN, DB_ARN]));
+        mocks.efs.push(access_point("/tenant-1"));
+        // No backup rule: a ListBackupJobs or StartBackupJob call would fail the test.
+        let deps = mocks.deps();
+        let err = plan(
+            &deps,
+            json!({"tenantId": "tenant-1", "resources": resources}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.status(), 400, "{err}");
+        assert!(
+            err.to_string()
+                .contains("does not carry bbws:tenant-id=tenant-1"),
+            "{err}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -342,6 +342,11 @@ async fn onboarding_tags_the_tenants_database_and_service() {
             TagResourcesOutput::builder().build()
         }),
     );
+    // The database already carries tenant-1's tag (a re-delivered event); the service none.
+    mocks.tagging.push(tagged_with(&[
+        (DB_ARN, &[("bbws:tenant-id", "tenant-1")]),
+        (SERVICE_ARN, &[]),
+    ]));
     let deps = deps(&mocks);
     let mut event = tenant_created("tenant-1");
     event["detail"]["databaseArn"] = json!(DB_ARN);
@@ -363,4 +368,19 @@ async fn onboarding_tags_the_tenants_database_and_service() {
     assert_eq!(err.name(), "InvalidTenant");
     assert_eq!(created.all().len(), 1);
     assert_eq!(tagged.all().len(), 1);
+
+    // A database that is already another tenant's is refused: nothing created or tagged.
+    let mut taken = tenant_created("tenant-3");
+    taken["detail"]["databaseArn"] = json!(DB_ARN);
+    let err = onboard_tenant(LambdaEvent::new(taken, Context::default()), &deps)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidTenant");
+    assert!(
+        err.to_string()
+            .contains("already belongs to tenant tenant-1"),
+        "{err}"
+    );
+    assert_eq!(created.all().len(), 1, "no access point made");
+    assert_eq!(tagged.all().len(), 1, "nothing tagged");
 }

@@ -112,3 +112,20 @@ async fn offboarding_backs_up_then_deletes_the_access_point_and_keeps_the_files(
         "the final backup is listed"
     );
 }
+
+#[tokio::test]
+async fn an_onboarding_event_naming_another_tenants_database_creates_and_tags_nothing() {
+    let stack = Stack::new().await;
+    let owner = stack.seed_tenant("e2e-owner");
+    let before = stack.rds_tags(&owner.database_arn).await;
+    let mut event = tenant_created("e2e-claimant");
+    event["detail"]["databaseArn"] = json!(owner.database_arn);
+    let (error, out) = stack.invoke("onboard-tenant", &event).await;
+    assert_eq!(error.as_deref(), Some("InvalidTenant"), "{out}");
+    assert!(stack.access_points_of("e2e-claimant").await.is_empty());
+    assert_eq!(
+        stack.rds_tags(&owner.database_arn).await,
+        before,
+        "tags unchanged"
+    );
+}
