@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test unit e2e lint-template lint fmt build venv clean demo local-up local-down bench
+.PHONY: test unit e2e lint-template lint fmt build venv checkov clean demo local-up local-down bench
 
 ## Every test: unit and handler tests, state machine checks, template lint, and the
 ## end-to-end scenarios on the local stack.
@@ -31,13 +31,16 @@ unit: venv
 lint-template: venv
 	$(VENV)/bin/cfn-lint template.yaml
 
-## Formatting and clippy, warnings as errors.
-lint:
+## Formatting and clippy, warnings as errors; checkov on the template (every check passes or
+## is skipped inline with its reason).
+lint: checkov
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo clippy -p bbws-tests --features e2e --all-targets --locked -- -D warnings
 	@# Each function alone, so bbws is linted with only the sdk-* features that function takes.
 	for f in $(FUNCTIONS); do cargo clippy -p $$f --locked -- -D warnings || exit 1; done
+	@# --skip-download and BC_SKIP_MAPPING: checkov reads nothing from the network.
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --quiet --compact --skip-download
 
 fmt:
 	cargo fmt --all
@@ -73,6 +76,15 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+## checkov, pinned, in a venv of its own: its dependencies must not move moto's.
+CHECKOV_VENV := .venv-checkov
+checkov: $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(CHECKOV_VENV)

@@ -72,7 +72,7 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
-            message: message.into(),
+            message: capped(message.into(), MAX_MESSAGE_CHARS),
             source: None,
         }
     }
@@ -182,6 +182,27 @@ impl Operation {
     }
 }
 
+/// The most of one input value an error message repeats: a console user's 300 KB field
+/// must not make the error itself too large for Step Functions (its 256 KB payload limit
+/// would end the execution `States.DataLimitExceeded` instead of with this error's name).
+pub const MAX_ECHO_CHARS: usize = 100;
+/// The most any error message carries.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// `value` as an error message repeats it: at most [`MAX_ECHO_CHARS`] characters, then "…".
+pub fn echo(value: &str) -> String {
+    capped(value.to_owned(), MAX_ECHO_CHARS)
+}
+
+/// `text` cut after `max_chars` characters, with "…" where it was cut.
+pub fn capped(mut text: String, max_chars: usize) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(max_chars) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +263,20 @@ mod tests {
         assert_eq!(
             Operation::Restore.bad_request("x").name(),
             "InvalidRestoreTarget"
+        );
+    }
+
+    #[test]
+    fn echoed_values_and_messages_are_capped() {
+        assert_eq!(echo("short"), "short");
+        let long = "é".repeat(300);
+        let echoed = echo(&long);
+        assert_eq!(echoed.chars().count(), MAX_ECHO_CHARS + 1);
+        assert!(echoed.ends_with('…'));
+        let huge = Error::new(ErrorKind::InvalidTenant, "x".repeat(300_000));
+        assert_eq!(
+            huge.to_string().chars().count() <= MAX_MESSAGE_CHARS + 40,
+            true
         );
     }
 }

@@ -63,8 +63,14 @@ pub fn named(sdk: SdkConfig, function_name: Option<String>) -> SdkConfig {
 /// Reads a handler's input as `T`; a malformed input is the operation's bad-request error,
 /// raised before anything is asked of AWS.
 pub fn parse<T: DeserializeOwned>(op: Operation, what: &str, event: Value) -> Result<T, Error> {
-    serde_json::from_value(event)
-        .map_err(|e| op.bad_request(format!("the {what} input is not valid: {e}")))
+    serde_json::from_value(event).map_err(|e| {
+        op.bad_request(format!(
+            "the {what} input is not valid: {}",
+            // The parser's own words, which may repeat a value: enough to name the
+            // field and what was expected, never a whole oversized value.
+            crate::error::capped(e.to_string(), 300)
+        ))
+    })
 }
 
 /// Writes a handler's output for the state machine.

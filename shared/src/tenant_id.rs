@@ -35,7 +35,10 @@ impl TenantId {
         match reason {
             Some(reason) => Err(Error::new(
                 ErrorKind::InvalidTenant,
-                format!("tenant id {raw:?} is not valid: {reason}"),
+                format!(
+                    "tenant id {:?} is not valid: {reason}",
+                    crate::error::echo(raw)
+                ),
             )),
             None => Ok(Self(raw.to_owned())),
         }

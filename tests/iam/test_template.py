@@ -4,11 +4,15 @@ import unittest
 
 import iam_check as c
 
+BREAK_GLASS = "arn:aws:iam::123456789012:role/bbws-break-glass"
+OPERATOR = "arn:aws:iam::123456789012:role/operator"
+
 
 class Template(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.t = c.load_template(c.ROOT / "template.yaml", {"FILE_SYSTEM_ID": "fs-0123456789abcdef0"})
+        cls.t.parameters["BreakGlassRoleArn"] = BREAK_GLASS
         cls.resources = cls.t.resources
 
     def functions(self):
@@ -39,6 +43,35 @@ class Template(unittest.TestCase):
                 {"Ref": "AWS::AccountId"},
                 s,
             )
+
+
+    def test_the_vault_is_locked_with_the_parameters(self):
+        lock = self.resources["BackupVault"]["Properties"]["LockConfiguration"]
+        self.assertEqual(lock["MinRetentionDays"], {"Ref": "VaultLockMinRetentionDays"})
+        self.assertEqual(lock["MaxRetentionDays"], {"Ref": "VaultLockMaxRetentionDays"})
+        # Governance mode unless ChangeableForDays is given.
+        self.assertEqual(self.t.doc["Parameters"]["VaultLockChangeableForDays"]["Default"], 0)
+        self.assertIn("Fn::If", lock["ChangeableForDays"])
+        # The shortest retention the product gives (database points, 7 days) fits the lock.
+        self.assertLessEqual(self.t.doc["Parameters"]["VaultLockMinRetentionDays"]["Default"], 7)
+
+    def weigh(self, statements, action, principal):
+        return c.evaluate(statements, action, "*", {"aws:PrincipalArn": principal})
+
+    def test_only_break_glass_can_destroy_recovery_points_or_the_vault(self):
+        policy = self.t.resolve(self.resources["BackupVault"]["Properties"]["AccessPolicy"])["Statement"]
+        for action in ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
+                       "backup:DeleteBackupVault"]:
+            self.assertIsNotNone(self.weigh(policy, action, OPERATOR).denied_by, action)
+            self.assertIsNone(self.weigh(policy, action, BREAK_GLASS).denied_by, action)
+        self.assertIsNone(self.weigh(policy, "backup:StartRestoreJob", OPERATOR).denied_by)
+
+    def test_only_break_glass_can_disable_or_delete_the_vault_key(self):
+        policy = self.t.resolve(
+            self.resources["BackupVaultKey"]["Properties"]["KeyPolicy"])["Statement"]
+        for action in ["kms:ScheduleKeyDeletion", "kms:DisableKey"]:
+            self.assertIsNotNone(self.weigh(policy, action, OPERATOR).denied_by, action)
+            self.assertIsNone(self.weigh(policy, action, BREAK_GLASS).denied_by, action)
 
 
 if __name__ == "__main__":

@@ -300,3 +300,56 @@ async fn recovery_points_carry_the_resources_tags_and_copies_carry_them_to_dr() 
         "the copy carries every tag"
     );
 }
+
+#[tokio::test]
+async fn an_oversized_field_is_invalid_tenant_with_a_short_cause() {
+    let stack = Stack::new().await;
+    let huge = "x".repeat(200_000);
+    let done = stack
+        .run_execution(
+            "backup",
+            &unique("oversized"),
+            &json!({"tenantId": huge, "pollSeconds": 1}),
+        )
+        .await;
+    assert_eq!(done.status(), &ExecutionStatus::Failed);
+    assert_eq!(done.error(), Some("InvalidTenant"));
+    let cause = done.cause().unwrap_or_default();
+    assert!(
+        cause.len() < 3_000,
+        "the cause echoes {} bytes",
+        cause.len()
+    );
+    assert!(cause.contains('…'), "{cause}");
+}
+
+#[tokio::test]
+async fn an_input_that_is_not_an_object_gets_the_named_error() {
+    let stack = Stack::new().await;
+    for (i, input) in [
+        json!("tenant-1"),
+        json!(42),
+        json!(true),
+        json!(null),
+        json!(["tenant-1"]),
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (machine, error) in [
+            ("backup", "InvalidTenant"),
+            ("restore", "InvalidRestoreTarget"),
+        ] {
+            let done = stack
+                .run_execution(machine, &unique(&format!("not-object-{i}")), input)
+                .await;
+            assert_eq!(done.status(), &ExecutionStatus::Failed, "{machine} {input}");
+            assert_eq!(
+                done.error(),
+                Some(error),
+                "{machine} {input}: {:?}",
+                done.cause()
+            );
+        }
+    }
+}
