@@ -6,6 +6,7 @@ import iam_check as c
 
 BREAK_GLASS = "arn:aws:iam::123456789012:role/bbws-break-glass"
 OPERATOR = "arn:aws:iam::123456789012:role/operator"
+PLATFORM = "arn:aws:iam::123456789012:role/platform"
 
 
 class Template(unittest.TestCase):
@@ -13,6 +14,7 @@ class Template(unittest.TestCase):
     def setUpClass(cls):
         cls.t = c.load_template(c.ROOT / "template.yaml", {"FILE_SYSTEM_ID": "fs-0123456789abcdef0"})
         cls.t.parameters["BreakGlassRoleArn"] = BREAK_GLASS
+        cls.t.parameters["PlatformPrincipalArn"] = PLATFORM
         cls.resources = cls.t.resources
 
     def functions(self):
@@ -55,8 +57,8 @@ class Template(unittest.TestCase):
         # The shortest retention the product gives (database points, 7 days) fits the lock.
         self.assertLessEqual(self.t.doc["Parameters"]["VaultLockMinRetentionDays"]["Default"], 7)
 
-    def weigh(self, statements, action, principal):
-        return c.evaluate(statements, action, "*", {"aws:PrincipalArn": principal})
+    def weigh(self, statements, action, principal, resource="*"):
+        return c.evaluate(statements, action, resource, {"aws:PrincipalArn": principal})
 
     def test_only_break_glass_can_destroy_recovery_points_or_the_vault(self):
         policy = self.t.resolve(self.resources["BackupVault"]["Properties"]["AccessPolicy"])["Statement"]
@@ -72,6 +74,21 @@ class Template(unittest.TestCase):
         for action in ["kms:ScheduleKeyDeletion", "kms:DisableKey"]:
             self.assertIsNotNone(self.weigh(policy, action, OPERATOR).denied_by, action)
             self.assertIsNone(self.weigh(policy, action, BREAK_GLASS).denied_by, action)
+
+
+    def test_only_the_platform_announces_tenants_on_their_own_bus(self):
+        bus = self.resources["TenantEventsBus"]["Properties"]
+        policy = self.t.resolve(bus["Policy"])["Statement"]
+        arn = "arn:aws:events:us-east-1:123456789012:event-bus/bbws-dev-tenant-events"
+        self.assertIsNotNone(self.weigh(policy, "events:PutEvents", OPERATOR, arn).denied_by)
+        allowed = self.weigh(policy, "events:PutEvents", PLATFORM, arn)
+        self.assertIsNone(allowed.denied_by)
+        self.assertTrue(allowed.allowed)
+        # Both tenant rules listen on that bus, not the default one.
+        onboarding = self.resources["OnboardTenantFunction"]["Properties"]["Events"]["TenantCreated"]
+        self.assertEqual(onboarding["Properties"]["EventBusName"], {"Ref": "TenantEventsBus"})
+        deleted = self.resources["TenantDeletedRule"]["Properties"]
+        self.assertEqual(deleted["EventBusName"], {"Ref": "TenantEventsBus"})
 
 
 if __name__ == "__main__":
