@@ -91,5 +91,28 @@ class Template(unittest.TestCase):
         self.assertEqual(deleted["EventBusName"], {"Ref": "TenantEventsBus"})
 
 
+    def test_every_alarm_and_failed_plan_job_reaches_the_alerts_topic(self):
+        alarms = [k for k, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"]
+        self.assertGreaterEqual(len(alarms), 6)
+        for a in alarms:
+            self.assertIn({"Ref": "AlertsTopic"}, self.resources[a]["Properties"].get("AlarmActions", []), a)
+        topic = self.resources["AlertsTopic"]["Properties"]
+        self.assertEqual(topic["KmsMasterKeyId"], {"Ref": "AlertsKey"})
+        dlq = [a for a in alarms
+               if self.resources[a]["Properties"]["Namespace"] == "AWS/SQS"]
+        self.assertEqual(len(dlq), 1, "the dead-letter queue's depth is watched")
+        watched = {}
+        for k, r in self.resources.items():
+            if r["Type"] != "AWS::Events::Rule":
+                continue
+            pattern = r["Properties"]["EventPattern"]
+            if pattern.get("source") == ["aws.backup"]:
+                targets = r["Properties"]["Targets"]
+                self.assertEqual(targets[0]["Arn"], {"Ref": "AlertsTopic"}, k)
+                watched[pattern["detail-type"][0]] = set(pattern["detail"]["state"])
+        self.assertEqual(watched["Backup Job State Change"], {"FAILED", "EXPIRED", "ABORTED", "PARTIAL"})
+        self.assertIn("FAILED", watched["Copy Job State Change"])
+
+
 if __name__ == "__main__":
     unittest.main()
