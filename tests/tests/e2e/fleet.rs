@@ -79,3 +79,35 @@ async fn a_fleet_backup_costs_one_file_system_job_and_one_job_per_database() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_fleet_run_in_which_a_tenant_failed_fails_naming_it() {
+    let stack = Stack::new().await;
+    let busy = stack.seed_tenant("e2e-fleet-busy");
+    // A job already running on the tenant's database: its backup is BackupAlreadyRunning.
+    stack.slow_jobs(40).await;
+    stack
+        .start_job_directly(&busy.database_arn, "e2e-fleet-busy")
+        .await;
+    stack.slow_jobs(0).await;
+    let done = stack
+        .run_execution(
+            "fleet-backup",
+            &unique("fleet-failed"),
+            &json!({"pollSeconds": 1, "maxPollSeconds": 2, "copyToDr": false, "maxConcurrency": 40}),
+        )
+        .await;
+    assert_eq!(
+        done.status(),
+        &ExecutionStatus::Failed,
+        "{:?}",
+        done.output()
+    );
+    assert_eq!(done.error(), Some("BackupFailed"));
+    let cause = done.cause().unwrap_or_default();
+    assert!(cause.contains("\"e2e-fleet-busy\""), "{cause}");
+    assert!(
+        !cause.contains("\"e2e-fleet-1\""),
+        "only the failed tenants: {cause}"
+    );
+}
