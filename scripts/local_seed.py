@@ -1,13 +1,18 @@
 """Creates what the local stack needs, through the front server as any AWS client would.
 
   local_seed.py platform        vaults, the shared file system, the ECS cluster, the state
-                                machines from statemachine/ with the substitutions SAM makes
+                                machines from statemachine/ with the substitutions SAM makes,
+                                and two queues with the EventBridge rules that fill them: the
+                                product's events (bbws-content-events) and AWS Backup's
+                                (bbws-backup-events)
   local_seed.py tenant <id>     a tenant: its directory with WordPress-like files, its access
                                 point (seed 000 section 4.2), database and service, all tagged
   local_seed.py aurora-tenant <id>
                                 the same, but its database is an Aurora MySQL cluster <id>
                                 (tagged) with one db.serverless instance <id>-1 in it
   local_seed.py drain-events    the events the product put on EventBridge since the last drain
+  local_seed.py drain-backup-events
+                                the events AWS Backup put on EventBridge since the last drain
   local_seed.py database <id>   an RDS instance with no tags (as the platform may make one)
   local_seed.py rds-tags <arn>  the tags of an RDS instance
   local_seed.py service <name>  an ECS service with no tags in the platform's cluster
@@ -70,6 +75,19 @@ def substitutions(asl_file):
     return text
 
 
+def forward_events(name, source):
+    """An EventBridge rule `name` on the default bus sending every event of `source` to the
+    SQS queue `name`; returns the queue's URL."""
+    sqs = client("sqs")
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = client("events")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return queue_url
+
+
 def platform():
     for region, vault in ((REGION, f"bbws-{ENV}-backup-vault"), (DR_REGION, "bbws-dr-vault")):
         b = client("backup", region)
@@ -86,14 +104,10 @@ def platform():
     fs_id = fs["FileSystemId"]
     (LOCAL / "efs" / fs_id).mkdir(parents=True, exist_ok=True)
     client("ecs").create_cluster(clusterName=f"bbws-{ENV}")
-    # What the product announces lands in a queue, where tests and the demo read it.
-    sqs = client("sqs")
-    queue_url = sqs.create_queue(QueueName="bbws-content-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events = client("events")
-    events.put_rule(Name="bbws-content-events", EventPattern=json.dumps({"source": ["bbws.content"]}))
-    events.put_targets(Rule="bbws-content-events", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    # What the product announces lands in a queue, where tests and the demo read it; so do
+    # the events AWS Backup (the front's stand-in) sends as its jobs change state.
+    queue_url = forward_events("bbws-content-events", "bbws.content")
+    backup_queue_url = forward_events("bbws-backup-events", "aws.backup")
     sfn = client("stepfunctions")
     machines = {}
     existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
@@ -111,7 +125,7 @@ def platform():
         )["stateMachineArn"]
         machines[asl.split(".")[0]] = arn
     out = {"fileSystemId": fs_id, "stateMachines": machines, "endpoint": ENDPOINT,
-           "eventsQueueUrl": queue_url}
+           "eventsQueueUrl": queue_url, "backupEventsQueueUrl": backup_queue_url}
     (LOCAL / "platform.json").write_text(json.dumps(out))
     print(json.dumps(out))
 
@@ -201,18 +215,18 @@ def aurora_cluster(identifier, tags=()):
     return cluster["DBClusterArn"]
 
 
-def drain_events():
+def drain_events(queue="eventsQueueUrl"):
     platform_info = json.loads((LOCAL / "platform.json").read_text())
     sqs = client("sqs")
     events = []
     while True:
-        got = sqs.receive_message(QueueUrl=platform_info["eventsQueueUrl"], MaxNumberOfMessages=10)
+        got = sqs.receive_message(QueueUrl=platform_info[queue], MaxNumberOfMessages=10)
         messages = got.get("Messages", [])
         if not messages:
             break
         for m in messages:
             events.append(json.loads(m["Body"]))
-            sqs.delete_message(QueueUrl=platform_info["eventsQueueUrl"], ReceiptHandle=m["ReceiptHandle"])
+            sqs.delete_message(QueueUrl=platform_info[queue], ReceiptHandle=m["ReceiptHandle"])
     print(json.dumps(events))
 
 
@@ -279,6 +293,7 @@ COMMANDS = {
     "tenant": (lambda tenant_id: tenant(tenant_id, rds_instance), 1),
     "aurora-tenant": (lambda tenant_id: tenant(tenant_id, aurora_cluster), 1),
     "drain-events": (drain_events, 0),
+    "drain-backup-events": (lambda: drain_events("backupEventsQueueUrl"), 0),
     "database": (database, 1),
     "rds-tags": (rds_tags, 1),
     "service": (service, 1),

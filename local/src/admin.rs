@@ -14,7 +14,11 @@
 //! * `GET /_local/faults` shows them, `DELETE /_local/faults` clears them all;
 //! * `POST /_local/recovery-points` `{"vault", "resourceArn", "count", "everySeconds",
 //!   "newestSecondsAgo"}` fills a vault with an hourly plan's worth of recovery points;
-//!   `DELETE /_local/recovery-points` removes those again.
+//!   `DELETE /_local/recovery-points` removes those again;
+//! * `POST /_local/plan-run` with `{"plan": "efs" | "database" | "all"}` (or no body: all)
+//!   runs the template's hourly backup plans now → 200 `{"jobs": [{"plan", "backupJobId",
+//!   "resourceArn"}]}`, the backup jobs started; each is copied to the DR vault once it
+//!   completes.
 
 use hyper::{Method, StatusCode};
 use serde_json::json;
@@ -23,7 +27,7 @@ use crate::backup::{FaultRequest, Service};
 use crate::web::{self, Reply};
 
 /// `rest` is the path after `/_local/`.
-pub fn handle(backup: &Service, method: &Method, rest: &str, body: &[u8]) -> Reply {
+pub async fn handle(backup: &Service, method: &Method, rest: &str, body: &[u8]) -> Reply {
     match (method, rest.trim_end_matches('/')) {
         (&Method::GET, "health") => web::json(StatusCode::OK, &json!({"status": "ok"})),
         (&Method::GET, "state") => web::json(StatusCode::OK, &backup.state_dump()),
@@ -43,6 +47,10 @@ pub fn handle(backup: &Service, method: &Method, rest: &str, body: &[u8]) -> Rep
             Err(message) => refused(&message),
         },
         (&Method::DELETE, "recovery-points") => web::json(StatusCode::OK, &backup.unfill()),
+        (&Method::POST, "plan-run") => match backup.run_plans(body).await {
+            Ok(started) => web::json(StatusCode::OK, &started),
+            Err(message) => refused(&message),
+        },
         (&Method::DELETE, "faults") => {
             backup.clear_faults();
             web::json(StatusCode::OK, &backup.faults_dump())

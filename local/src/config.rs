@@ -19,6 +19,8 @@ pub struct Config {
     /// EFS file system `fs-xxx` is the directory `<efs_root>/fs-xxx/`.
     pub efs_root: PathBuf,
     pub durations: JobDurations,
+    /// Whether AWS Backup's job state change events go to EventBridge in moto.
+    pub backup_events: bool,
 }
 
 /// How long a job of each kind takes from start to end.
@@ -41,7 +43,8 @@ impl Default for JobDurations {
 }
 
 impl Config {
-    /// A server on a free loopback port with the default upstreams and durations.
+    /// A server on a free loopback port with the default upstreams and durations, sending no
+    /// events (a test that checks them turns them on, with its own moto).
     pub fn local(state_dir: impl Into<PathBuf>, efs_root: impl Into<PathBuf>) -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -50,6 +53,7 @@ impl Config {
             state_dir: state_dir.into(),
             efs_root: efs_root.into(),
             durations: JobDurations::default(),
+            backup_events: false,
         }
     }
 }
@@ -90,6 +94,9 @@ pub struct Args {
     /// Seconds a restore job takes.
     #[arg(long, env = "BBWS_LOCAL_RESTORE_SECONDS", default_value = "2", value_parser = seconds)]
     pub restore_seconds: Duration,
+    /// Send no AWS Backup events (job state changes) to EventBridge in moto.
+    #[arg(long, env = "BBWS_LOCAL_NO_BACKUP_EVENTS")]
+    pub no_backup_events: bool,
 }
 
 impl From<Args> for Config {
@@ -105,6 +112,7 @@ impl From<Args> for Config {
                 copy: a.copy_seconds,
                 restore: a.restore_seconds,
             },
+            backup_events: !a.no_backup_events,
         }
     }
 }

@@ -57,7 +57,7 @@ impl Front {
             _ => None,
         };
         let reply = if let Some(rest) = path.strip_prefix("/_local/") {
-            admin::handle(&self.backup, &parts.method, rest, &body)
+            admin::handle(&self.backup, &parts.method, rest, &body).await
         } else if let Some(binary) = lambda::invoked_binary(&parts.method, path) {
             tracing::debug!(binary, "lambda invoke");
             lambda::invoke(&self.lambda, &binary, parts.headers.clone(), body.clone()).await

@@ -7,10 +7,14 @@
 
 mod api;
 mod error;
+mod events;
 mod faults;
 mod files;
+mod inventory;
 mod model;
 mod operations;
+mod plan_run;
+mod plans;
 mod query;
 mod rds;
 mod routes;
@@ -40,6 +44,8 @@ pub const SIGNING_NAME: &str = "backup";
 
 pub struct Service {
     store: Arc<Store>,
+    /// What the plans select, in moto.
+    inventory: inventory::Inventory,
 }
 
 impl Service {
@@ -53,7 +59,9 @@ impl Service {
                 durations: config.durations,
                 rds: rds::Rds::new(&config.moto)?,
                 source_tags: source_tags::SourceTags::new(&config.moto)?,
+                events: events::Events::new(config.backup_events.then_some(config.moto.as_str()))?,
             })),
+            inventory: inventory::Inventory::new(&config.moto)?,
         }))
     }
 
@@ -111,6 +119,11 @@ impl Service {
     /// Fills a vault with recovery points (`POST /_local/recovery-points`).
     pub fn fill(&self, body: &[u8]) -> Result<Value, String> {
         api::recovery_points::fill(&self.store, body).map_err(|e| e.message)
+    }
+
+    /// Runs the template's backup plans now (`POST /_local/plan-run`).
+    pub async fn run_plans(&self, body: &[u8]) -> Result<Value, String> {
+        plan_run::run(&self.store, &self.inventory, body).await
     }
 
     /// Removes the recovery points [`Service::fill`] made.

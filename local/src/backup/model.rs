@@ -277,6 +277,22 @@ pub fn restore_target_id(
     }
 }
 
+/// The backup plan and rule that started a job and made its recovery point: AWS Backup's
+/// `RecoveryPointCreator`, which DescribeBackupJob, DescribeCopyJob, DescribeRecoveryPoint
+/// and the list operations give as `CreatedBy`
+/// (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_RecoveryPointCreator.html).
+/// On-demand jobs have none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Creator {
+    pub backup_plan_id: String,
+    pub backup_plan_arn: String,
+    pub backup_plan_version: String,
+    pub backup_plan_name: String,
+    pub backup_rule_id: String,
+    pub backup_rule_name: String,
+}
+
 /// A job of any kind. The fields every kind has are here; the rest is in [`Detail`].
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -302,6 +318,8 @@ pub struct Job {
     pub recovery_point_arn: Option<String>,
     pub lifecycle: Option<Value>,
     pub size_bytes: Option<u64>,
+    /// The plan that started it; `None` on demand.
+    pub created_by: Option<Creator>,
     pub detail: Detail,
 }
 
@@ -322,6 +340,8 @@ pub enum Detail {
         destination_recovery_point_arn: Option<String>,
         /// The id of the recovery point it makes.
         recovery_point_id: String,
+        /// A plan's copy action: the backup job whose recovery point it copies.
+        created_by_backup_job_id: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     Restore {
@@ -351,6 +371,8 @@ pub struct RecoveryPoint {
     /// A copy: the vault it was copied from.
     pub source_vault_arn: Option<String>,
     pub created_by_job: String,
+    /// The plan whose job made it (the job's [`Job::created_by`]).
+    pub created_by: Option<Creator>,
     pub encryption_key_arn: String,
     pub last_restore_time: Option<f64>,
     /// EFS: the snapshot of the file system's tree.

@@ -79,16 +79,18 @@ pub fn spawn_abort(store: Arc<Store>, id: String, job_seconds: f64) {
     let delay = Duration::from_secs_f64(job_seconds * QUEUED_SHARE).min(ABORTING_AT_MOST);
     tokio::spawn(async move {
         sleep(delay).await;
-        store.with(|s| {
-            if let Some(job) = s
+        let aborted = store.with(|s| {
+            let job = s
                 .jobs
                 .get_mut(&id)
-                .filter(|j| j.state == JobState::Aborting)
-            {
-                job.state = JobState::Aborted;
-                job.completed = Some(ids::now());
-            }
+                .filter(|j| j.state == JobState::Aborting)?;
+            job.state = JobState::Aborted;
+            job.completed = Some(ids::now());
+            Some(job.clone())
         });
+        if let Some(job) = aborted {
+            store.settings.events.job_changed(&job);
+        }
     });
 }
 
@@ -107,7 +109,7 @@ impl Run {
         if let Outcome::Expire(message) = &self.outcome {
             // Never runs, never touches data: it waits out its window and expires.
             sleep_until(end).await;
-            store.with(|s| {
+            let expired = store.with(|s| {
                 s.end_job(
                     &self.id,
                     JobState::Expired,
@@ -115,11 +117,15 @@ impl Run {
                     ids::now(),
                 )
             });
+            if expired {
+                self.announce(&store);
+            }
             return;
         }
         if !store.with(|s| s.mark_running(&self.id)) {
             return;
         }
+        self.announce(&store);
         let prepared = match &self.outcome {
             Outcome::Fail(_) => Ok(0),
             _ => self.prepare().await,
@@ -165,8 +171,17 @@ impl Run {
                 store.with(|s| complete_restore(s, &self.id, restored))
             }
         };
-        if !completed {
+        if completed {
+            self.announce(store);
+        } else {
             self.discard().await;
+        }
+    }
+
+    /// Sends the event of the state the job has just entered.
+    fn announce(&self, store: &Store) {
+        if let Some(job) = store.with(|s| s.jobs.get(&self.id).cloned()) {
+            store.settings.events.job_changed(&job);
         }
     }
 
@@ -211,7 +226,9 @@ impl Run {
     }
 
     async fn fail(&self, store: &Store, message: String) {
-        store.with(|s| s.end_job(&self.id, JobState::Failed, Some(message), ids::now()));
+        if store.with(|s| s.end_job(&self.id, JobState::Failed, Some(message), ids::now())) {
+            self.announce(store);
+        }
         self.discard().await;
     }
 
@@ -284,6 +301,7 @@ fn complete_backup(
         tags: super::source_tags::merged(recovery_point_tags, source),
         source_vault_arn: None,
         created_by_job: job.id.clone(),
+        created_by: job.created_by.clone(),
         encryption_key_arn: String::new(),
         last_restore_time: None,
         snapshot_dir: snapshot,
@@ -305,6 +323,7 @@ fn complete_copy(s: &mut State, id: &str, size: u64, snapshot: Option<PathBuf>) 
         destination_vault_arn,
         destination_recovery_point_arn,
         recovery_point_id,
+        ..
     } = &mut job.detail
     else {
         return false;
@@ -335,6 +354,7 @@ fn complete_copy(s: &mut State, id: &str, size: u64, snapshot: Option<PathBuf>) 
         tags: source.tags.clone(),
         source_vault_arn: Some(source.vault_arn.clone()),
         created_by_job: job.id.clone(),
+        created_by: job.created_by.clone(),
         encryption_key_arn: String::new(),
         last_restore_time: None,
         snapshot_dir: snapshot,

@@ -102,7 +102,7 @@ pub fn merged(
 
 /// Headers moto routes by: a credential scope naming `service` and `region` (nothing checks
 /// the signature).
-fn signed_for(
+pub(super) fn signed_for(
     service: &str,
     region: &str,
     content_type: Option<&'static str>,
@@ -123,7 +123,7 @@ fn signed_for(
 }
 
 /// The `<Tag><Key/><Value/></Tag>` pairs of an RDS ListTagsForResource answer.
-fn rds_tags(xml: &str) -> BTreeMap<String, String> {
+pub(super) fn rds_tags(xml: &str) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::new();
     for tag in xml.split("<Tag>").skip(1) {
         let field = |name: &str| {

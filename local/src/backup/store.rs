@@ -24,6 +24,8 @@ pub struct Settings {
     pub rds: Rds,
     /// The tags of backed-up resources in moto, which their recovery points copy.
     pub source_tags: super::source_tags::SourceTags,
+    /// Where each job's state changes are announced (EventBridge in moto).
+    pub events: super::events::Events,
 }
 
 impl Settings {

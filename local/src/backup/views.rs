@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::model::{Detail, Job, JobState, RecoveryPoint, Vault, ACCOUNT};
+use super::model::{Creator, Detail, Job, JobState, RecoveryPoint, Vault, ACCOUNT};
 
 /// A JSON object that leaves out members with no value, as AWS does.
 #[derive(Default)]
@@ -33,16 +33,33 @@ impl Obj {
 
 const DAY: f64 = 86_400.0;
 
-/// How far along a job is, as AWS writes it ("42.0").
-fn percent_done(job: &Job, now: f64) -> String {
-    let pct = match job.state {
+/// How far along a job is, in percent: 100 once completed, the share of its duration gone
+/// while it runs (at most 99), else 0.
+pub fn percent(job: &Job, now: f64) -> f64 {
+    match job.state {
         JobState::Completed => 100.0,
         JobState::Running | JobState::Aborting if job.seconds > 0.0 => {
             ((now - job.created) / job.seconds * 100.0).clamp(0.0, 99.0)
         }
         _ => 0.0,
-    };
-    format!("{pct:.1}")
+    }
+}
+
+/// How far along a job is, as AWS writes it ("42.0").
+fn percent_done(job: &Job, now: f64) -> String {
+    format!("{:.1}", percent(job, now))
+}
+
+/// Who started a job or made a recovery point (`RecoveryPointCreator`).
+fn creator(c: &Creator) -> Value {
+    Obj::new()
+        .set("BackupPlanId", c.backup_plan_id.as_str())
+        .set("BackupPlanArn", c.backup_plan_arn.as_str())
+        .set("BackupPlanVersion", c.backup_plan_version.as_str())
+        .set("BackupPlanName", c.backup_plan_name.as_str())
+        .set("BackupRuleId", c.backup_rule_id.as_str())
+        .set("BackupRuleName", c.backup_rule_name.as_str())
+        .build()
 }
 
 pub fn backup_job(job: &Job, now: f64) -> Value {
@@ -77,6 +94,7 @@ pub fn backup_job(job: &Job, now: f64) -> Value {
         .opt("StartBy", start_by)
         .opt("RecoveryPointLifecycle", job.lifecycle.clone())
         .opt("BackupOptions", options)
+        .opt("CreatedBy", job.created_by.as_ref().map(creator))
         .set("IsParent", false)
         .set("IsEncrypted", true)
         .set("VaultType", "BACKUP_VAULT")
@@ -84,16 +102,18 @@ pub fn backup_job(job: &Job, now: f64) -> Value {
 }
 
 pub fn copy_job(job: &Job) -> Value {
-    let (destination_vault, destination_rp) = match &job.detail {
+    let (destination_vault, destination_rp, by_backup_job) = match &job.detail {
         Detail::Copy {
             destination_vault_arn,
             destination_recovery_point_arn,
+            created_by_backup_job_id,
             ..
         } => (
             Some(destination_vault_arn.as_str()),
             destination_recovery_point_arn.as_deref(),
+            created_by_backup_job_id.as_deref(),
         ),
-        _ => (None, None),
+        _ => (None, None, None),
     };
     Obj::new()
         .set("AccountId", ACCOUNT)
@@ -111,6 +131,8 @@ pub fn copy_job(job: &Job) -> Value {
         .opt("StatusMessage", job.status_message.as_deref())
         .opt("BackupSizeInBytes", job.size_bytes)
         .opt("IamRoleArn", job.iam_role_arn.as_deref())
+        .opt("CreatedBy", job.created_by.as_ref().map(creator))
+        .opt("CreatedByBackupJobId", by_backup_job)
         .set("IsParent", false)
         .set("DestinationVaultType", "BACKUP_VAULT")
         .build()
@@ -173,6 +195,7 @@ pub fn recovery_point(rp: &RecoveryPoint) -> Value {
         .set("IsEncrypted", true)
         .set("StorageClass", "WARM")
         .opt("LastRestoreTime", rp.last_restore_time)
+        .opt("CreatedBy", rp.created_by.as_ref().map(creator))
         .set("IsParent", false)
         .set("VaultType", "BACKUP_VAULT")
         .build()

@@ -13,5 +13,6 @@ mod databases;
 mod events;
 mod fleet;
 mod lost_answers;
+mod plans;
 mod restore;
 mod tenants;

@@ -119,6 +119,7 @@ impl Stack {
             assert!(Instant::now() < deadline, "jobs still running after 60 s");
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
+        self.drain_backup_events().await;
         self.admin(Method::DELETE, "faults", None).await;
     }
 
@@ -232,6 +233,19 @@ impl Stack {
             "newestSecondsAgo": newest_seconds_ago});
         self.admin(Method::POST, "recovery-points", Some(&body))
             .await;
+    }
+
+    /// Runs the template's hourly backup plans now (`efs`, `database` or `all`), as AWS Backup
+    /// would on their schedule; returns the backup jobs started (`plan`, `backupJobId`,
+    /// `resourceArn`).
+    pub async fn plan_run(&self, plan: &str) -> Vec<Value> {
+        let started = self
+            .admin(Method::POST, "plan-run", Some(&json!({"plan": plan})))
+            .await;
+        started["jobs"]
+            .as_array()
+            .expect("the jobs started")
+            .clone()
     }
 
     /// Removes what [`Stack::fill_vault`] added.
@@ -422,9 +436,20 @@ impl Stack {
     /// The events the product put on EventBridge since the last call (the seed routes them
     /// to a queue).
     pub async fn drain_events(&self) -> Vec<Value> {
-        let queue = self.platform["eventsQueueUrl"]
+        self.drain_queue("eventsQueueUrl").await
+    }
+
+    /// The events AWS Backup (the stand-in) put on EventBridge since the last call, as the
+    /// seed's rule for `aws.backup` delivered them to its queue.
+    pub async fn drain_backup_events(&self) -> Vec<Value> {
+        self.drain_queue("backupEventsQueueUrl").await
+    }
+
+    /// Every message in the queue platform.json names `key`, deleted as read.
+    async fn drain_queue(&self, key: &str) -> Vec<Value> {
+        let queue = self.platform[key]
             .as_str()
-            .expect("platform.json names the events queue");
+            .unwrap_or_else(|| panic!("platform.json names no {key}"));
         let mut events = Vec::new();
         loop {
             let got = self
@@ -506,6 +531,32 @@ impl Stack {
             .filter(|ap| ap.root_directory().and_then(|r| r.path()) == Some(&format!("/{tenant}")))
             .cloned()
             .collect()
+    }
+
+    /// Every RDS instance and Aurora cluster in moto that carries `tag_key`, by ARN.
+    pub async fn databases_tagged(&self, tag_key: &str) -> Vec<String> {
+        let has = |tags: &[aws_sdk_rds::types::Tag]| tags.iter().any(|t| t.key() == Some(tag_key));
+        let mut arns: Vec<String> = Vec::new();
+        let instances = self.rds.describe_db_instances().into_paginator().send();
+        for page in instances.collect::<Result<Vec<_>, _>>().await.unwrap() {
+            arns.extend(
+                page.db_instances()
+                    .iter()
+                    .filter(|d| has(d.tag_list()))
+                    .filter_map(|d| d.db_instance_arn().map(str::to_owned)),
+            );
+        }
+        let clusters = self.rds.describe_db_clusters().into_paginator().send();
+        for page in clusters.collect::<Result<Vec<_>, _>>().await.unwrap() {
+            arns.extend(
+                page.db_clusters()
+                    .iter()
+                    .filter(|c| has(c.tag_list()))
+                    .filter_map(|c| c.db_cluster_arn().map(str::to_owned)),
+            );
+        }
+        arns.sort();
+        arns
     }
 
     /// The tags of an RDS resource, as a map.

@@ -10,7 +10,7 @@ use super::jobs::{check_lifecycle, listed, start_job, JobFilter, NewJob};
 use super::{parse_body, required, ApiResult};
 use crate::backup::error::ApiError;
 use crate::backup::model::{
-    efs_recovery_point_arn, Detail, JobKind, JobState, Resource, ResourceKind,
+    efs_recovery_point_arn, Creator, Detail, Job, JobKind, JobState, Resource, ResourceKind,
 };
 use crate::backup::query::Query;
 use crate::backup::runner::{self, Work};
@@ -42,52 +42,19 @@ pub fn start_backup_job(store: &Arc<Store>, region: &str, body: &[u8]) -> ApiRes
     let resource_arn = required(input.resource_arn, "ResourceArn")?;
     let iam_role_arn = required(input.iam_role_arn, "IamRoleArn")?;
     let resource = Resource::parse(&resource_arn)?;
-    same_region(&resource, region)?;
-    check_lifecycle(input.lifecycle.as_ref())?;
-    let start_window_minutes = input
-        .start_window_minutes
-        .unwrap_or(DEFAULT_START_WINDOW_MINUTES);
-    if start_window_minutes < MIN_START_WINDOW_MINUTES {
-        return Err(ApiError::invalid_parameter(format!(
-            "StartWindowMinutes must be at least {MIN_START_WINDOW_MINUTES}."
-        )));
-    }
-    let job = start_job(
+    let job = start_backup(
         store,
-        JobKind::Backup,
         region,
-        input.idempotency_token,
-        |s| {
-            let vault = s.vault(region, &vault_name)?;
-            let rp_id = ids::upper_uuid();
-            let (work, recovery_point_arn) = match resource.kind {
-                // AWS names an EFS recovery point at once; a database snapshot once it exists.
-                ResourceKind::Efs => (
-                    Work::Snapshot {
-                        fs_id: resource.id.clone(),
-                        fs_dir: store.settings.file_system_dir(&resource.id),
-                        dst: store.settings.recovery_point_dir(&rp_id),
-                    },
-                    Some(efs_recovery_point_arn(region, &rp_id)),
-                ),
-                ResourceKind::Rds | ResourceKind::Aurora => (Work::None, None),
-            };
-            Ok(NewJob {
-                resource: resource.clone(),
-                vault_name: vault.name.clone(),
-                vault_arn: vault.arn.clone(),
-                iam_role_arn: Some(iam_role_arn),
-                recovery_point_arn,
-                lifecycle: input.lifecycle,
-                size_bytes: None,
-                detail: Detail::Backup {
-                    recovery_point_tags: input.recovery_point_tags.unwrap_or_default(),
-                    recovery_point_id: rp_id,
-                    start_window_minutes,
-                    backup_options: input.backup_options,
-                },
-                work,
-            })
+        BackupRequest {
+            vault_name,
+            resource,
+            iam_role_arn,
+            idempotency_token: input.idempotency_token,
+            start_window_minutes: input.start_window_minutes,
+            lifecycle: input.lifecycle,
+            recovery_point_tags: input.recovery_point_tags.unwrap_or_default(),
+            backup_options: input.backup_options,
+            created_by: None,
         },
     )?;
     Ok(Obj::new()
@@ -96,6 +63,80 @@ pub fn start_backup_job(store: &Arc<Store>, region: &str, body: &[u8]) -> ApiRes
         .opt("RecoveryPointArn", job.recovery_point_arn.as_deref())
         .set("IsParent", false)
         .build())
+}
+
+/// A backup job to start, on demand (StartBackupJob) or by a plan's rule.
+pub struct BackupRequest {
+    pub vault_name: String,
+    pub resource: Resource,
+    pub iam_role_arn: String,
+    pub idempotency_token: Option<String>,
+    pub start_window_minutes: Option<i64>,
+    pub lifecycle: Option<Value>,
+    pub recovery_point_tags: BTreeMap<String, String>,
+    pub backup_options: Option<Value>,
+    /// The plan and rule starting it.
+    pub created_by: Option<Creator>,
+}
+
+/// Starts a backup job, checked as StartBackupJob checks its input.
+pub fn start_backup(
+    store: &Arc<Store>,
+    region: &str,
+    request: BackupRequest,
+) -> Result<Job, ApiError> {
+    let BackupRequest {
+        vault_name,
+        resource,
+        iam_role_arn,
+        idempotency_token,
+        start_window_minutes,
+        lifecycle,
+        recovery_point_tags,
+        backup_options,
+        created_by,
+    } = request;
+    same_region(&resource, region)?;
+    check_lifecycle(lifecycle.as_ref())?;
+    let start_window_minutes = start_window_minutes.unwrap_or(DEFAULT_START_WINDOW_MINUTES);
+    if start_window_minutes < MIN_START_WINDOW_MINUTES {
+        return Err(ApiError::invalid_parameter(format!(
+            "StartWindowMinutes must be at least {MIN_START_WINDOW_MINUTES}."
+        )));
+    }
+    start_job(store, JobKind::Backup, region, idempotency_token, |s| {
+        let vault = s.vault(region, &vault_name)?;
+        let rp_id = ids::upper_uuid();
+        let (work, recovery_point_arn) = match resource.kind {
+            // AWS names an EFS recovery point at once; a database snapshot once it exists.
+            ResourceKind::Efs => (
+                Work::Snapshot {
+                    fs_id: resource.id.clone(),
+                    fs_dir: store.settings.file_system_dir(&resource.id),
+                    dst: store.settings.recovery_point_dir(&rp_id),
+                },
+                Some(efs_recovery_point_arn(region, &rp_id)),
+            ),
+            ResourceKind::Rds | ResourceKind::Aurora => (Work::None, None),
+        };
+        Ok(NewJob {
+            resource: resource.clone(),
+            vault_name: vault.name.clone(),
+            vault_arn: vault.arn.clone(),
+            iam_role_arn: Some(iam_role_arn),
+            recovery_point_arn,
+            lifecycle,
+            size_bytes: None,
+            created_by,
+            detail: Detail::Backup {
+                recovery_point_tags,
+                recovery_point_id: rp_id,
+                start_window_minutes,
+                backup_options,
+            },
+            work,
+        })
+    })
 }
 
 pub fn describe_backup_job(store: &Store, region: &str, id: &str) -> ApiResult {

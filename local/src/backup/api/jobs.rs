@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::backup::error::ApiError;
-use crate::backup::model::{Detail, Job, JobKind, JobState, Resource};
+use crate::backup::model::{Creator, Detail, Job, JobKind, JobState, Resource};
 use crate::backup::query::Query;
 use crate::backup::runner::{self, Work};
 use crate::backup::store::{State, Store};
@@ -43,6 +43,8 @@ pub struct NewJob {
     pub recovery_point_arn: Option<String>,
     pub lifecycle: Option<Value>,
     pub size_bytes: Option<u64>,
+    /// The plan starting it; `None` on demand.
+    pub created_by: Option<Creator>,
     pub detail: Detail,
     pub work: Work,
 }
@@ -82,6 +84,7 @@ pub fn start_job(
             recovery_point_arn: new.recovery_point_arn,
             lifecycle: new.lifecycle,
             size_bytes: new.size_bytes,
+            created_by: new.created_by,
             detail: new.detail,
         };
         s.insert_job(job.clone());
@@ -89,6 +92,8 @@ pub fn start_job(
     })?;
     let (job, work) = started;
     if let Some(work) = work {
+        // Announced before its runner starts, so its first state's event comes first.
+        store.settings.events.job_changed(&job);
         runner::spawn(store.clone(), &job, work);
     }
     Ok(job)

@@ -158,6 +158,7 @@ pub fn fill(store: &Store, body: &[u8]) -> ApiResult {
                     .into(),
                     source_vault_arn: None,
                     created_by_job: job_id,
+                    created_by: None,
                     encryption_key_arn: vault.encryption_key_arn.clone(),
                     last_restore_time: None,
                     snapshot_dir: None,

@@ -70,6 +70,7 @@ pub fn start_restore_job(store: &Arc<Store>, region: &str, body: &[u8]) -> ApiRe
                 recovery_point_arn: Some(rp.arn.clone()),
                 lifecycle: None,
                 size_bytes: Some(rp.size_bytes),
+                created_by: None,
                 detail: Detail::Restore {
                     metadata: metadata.clone(),
                     created_resource_arn: None,
