@@ -11,6 +11,7 @@
                                 the same, but its database is an Aurora MySQL cluster <id>
                                 (tagged) with one db.serverless instance <id>-1 in it
   local_seed.py drain-events    the events the product put on EventBridge since the last drain
+  local_seed.py drain-alerts    the alerts the template's rules sent to the alerts topic (a queue)
   local_seed.py drain-backup-events
                                 the events AWS Backup put on EventBridge since the last drain
   local_seed.py database <id>   an RDS instance with no tags (as the platform may make one)
@@ -88,6 +89,36 @@ def forward_events(name, source):
     return queue_url
 
 
+def alert_rules():
+    """The template's alert rules (every AWS::Events::Rule that targets AlertsTopic), made in
+    moto exactly as template.yaml writes them, pattern and input transformer, but delivering
+    to the queue `bbws-alerts`, which stands in for the SNS topic; returns its URL."""
+    from cfnlint.decode import decode  # the project's venv has cfn-lint
+
+    template, errors = decode(str(ROOT / "template.yaml"))
+    if errors:
+        raise SystemExit(f"template.yaml: {errors}")
+    sqs = client("sqs")
+    queue_url = sqs.create_queue(QueueName="bbws-alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = client("events")
+    for logical, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Events::Rule":
+            continue
+        props = resource["Properties"]
+        for target in props.get("Targets", []):
+            if target.get("Arn") != {"Ref": "AlertsTopic"}:
+                continue
+            name = f"bbws-{ENV}-{logical}"
+            events.put_rule(Name=name, EventPattern=json.dumps(props["EventPattern"]))
+            local = {"Id": target["Id"], "Arn": queue_arn}
+            if "InputTransformer" in target:
+                local["InputTransformer"] = json.loads(json.dumps(target["InputTransformer"]))
+            events.put_targets(Rule=name, Targets=[local])
+    return queue_url
+
+
 def platform():
     for region, vault in ((REGION, f"bbws-{ENV}-backup-vault"), (DR_REGION, "bbws-dr-vault")):
         b = client("backup", region)
@@ -108,6 +139,7 @@ def platform():
     # the events AWS Backup (the front's stand-in) sends as its jobs change state.
     queue_url = forward_events("bbws-content-events", "bbws.content")
     backup_queue_url = forward_events("bbws-backup-events", "aws.backup")
+    alerts_queue_url = alert_rules()
     sfn = client("stepfunctions")
     machines = {}
     existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
@@ -125,7 +157,8 @@ def platform():
         )["stateMachineArn"]
         machines[asl.split(".")[0]] = arn
     out = {"fileSystemId": fs_id, "stateMachines": machines, "endpoint": ENDPOINT,
-           "eventsQueueUrl": queue_url, "backupEventsQueueUrl": backup_queue_url}
+           "eventsQueueUrl": queue_url, "backupEventsQueueUrl": backup_queue_url,
+           "alertsQueueUrl": alerts_queue_url}
     (LOCAL / "platform.json").write_text(json.dumps(out))
     print(json.dumps(out))
 
@@ -294,6 +327,7 @@ COMMANDS = {
     "aurora-tenant": (lambda tenant_id: tenant(tenant_id, aurora_cluster), 1),
     "drain-events": (drain_events, 0),
     "drain-backup-events": (lambda: drain_events("backupEventsQueueUrl"), 0),
+    "drain-alerts": (lambda: drain_events("alertsQueueUrl"), 0),
     "database": (database, 1),
     "rds-tags": (rds_tags, 1),
     "service": (service, 1),

@@ -57,6 +57,23 @@ async fn a_failed_plan_job_reports_its_failure_and_is_not_copied() {
         copies_of(&stack, id).await.is_empty(),
         "a failed backup is not copied"
     );
+
+    // The template's alert rule sends one alert naming the job and the resource (to the
+    // queue that stands in for the alerts topic).
+    let mut alerts = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    while alerts.is_empty() && Instant::now() < deadline {
+        alerts.extend(stack.drain_alerts().await);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    alerts.extend(stack.drain_alerts().await);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let alert = &alerts[0];
+    assert_eq!(alert["job"], id, "{alert}");
+    assert_eq!(alert["resource"], stack.file_system_arn().as_str(), "{alert}");
+    assert_eq!(alert["state"], "FAILED", "{alert}");
+    assert!(alert["alert"].is_string(), "{alert}");
 }
 
 #[tokio::test]

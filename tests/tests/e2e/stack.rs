@@ -120,6 +120,7 @@ impl Stack {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         self.drain_backup_events().await;
+        self.drain_alerts().await;
         self.admin(Method::DELETE, "faults", None).await;
     }
 
@@ -441,6 +442,12 @@ impl Stack {
 
     /// The events AWS Backup (the stand-in) put on EventBridge since the last call, as the
     /// seed's rule for `aws.backup` delivered them to its queue.
+    /// The alerts the template's alert rules delivered (to the queue standing in for the
+    /// alerts topic), deleted as read.
+    pub async fn drain_alerts(&self) -> Vec<Value> {
+        self.drain_queue("alertsQueueUrl").await
+    }
+
     pub async fn drain_backup_events(&self) -> Vec<Value> {
         self.drain_queue("backupEventsQueueUrl").await
     }
