@@ -165,6 +165,17 @@ pub fn put_in_place_with(
     };
 
     refuse_escaping_symlinks(&restored)?;
+    // A restore that brought back no file must not replace a tenant's site that has some:
+    // that is a lost site, not a restore.
+    if count_files(&restored) == 0 && current.is_dir() && count_files(&current) > 0 {
+        return Err(failed(format!(
+            "refusing to promote: the restored {} holds no file, but {} holds {}; nothing was \
+             changed",
+            restored.display(),
+            current.display(),
+            count_files(&current)
+        )));
+    }
 
     // Move the current directory aside, unless a crashed attempt already did. The kept path
     // always exists afterwards (empty when the tenant had no directory): it marks this restore

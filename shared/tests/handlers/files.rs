@@ -185,6 +185,32 @@ fn links_inside_the_tenant_directory_are_fine() {
 }
 
 #[test]
+fn an_empty_restore_never_replaces_a_site_that_has_files() {
+    let mount = mount();
+    write(&mount.join("tenant-1/wp-content/index.php"), b"current");
+    let restored = mount.join("aws-backup-restore_2026-11-25T12-00-00-000Z/tenant-1");
+    fs::create_dir_all(restored.join("wp-content/uploads")).unwrap();
+    let err = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap_err();
+    assert_eq!(err.name(), "RestoreFailed");
+    assert!(err.to_string().contains("holds no file"), "{err}");
+    assert_eq!(
+        fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
+        b"current",
+        "nothing moved"
+    );
+    assert!(
+        restored.exists(),
+        "the restored directory is left for the operator"
+    );
+    // A tenant with no files yet takes an empty restore.
+    let empty = mount.join("tenant-2");
+    fs::create_dir_all(&empty).unwrap();
+    let restored_2 = mount.join("aws-backup-restore_2026-11-25T12-00-00-000Z/tenant-2");
+    fs::create_dir_all(&restored_2).unwrap();
+    put_in_place(&mount, &request("tenant-2", "tenant-2")).unwrap();
+}
+
+#[test]
 fn a_restore_that_wrote_nothing_is_restore_failed() {
     let mount = mount();
     write(&mount.join("tenant-1/wp-content/index.php"), b"current");

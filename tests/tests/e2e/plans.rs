@@ -71,7 +71,11 @@ async fn a_failed_plan_job_reports_its_failure_and_is_not_copied() {
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     let alert = &alerts[0];
     assert_eq!(alert["job"], id, "{alert}");
-    assert_eq!(alert["resource"], stack.file_system_arn().as_str(), "{alert}");
+    assert_eq!(
+        alert["resource"],
+        stack.file_system_arn().as_str(),
+        "{alert}"
+    );
     assert_eq!(alert["state"], "FAILED", "{alert}");
     assert!(alert["alert"].is_string(), "{alert}");
 }
