@@ -114,5 +114,13 @@ class Template(unittest.TestCase):
         self.assertIn("FAILED", watched["Copy Job State Change"])
 
 
+    def test_onboarding_failures_go_to_an_on_failure_destination(self):
+        config = self.resources["OnboardTenantFunction"]["Properties"]["EventInvokeConfig"]
+        on_failure = config["DestinationConfig"]["OnFailure"]
+        self.assertEqual(on_failure["Type"], "SQS")
+        self.assertEqual(on_failure["Destination"],
+                         {"Fn::GetAtt": ["TenantEventsDeadLetterQueue", "Arn"]})
+
+
 if __name__ == "__main__":
     unittest.main()
