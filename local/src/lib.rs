@@ -19,6 +19,7 @@ pub mod proxy;
 pub mod sigv4;
 pub mod snapshots;
 pub mod web;
+pub mod xml;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

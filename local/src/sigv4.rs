@@ -38,6 +38,33 @@ fn parse_credential(credential: &str) -> Option<Scope> {
     }
 }
 
+/// Headers for a call the stand-in makes to moto itself: a credential scope naming
+/// `service` and `region` (moto routes by it; nothing checks the signature) and the content
+/// type, when the protocol has one.
+pub fn scoped_headers(
+    service: &str,
+    region: &str,
+    content_type: Option<&'static str>,
+) -> Result<HeaderMap, String> {
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/{service}/aws4_request, \
+         SignedHeaders=host, Signature=0"
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        AUTHORIZATION,
+        hyper::header::HeaderValue::from_str(&auth)
+            .map_err(|_| format!("region {region:?} is not valid"))?,
+    );
+    if let Some(content_type) = content_type {
+        headers.insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static(content_type),
+        );
+    }
+    Ok(headers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use hyper::StatusCode;
 
 use crate::web::{self, Reply};
+use crate::xml::escape;
 
 const NAMESPACE: &str = "http://rds.amazonaws.com/doc/2014-10-31/";
 
@@ -95,13 +96,6 @@ pub fn reply(arn: &str, tags: Option<BTreeMap<String, String>>) -> Reply {
     web::set_header(&mut reply, "content-type", "text/xml");
     web::set_header(&mut reply, "x-amzn-requestid", &request_id);
     reply
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

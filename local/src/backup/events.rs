@@ -22,7 +22,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::HeaderValue;
 use hyper::{HeaderMap, Method};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -364,22 +364,10 @@ async fn put(moto: &Upstream, entry: &Entry) {
     }
 }
 
-/// EventBridge's JSON 1.1 protocol, with a credential scope naming `events` and `region`
-/// (moto routes by it; nothing checks the signature).
+/// EventBridge's JSON 1.1 protocol, scoped to `events` in `region` for moto.
 fn headers(region: &str) -> Result<HeaderMap, String> {
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/events/aws4_request, \
-         SignedHeaders=host, Signature=0"
-    );
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        AUTHORIZATION,
-        HeaderValue::from_str(&auth).map_err(|_| format!("region {region:?} is not valid"))?,
-    );
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
+    let mut headers =
+        crate::sigv4::scoped_headers("events", region, Some("application/x-amz-json-1.1"))?;
     headers.insert(
         "x-amz-target",
         HeaderValue::from_static("AWSEvents.PutEvents"),

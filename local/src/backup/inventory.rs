@@ -8,8 +8,9 @@ use serde_json::Value;
 
 use super::model::Resource;
 use super::plans::Selection;
-use super::source_tags::{rds_tags, signed_for};
+use super::source_tags::rds_tags;
 use crate::proxy::Upstream;
+use crate::sigv4::scoped_headers;
 use crate::web::percent_encode;
 
 const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
@@ -50,7 +51,7 @@ impl Inventory {
             "/2015-02-01/file-systems?CreationToken={}",
             percent_encode(token)
         );
-        let headers = signed_for("elasticfilesystem", region, None)?;
+        let headers = scoped_headers("elasticfilesystem", region, None)?;
         let answer = self
             .moto
             .send(Method::GET, &path, headers, Bytes::new(), false)
@@ -88,7 +89,7 @@ impl Inventory {
             if let Some(m) = &marker {
                 body.push_str(&format!("&Marker={}", percent_encode(m)));
             }
-            let headers = signed_for("rds", region, Some(FORM))?;
+            let headers = scoped_headers("rds", region, Some(FORM))?;
             let answer = self
                 .moto
                 .send(Method::POST, "/", headers, Bytes::from(body), false)

@@ -8,8 +8,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use hyper::{HeaderMap, Method};
+use hyper::Method;
 
 use super::error::ApiError;
 use super::model::{restore_target_id, ResourceKind};
@@ -182,19 +181,11 @@ impl Rds {
         action: &str,
         params: &[(&str, &str)],
     ) -> Result<Answer, String> {
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/rds/aws4_request, \
-             SignedHeaders=host, Signature=0"
-        );
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
-        );
-        headers.insert(
-            AUTHORIZATION,
-            HeaderValue::from_str(&auth).map_err(|_| format!("region {region:?} is not valid"))?,
-        );
+        let headers = crate::sigv4::scoped_headers(
+            "rds",
+            region,
+            Some("application/x-www-form-urlencoded; charset=utf-8"),
+        )?;
         let body = form(action, params);
         self.moto
             .send(Method::POST, "/", headers, Bytes::from(body), false)
@@ -260,25 +251,12 @@ fn aws_message(e: &RdsError) -> String {
 }
 
 /// The text inside the first `<tag>…</tag>`.
-fn element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
-    let open = format!("<{tag}>");
-    let start = xml.find(&open)? + open.len();
-    let len = xml[start..].find(&format!("</{tag}>"))?;
-    Some(&xml[start..start + len])
-}
-
-/// XML's five predefined entities; `&amp;` last so `&amp;lt;` stays `&lt;`.
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
+use crate::xml::{element, unescape};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyper::HeaderMap;
     use hyper::StatusCode;
 
     fn metadata(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

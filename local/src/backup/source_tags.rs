@@ -9,13 +9,14 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use hyper::{HeaderMap, Method};
+use hyper::Method;
 use serde_json::Value;
 
 use super::model::{Resource, ResourceKind};
 use crate::proxy::Upstream;
+use crate::sigv4::scoped_headers;
 use crate::web::percent_encode;
+use crate::xml::unescape;
 
 /// AWS's limit on a recovery point's tags.
 pub const MAX_TAGS: usize = 50;
@@ -36,7 +37,7 @@ impl SourceTags {
         match resource.kind {
             ResourceKind::Efs => {
                 let path = format!("/2015-02-01/resource-tags/{}", percent_encode(&resource.id));
-                let headers = signed_for("elasticfilesystem", &resource.region, None)?;
+                let headers = scoped_headers("elasticfilesystem", &resource.region, None)?;
                 let answer = self
                     .moto
                     .send(Method::GET, &path, headers, Bytes::new(), false)
@@ -65,7 +66,7 @@ impl SourceTags {
                     .append_pair("Version", "2014-10-31")
                     .append_pair("ResourceName", &resource.arn)
                     .finish();
-                let headers = signed_for(
+                let headers = scoped_headers(
                     "rds",
                     &resource.region,
                     Some("application/x-www-form-urlencoded; charset=utf-8"),
@@ -100,28 +101,6 @@ pub fn merged(
     tags
 }
 
-/// Headers moto routes by: a credential scope naming `service` and `region` (nothing checks
-/// the signature).
-pub(super) fn signed_for(
-    service: &str,
-    region: &str,
-    content_type: Option<&'static str>,
-) -> Result<HeaderMap, String> {
-    let mut headers = HeaderMap::new();
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/{service}/aws4_request, \
-         SignedHeaders=host, Signature=0"
-    );
-    headers.insert(
-        AUTHORIZATION,
-        HeaderValue::from_str(&auth).map_err(|_| format!("region {region:?} is not valid"))?,
-    );
-    if let Some(ct) = content_type {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
-    }
-    Ok(headers)
-}
-
 /// The `<Tag><Key/><Value/></Tag>` pairs of an RDS ListTagsForResource answer.
 pub(super) fn rds_tags(xml: &str) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::new();
@@ -137,14 +116,6 @@ pub(super) fn rds_tags(xml: &str) -> BTreeMap<String, String> {
         }
     }
     tags
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
