@@ -282,14 +282,8 @@ async fn recovery_points_carry_the_resources_tags_and_copies_carry_them_to_dr() 
         Some("e2e-tags")
     );
 
-    let copies = stack
-        .backup
-        .list_copy_jobs()
-        .by_resource_arn(&tenant.database_arn)
-        .send()
-        .await
-        .unwrap();
-    let copy = copies.copy_jobs()[0]
+    let copies = stack.copy_jobs_on(&tenant.database_arn).await;
+    let copy = copies[0]
         .destination_recovery_point_arn()
         .expect("the copy completed")
         .to_owned();

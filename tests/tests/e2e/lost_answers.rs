@@ -30,18 +30,11 @@ async fn lost_answers_to_backup_and_copy_starts_start_each_job_once() {
         fs_jobs + 1,
         "one more backup job on the shared file system"
     );
-    let copies = stack
-        .backup
-        .list_copy_jobs()
-        .by_resource_arn(&tenant.database_arn)
-        .send()
-        .await
-        .unwrap();
+    let copies = stack.copy_jobs_on(&tenant.database_arn).await;
     assert_eq!(
-        copies.copy_jobs().len(),
+        copies.len(),
         1,
-        "one copy of the database's recovery point: {:?}",
-        copies.copy_jobs()
+        "one copy of the database's recovery point: {copies:?}"
     );
     assert_eq!(stack.faults_left().await, 0, "every lost answer was taken");
 }

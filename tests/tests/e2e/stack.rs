@@ -496,6 +496,18 @@ impl Stack {
             .to_vec()
     }
 
+    /// The copy jobs of one resource's recovery points.
+    pub async fn copy_jobs_on(&self, resource_arn: &str) -> Vec<aws_sdk_backup::types::CopyJob> {
+        self.backup
+            .list_copy_jobs()
+            .by_resource_arn(resource_arn)
+            .send()
+            .await
+            .unwrap()
+            .copy_jobs()
+            .to_vec()
+    }
+
     /// Jobs the Backup stand-in knows, of one resource.
     pub async fn jobs_on(&self, resource_arn: &str) -> Vec<BackupJob> {
         self.backup
