@@ -274,9 +274,6 @@ mod tests {
         assert_eq!(echoed.chars().count(), MAX_ECHO_CHARS + 1);
         assert!(echoed.ends_with('…'));
         let huge = Error::new(ErrorKind::InvalidTenant, "x".repeat(300_000));
-        assert_eq!(
-            huge.to_string().chars().count() <= MAX_MESSAGE_CHARS + 40,
-            true
-        );
+        assert_eq!(huge.to_string().chars().count(), MAX_MESSAGE_CHARS + 1);
     }
 }
