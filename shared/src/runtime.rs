@@ -4,7 +4,11 @@
 
 use std::future::Future;
 
-use aws_config::SdkConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_http_client::{Builder, ConnectorBuilder};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -20,7 +24,7 @@ pub trait Service: Sized + Sync + 'static {
     /// returns an empty one instead: its binary then links neither the SDK's configuration
     /// loader (credential providers, STS) nor an HTTPS client.
     fn sdk() -> impl Future<Output = SdkConfig> {
-        aws_config::load_from_env()
+        sdk_defaults().load()
     }
 
     /// Reads the settings through `lookup` (the environment in Lambda) and builds the
@@ -28,6 +32,29 @@ pub trait Service: Sized + Sync + 'static {
     /// not in the middle of an execution.
     fn build(sdk: &SdkConfig, lookup: &dyn Fn(&str) -> Option<String>)
         -> Result<Self, ConfigError>;
+}
+
+/// The SDK's configuration loader every binary of the project starts from (functions, CLI,
+/// end-to-end tests): the latest behaviour version, settings from the environment, and the
+/// HTTPS client of [`https_client`].
+pub fn sdk_defaults() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
+}
+
+/// The one HTTP client of the project: the SDK's own hyper client and settings (connector
+/// timeouts, proxy from the environment), with rustls on ring rather than the SDK's default
+/// aws-lc. It also speaks plain HTTP, for local endpoints.
+pub fn https_client() -> SharedHttpClient {
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// Runs `handler` as a Lambda function with the service it takes.
