@@ -3,12 +3,21 @@
 //! `bbws::runtime::run(bbws::backup::handler)`.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_http_client::{Builder, ConnectorBuilder};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::{
+    RuntimeComponents, RuntimeComponentsBuilder,
+};
+use aws_smithy_types::config_bag::ConfigBag;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -45,7 +54,7 @@ pub fn sdk_defaults() -> ConfigLoader {
 /// timeouts, proxy from the environment), with rustls on ring rather than the SDK's default
 /// aws-lc. It also speaks plain HTTP, for local endpoints.
 pub fn https_client() -> SharedHttpClient {
-    Builder::new().build_with_connector_fn(|settings, components| {
+    let client = Builder::new().build_with_connector_fn(|settings, components| {
         let mut connector =
             ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
         connector.set_connector_settings(settings.cloned());
@@ -54,7 +63,56 @@ pub fn https_client() -> SharedHttpClient {
         }
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
+    });
+    SharedHttpClient::new(CheckedOnce {
+        inner: client,
+        checked: AtomicBool::new(false),
     })
+}
+
+/// The HTTP client, whose start-up check runs for the first SDK client built on it only.
+/// The SDK checks the HTTP client of each SDK client it builds, and this client's check
+/// builds a connector and drops it, so that the root certificates are read and parsed at
+/// start-up rather than at the first request: once does that for every client sharing it.
+/// The connectors requests use are built, and cached, by the client itself either way.
+#[derive(Debug)]
+struct CheckedOnce {
+    inner: SharedHttpClient,
+    checked: AtomicBool,
+}
+
+impl HttpClient for CheckedOnce {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.inner.http_connector(settings, components)
+    }
+
+    fn validate_base_client_config(
+        &self,
+        components: &RuntimeComponentsBuilder,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !self.checked.load(Ordering::Acquire) {
+            self.inner.validate_base_client_config(components, cfg)?;
+            self.checked.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.inner.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.inner.connector_metadata()
+    }
 }
 
 /// Runs `handler` as a Lambda function with the service it takes.
@@ -83,4 +141,66 @@ pub fn parse<T: DeserializeOwned>(op: Operation, what: &str, event: Value) -> Re
 /// Writes a handler's output for the state machine.
 pub fn encode<T: Serialize>(op: Operation, value: &T) -> Result<Value, Error> {
     serde_json::to_value(value).map_err(|e| op.failed(format!("could not encode the output: {e}")))
+}
+
+#[cfg(all(test, feature = "sdk-backup", feature = "sdk-efs"))]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    use aws_config::Region;
+
+    use super::*;
+
+    /// An HTTP client that counts its start-up checks; no test here sends a request.
+    #[derive(Debug)]
+    struct CountsChecks(Arc<AtomicUsize>);
+
+    impl HttpClient for CountsChecks {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            unreachable!("no request is sent")
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    /// How many times building two SDK clients on `http` checks the counted client.
+    fn checks_for_two_clients(http: impl FnOnce(SharedHttpClient) -> SharedHttpClient) -> usize {
+        let checks = Arc::new(AtomicUsize::new(0));
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .http_client(http(SharedHttpClient::new(CountsChecks(checks.clone()))))
+            .build();
+        let _backup = aws_sdk_backup::Client::new(&sdk);
+        let _efs = aws_sdk_efs::Client::new(&sdk);
+        checks.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn the_sdk_checks_its_http_client_for_each_client_it_builds() {
+        assert_eq!(checks_for_two_clients(|http| http), 2);
+    }
+
+    #[test]
+    fn the_project_client_is_checked_for_the_first_sdk_client_only() {
+        let once = |inner| {
+            SharedHttpClient::new(CheckedOnce {
+                inner,
+                checked: AtomicBool::new(false),
+            })
+        };
+        assert_eq!(checks_for_two_clients(once), 1);
+    }
 }
