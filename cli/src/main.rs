@@ -13,7 +13,7 @@ mod sdk_tests;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use bbws::TenantId;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
@@ -292,7 +292,7 @@ fn parse_interval(raw: &str) -> Result<Duration, String> {
 }
 
 async fn aws_config(global: &Global) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = bbws::runtime::sdk_defaults();
     if let Some(url) = &global.endpoint_url {
         loader = loader.endpoint_url(url);
     }

@@ -3,8 +3,21 @@
 //! `bbws::runtime::run(bbws::backup::handler)`.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use aws_config::SdkConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_http_client::{Builder, ConnectorBuilder};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::{
+    RuntimeComponents, RuntimeComponentsBuilder,
+};
+use aws_smithy_types::config_bag::ConfigBag;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -20,7 +33,7 @@ pub trait Service: Sized + Sync + 'static {
     /// returns an empty one instead: its binary then links neither the SDK's configuration
     /// loader (credential providers, STS) nor an HTTPS client.
     fn sdk() -> impl Future<Output = SdkConfig> {
-        aws_config::load_from_env()
+        sdk_defaults().load()
     }
 
     /// Reads the settings through `lookup` (the environment in Lambda) and builds the
@@ -28,6 +41,78 @@ pub trait Service: Sized + Sync + 'static {
     /// not in the middle of an execution.
     fn build(sdk: &SdkConfig, lookup: &dyn Fn(&str) -> Option<String>)
         -> Result<Self, ConfigError>;
+}
+
+/// The SDK's configuration loader every binary of the project starts from (functions, CLI,
+/// end-to-end tests): the latest behaviour version, settings from the environment, and the
+/// HTTPS client of [`https_client`].
+pub fn sdk_defaults() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
+}
+
+/// The one HTTP client of the project: the SDK's own hyper client and settings (connector
+/// timeouts, proxy from the environment), with rustls on ring rather than the SDK's default
+/// aws-lc. It also speaks plain HTTP, for local endpoints.
+pub fn https_client() -> SharedHttpClient {
+    let client = Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    });
+    SharedHttpClient::new(CheckedOnce {
+        inner: client,
+        checked: AtomicBool::new(false),
+    })
+}
+
+/// The HTTP client, whose start-up check runs for the first SDK client built on it only.
+/// The SDK checks the HTTP client of each SDK client it builds, and this client's check
+/// builds a connector and drops it, so that the root certificates are read and parsed at
+/// start-up rather than at the first request: once does that for every client sharing it.
+/// The connectors requests use are built, and cached, by the client itself either way.
+#[derive(Debug)]
+struct CheckedOnce {
+    inner: SharedHttpClient,
+    checked: AtomicBool,
+}
+
+impl HttpClient for CheckedOnce {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.inner.http_connector(settings, components)
+    }
+
+    fn validate_base_client_config(
+        &self,
+        components: &RuntimeComponentsBuilder,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !self.checked.load(Ordering::Acquire) {
+            self.inner.validate_base_client_config(components, cfg)?;
+            self.checked.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.inner.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.inner.connector_metadata()
+    }
 }
 
 /// Runs `handler` as a Lambda function with the service it takes.
@@ -93,5 +178,67 @@ mod tests {
         assert!(unnamed.app_name().is_none());
         let refused = named(SdkConfig::builder().build(), Some("not a name".into()));
         assert!(refused.app_name().is_none());
+    }
+}
+
+#[cfg(all(test, feature = "sdk-backup", feature = "sdk-efs"))]
+mod http_client_tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    use aws_config::Region;
+
+    use super::*;
+
+    /// An HTTP client that counts its start-up checks; no test here sends a request.
+    #[derive(Debug)]
+    struct CountsChecks(Arc<AtomicUsize>);
+
+    impl HttpClient for CountsChecks {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            unreachable!("no request is sent")
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    /// How many times building two SDK clients on `http` checks the counted client.
+    fn checks_for_two_clients(http: impl FnOnce(SharedHttpClient) -> SharedHttpClient) -> usize {
+        let checks = Arc::new(AtomicUsize::new(0));
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .http_client(http(SharedHttpClient::new(CountsChecks(checks.clone()))))
+            .build();
+        let _backup = aws_sdk_backup::Client::new(&sdk);
+        let _efs = aws_sdk_efs::Client::new(&sdk);
+        checks.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn the_sdk_checks_its_http_client_for_each_client_it_builds() {
+        assert_eq!(checks_for_two_clients(|http| http), 2);
+    }
+
+    #[test]
+    fn the_project_client_is_checked_for_the_first_sdk_client_only() {
+        let once = |inner| {
+            SharedHttpClient::new(CheckedOnce {
+                inner,
+                checked: AtomicBool::new(false),
+            })
+        };
+        assert_eq!(checks_for_two_clients(once), 1);
     }
 }

@@ -1,6 +1,6 @@
 //! The code reads top-down: no module of `shared/src` or `local/src` depends, through any
 //! chain of `crate::…`/`super::…` paths, on itself; and each function binary links only the
-//! SDK clients its capability calls.
+//! SDK clients its capability calls, over one TLS stack.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -243,4 +243,23 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
         seen.push(name);
     }
     assert_eq!(seen.len(), expected.len());
+}
+
+/// One TLS stack: every SDK client is given `bbws::runtime::https_client` (rustls on ring), so
+/// no crate of the workspace, test-only ones included, brings in aws-lc, the SDK's default.
+#[test]
+fn nothing_links_the_sdks_default_tls_library() {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let names: BTreeSet<&str> = lock
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \""))
+        .map(|l| l.trim_end_matches('"'))
+        .collect();
+    assert!(
+        names.contains("ring"),
+        "the HTTPS client's ring is not in Cargo.lock"
+    );
+    for name in ["aws-lc-rs", "aws-lc-sys", "aws-lc-fips-sys"] {
+        assert!(!names.contains(name), "{name} is in Cargo.lock again");
+    }
 }

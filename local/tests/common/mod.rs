@@ -75,6 +75,7 @@ pub fn backup_client(endpoint: &str, region: &str, retries: bool) -> aws_sdk_bac
     };
     let config = aws_sdk_backup::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(bbws::runtime::https_client())
         .region(Region::new(region.to_owned()))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
         .endpoint_url(endpoint)

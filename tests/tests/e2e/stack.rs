@@ -615,7 +615,7 @@ impl Tenant {
 }
 
 async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    bbws::runtime::sdk_defaults()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(region.to_owned()))
         .load()
