@@ -32,7 +32,6 @@ Output: a table, then one JSON line (last) with the same figures.
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import socket
@@ -70,17 +69,6 @@ DEFAULT_PEER_CLIENTS = ("backup", "ecs", "efs", "resourcegroupstaggingapi", "rds
 # ---------------------------------------------------------------------------------------
 
 NEXT = "/2018-06-01/runtime/invocation/next"
-
-# The CA bundles the functions' HTTPS client (rustls-native-certs, through openssl-probe) looks
-# for when SSL_CERT_FILE is unset, in its order (Linux).
-SYSTEM_CA_BUNDLES = (
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/pki/tls/cacert.pem",
-    "/etc/ssl/cert.pem",
-)
 
 
 def log(msg):
@@ -210,35 +198,15 @@ def unused_port():
     return s, s.getsockname()[1]
 
 
-def ca_bundle():
-    """SSL_CERT_FILE as template.yaml's Globals give it to every function, on this machine.
-
-    The template points the functions at the image's CA bundle, so that the HTTPS client
-    reads that one file instead of the bundle and then every file of the certificate
-    directories. The bench does the same with this machine's bundle (the one the client
-    would read first without the setting) when the template's path is not here: the same
-    work, on this machine's files. None when the template does not set it."""
-    text = (ROOT / "template.yaml").read_text()
-    found = re.search(r"^\s+SSL_CERT_FILE:\s*(\S+)\s*$", text, re.MULTILINE)
-    if not found:
-        return None
-    for path in (found.group(1), *SYSTEM_CA_BUNDLES):
-        if Path(path).is_file():
-            return path
-    sys.exit(f"template.yaml sets SSL_CERT_FILE to {found.group(1)}, and this machine has "
-             f"neither it nor a CA bundle at {', '.join(SYSTEM_CA_BUNDLES)}")
-
-
 def base_env(fn, stub_port, endpoint_port, scratch):
     """What Lambda gives a function, and the project's configuration (a superset of what
-    `Config::from_lookup` reads, so this keeps working when functions need less), with the
-    template's SSL_CERT_FILE (see `ca_bundle`). No variable from the caller's environment
-    leaks in."""
+    `Config::from_lookup` reads, so this keeps working when functions need less). No
+    variable from the caller's environment leaks in."""
     mount = scratch / "efs"
     mount.mkdir(exist_ok=True)
     home = scratch / "home"
     home.mkdir(exist_ok=True)
-    env = {
+    return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "TZ": ":UTC",
@@ -271,10 +239,6 @@ def base_env(fn, stub_port, endpoint_port, scratch):
         "EVENT_BUS_NAME": "default",
         "BBWS_ENVIRONMENT": "dev",
     }
-    bundle = ca_bundle()
-    if bundle:
-        env["SSL_CERT_FILE"] = bundle
-    return env
 
 
 def target_dir():
@@ -413,8 +377,6 @@ def main():
           f"Python {platform.python_version()})")
     print("init: process start to first GET .../invocation/next; RSS: peak (VmHWM) MiB; "
           "ratio: Rust init / Python init")
-    bundle = ca_bundle()
-    print(f"SSL_CERT_FILE: {bundle or 'unset'} (template.yaml's Globals, on this machine)")
     header = ("function", "init ms", "RSS MiB", "py init ms", "py RSS MiB", "ratio", "zip bytes")
     widths = (18, 9, 9, 11, 11, 7, 10)
     line = "  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(header, widths)))
@@ -438,7 +400,6 @@ def main():
         "profile": profile,
         "runs": runs,
         "rss": "VmHWM",
-        "ssl_cert_file": ca_bundle(),
         "functions": rows,
     }
     if cold_result is not None:
