@@ -145,9 +145,9 @@ class Template:
         if name in self.parameters:
             return self.parameters[name]
         t = self.resources[name]["Type"]
-        # Ref gives the ARN for these types, the name for the others we use.
-        if t in ("AWS::Serverless::StateMachine", "AWS::SQS::Queue"):
-            return self.arn(name) if t != "AWS::SQS::Queue" else self.physical_name(name)
+        # Ref gives a state machine's ARN; for the other types used here, the name.
+        if t == "AWS::Serverless::StateMachine":
+            return self.arn(name)
         return self.physical_name(name)
 
     def get_att(self, logical, attribute):
