@@ -3,7 +3,7 @@
 //!
 //! Grouped by capability; each owns its handlers beside its services, and each service owns
 //! only the SDK clients it calls. A function binary is one line, e.g.
-//! `bbws::runtime::run(bbws::backup::handler)`. The modules depend on each other top-down:
+//! `bbws::runtime::start(bbws::backup::handler)`. The modules depend on each other top-down:
 //! `backup`, `restore` → `tenants` → `jobs` → `aws` → `error`, `config`, `tags`,
 //! `tenant_id`. Which SDK clients are linked is chosen by the `sdk-*` features.
 

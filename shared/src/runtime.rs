@@ -1,6 +1,6 @@
 //! Start-up shared by every function binary: logging, the service's settings and SDK
 //! clients, built once, then the Lambda runtime loop. A binary is one line:
-//! `bbws::runtime::run(bbws::backup::handler)`.
+//! `bbws::runtime::start(bbws::backup::handler)`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -115,6 +115,57 @@ impl HttpClient for CheckedOnce {
     }
 }
 
+/// A function binary's `main`: prepares the process (the CA bundle, below) while it has one
+/// thread, then runs `handler` on a single-threaded Tokio runtime. Lambda hands a process
+/// one event at a time, so worker threads would only sit idle and cost start-up time;
+/// blocking work (promotion's file moves) still goes to Tokio's blocking pool.
+pub fn start<S, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    S: Service,
+    F: Fn(LambdaEvent<Value>, &'static S) -> Fut,
+    Fut: Future<Output = Result<Value, Error>>,
+{
+    if let Some(bundle) = ca_bundle_file(
+        &|name| std::env::var_os(name),
+        openssl_probe::probe().cert_file,
+    ) {
+        // No other thread exists yet: nothing can read the environment while it changes.
+        std::env::set_var(CERT_FILE, bundle);
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(handler))
+}
+
+const CERT_FILE: &str = "SSL_CERT_FILE";
+const CERT_DIR: &str = "SSL_CERT_DIR";
+
+/// The CA bundle file the HTTPS client should read alone, if the process should name one.
+///
+/// The SDK's client loads its root certificates once, at start-up, through
+/// rustls-native-certs: with neither `SSL_CERT_FILE` nor `SSL_CERT_DIR` set, it reads the CA
+/// bundle file openssl-probe finds *and* every certificate directory it finds, then drops
+/// the duplicates. On the systems the functions run and are tested on, the directories
+/// repeat the bundle: Amazon Linux's `/etc/pki/tls/certs` holds the bundle itself and its
+/// trust-format twin (no plain `CERTIFICATE` blocks), Debian's `/etc/ssl/certs` holds links
+/// to the certificates its bundle is built from. So every start read and decoded the roots
+/// twice, about half of a function's start-up. Naming the bundle in `SSL_CERT_FILE` makes
+/// the loader read that file alone: the same roots, once.
+///
+/// Only when the operator has set neither variable (their choice stands), and only the file
+/// openssl-probe found to exist on this system at run time: no path is assumed for any
+/// distribution. Without one, nothing changes.
+fn ca_bundle_file(
+    env: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+    probed: Option<std::path::PathBuf>,
+) -> Option<std::path::PathBuf> {
+    if env(CERT_FILE).is_some() || env(CERT_DIR).is_some() {
+        return None;
+    }
+    probed.filter(|file| file.is_file())
+}
+
 /// Runs `handler` as a Lambda function with the service it takes.
 pub async fn run<S, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
@@ -166,6 +217,30 @@ pub fn encode<T: Serialize>(op: Operation, value: &T) -> Result<Value, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ca_bundle_is_named_only_when_the_operator_named_no_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("ca-bundle.crt");
+        std::fs::write(&bundle, "").unwrap();
+        let unset = |_: &str| None;
+        assert_eq!(
+            ca_bundle_file(&unset, Some(bundle.clone())),
+            Some(bundle.clone())
+        );
+        // An operator's SSL_CERT_FILE or SSL_CERT_DIR stands as it is.
+        for set in [CERT_FILE, CERT_DIR] {
+            let env = move |name: &str| (name == set).then(|| "/etc/custom".into());
+            assert_eq!(ca_bundle_file(&env, Some(bundle.clone())), None);
+        }
+        // No bundle found, or a path that is not a file: the loader keeps its own search.
+        assert_eq!(ca_bundle_file(&unset, None), None);
+        assert_eq!(ca_bundle_file(&unset, Some(dir.path().into())), None);
+        assert_eq!(
+            ca_bundle_file(&unset, Some(dir.path().join("missing"))),
+            None
+        );
+    }
 
     #[test]
     fn the_function_name_becomes_the_app_name() {

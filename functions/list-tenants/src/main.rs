@@ -1,6 +1,5 @@
 //! The `list-tenants` Lambda function: see `bbws::backup::fleet::handler`.
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::backup::fleet::handler).await
+fn main() -> Result<(), lambda_runtime::Error> {
+    bbws::runtime::start(bbws::backup::fleet::handler)
 }

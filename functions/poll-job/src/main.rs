@@ -1,6 +1,5 @@
 //! The `poll-job` Lambda function: see `bbws::jobs::poll::handler`.
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::jobs::poll::handler).await
+fn main() -> Result<(), lambda_runtime::Error> {
+    bbws::runtime::start(bbws::jobs::poll::handler)
 }

@@ -1,6 +1,5 @@
 //! The `promote-restore` Lambda function: see `bbws::restore::files::handler`.
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::restore::files::handler).await
+fn main() -> Result<(), lambda_runtime::Error> {
+    bbws::runtime::start(bbws::restore::files::handler)
 }

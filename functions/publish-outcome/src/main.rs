@@ -1,6 +1,5 @@
 //! The `publish-outcome` Lambda function: see `bbws::events::handler`.
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::events::handler).await
+fn main() -> Result<(), lambda_runtime::Error> {
+    bbws::runtime::start(bbws::events::handler)
 }

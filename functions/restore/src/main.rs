@@ -1,6 +1,5 @@
 //! The `restore` Lambda function: see `bbws::restore::handler`.
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::restore::handler).await
+fn main() -> Result<(), lambda_runtime::Error> {
+    bbws::runtime::start(bbws::restore::handler)
 }

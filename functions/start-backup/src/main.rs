@@ -1,6 +1,5 @@
 //! The `start-backup` Lambda function: see `bbws::backup::handler`.
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    bbws::runtime::run(bbws::backup::handler).await
+fn main() -> Result<(), lambda_runtime::Error> {
+    bbws::runtime::start(bbws::backup::handler)
 }
