@@ -25,7 +25,12 @@ impl Run {
 
 /// Starts a fleet run with `input` and follows it page by page to its end.
 async fn run_fleet(stack: &Stack, name: &str, input: &Value) -> Run {
-    let mut arn = stack.start_execution("fleet-backup", name, input).await;
+    let arn = stack.start_execution("fleet-backup", name, input).await;
+    follow_fleet(stack, arn).await
+}
+
+/// Follows the fleet run whose first page is the execution `arn` to its end.
+async fn follow_fleet(stack: &Stack, mut arn: String) -> Run {
     let mut pages = Vec::new();
     loop {
         let done = stack.wait_for_execution(&arn).await;
@@ -246,18 +251,30 @@ async fn a_retried_fleet_step_starts_no_tenant_backup_twice() {
     let stack = Stack::new().await;
     let tenants = stack.seed_tenants("e2e-fleet-retried", 3);
     // The answers to the next four StartExecution calls are lost after moto carried them
-    // out: the first is this test's own start of the run (its SDK's retry gets the running
-    // execution back), the next three every attempt the fleet step's SDK makes to start the
-    // first tenant's backup, so the step fails TransientAwsError and the state machine
-    // retries it.
+    // out: the first is this test's own start of the run (sent once, without retries), the
+    // next three the three attempts the fleet step's SDK makes to start the first tenant's
+    // backup, so the step fails TransientAwsError and the state machine retries it.
     stack.lose_response("StartExecution", 4).await;
-    let run = run_fleet(
-        &stack,
-        &unique("fleet-retried"),
-        &json!({"pollSeconds": 1, "maxPollSeconds": 1, "copyToDr": false,
-                "tenantPrefix": "e2e-fleet-retried-"}),
-    )
-    .await;
+    let name = unique("fleet-retried");
+    let once = aws_sdk_sfn::Client::from_conf(
+        stack
+            .sfn
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let input = json!({"pollSeconds": 1, "maxPollSeconds": 1, "copyToDr": false,
+                       "tenantPrefix": "e2e-fleet-retried-"});
+    let lost = once
+        .start_execution()
+        .state_machine_arn(stack.state_machine_arn("fleet-backup"))
+        .name(&name)
+        .input(input.to_string())
+        .send()
+        .await;
+    assert!(lost.is_err(), "the answer was lost: {lost:?}");
+    let run = follow_fleet(&stack, stack.execution_arn("fleet-backup", &name)).await;
     assert_eq!(stack.faults_left().await, 0, "every lost answer was taken");
     assert_eq!(
         run.last().status(),
