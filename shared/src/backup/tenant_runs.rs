@@ -150,21 +150,20 @@ impl TenantRuns {
         {
             self.read(run).await?;
         }
-        let mut running = progress
+        let running = progress
             .tenants
             .iter()
             .filter(|r| r.status == RunStatus::Running)
             .count() as u64;
+        let free = usize::try_from(fleet.options.max_concurrency.saturating_sub(running))
+            .unwrap_or(usize::MAX);
         for run in progress
             .tenants
             .iter_mut()
             .filter(|r| r.status == RunStatus::Pending)
+            .take(free)
         {
-            if running >= fleet.options.max_concurrency {
-                break;
-            }
             self.start_tenant(fleet, run).await?;
-            running += 1;
         }
         progress.done = progress
             .tenants
