@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test unit e2e lint-template lint fmt build venv checkov clean demo local-up local-down bench
+.PHONY: test unit e2e lint-template lint fmt build venv checkov clean demo local-up local-down bench bench-fleet
 
 ## Every test: unit and handler tests, state machine checks, template lint, and the
 ## end-to-end scenarios on the local stack.
@@ -67,6 +67,14 @@ BENCH_FUNCTIONS ?= $(FUNCTIONS)
 bench: venv
 	for f in $(BENCH_FUNCTIONS); do cargo build --locked --profile $(BENCH_PROFILE) -p $$f || exit 1; done
 	BENCH_PROFILE=$(BENCH_PROFILE) BENCH_FUNCTIONS="$(BENCH_FUNCTIONS)" $(PY) bench/bench.py
+
+## The fleet backup at scale on the local stack (its own, started and stopped here) with
+## jobs lasting a second: fleets of 100 and 1,000 tenants; wall time, state transitions,
+## the largest execution history, backup jobs, cost per tenant, and how transitions per
+## tenant scale with the polling settings. Not part of `make test`. BENCH_FLEETS="100 1000",
+## BENCH_PAGE_SIZE (100) and BENCH_MAX_CONCURRENCY (50) change the runs.
+bench-fleet: venv
+	BACKUP_SECONDS=$${BACKUP_SECONDS:-1} $(PY) bench/fleet.py
 
 ## The project-local Python tools (cfn-lint, moto, cargo-lambda), installed once.
 venv: $(VENV)/.installed

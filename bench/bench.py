@@ -53,6 +53,7 @@ PEER = BENCH / "python_peer.py"
 # function builds at start-up (its `sdk-*` features of bbws), by boto3 service name. Edit
 # this table with the function's Cargo.toml (tests/tests/layout.rs checks that side).
 PEER_CLIENTS = {
+    "advance-fleet": ("stepfunctions",),
     "copy-to-dr": ("backup",),
     "force-redeploy": ("ecs",),
     "list-tenants": ("resourcegroupstaggingapi",),

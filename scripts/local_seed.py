@@ -10,6 +10,10 @@
   local_seed.py aurora-tenant <id>
                                 the same, but its database is an Aurora MySQL cluster <id>
                                 (tagged) with one db.serverless instance <id>-1 in it
+  local_seed.py tenants <prefix> <count>
+                                <count> minimal tenants <prefix>-00001, ... at once (the scale
+                                bench): one small file each, the access point and an RDS
+                                instance, tagged; no service. Prints {"tenants": [ids]}
   local_seed.py drain-events    the events the product put on EventBridge since the last drain
   local_seed.py drain-alerts    the alerts the template's rules sent to the alerts topic (a queue)
   local_seed.py drain-backup-events
@@ -212,6 +216,33 @@ def tenant(tenant_id, database):
     }))
 
 
+def minimal_tenants(prefix, count):
+    """`count` tenants with one small file each, their access points and RDS instances, in
+    one process (seeding a thousand one by one would take many minutes)."""
+    platform_info = json.loads((LOCAL / "platform.json").read_text())
+    fs_id = platform_info["fileSystemId"]
+    efs = client("efs")
+    existing = {a.get("RootDirectory", {}).get("Path") for a in
+                efs.describe_access_points(FileSystemId=fs_id)["AccessPoints"]}
+    ids = [f"{prefix}-{i:05d}" for i in range(1, int(count) + 1)]
+    for tenant_id in ids:
+        root = LOCAL / "efs" / fs_id / tenant_id / "wp-content"
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "index.php").write_text("<?php\n// Silence is golden.\n")
+        if f"/{tenant_id}" not in existing:
+            efs.create_access_point(
+                ClientToken=f"bbws-{tenant_id}", FileSystemId=fs_id,
+                PosixUser={"Uid": 33, "Gid": 33},
+                RootDirectory={"Path": f"/{tenant_id}", "CreationInfo": {
+                    "OwnerUid": 33, "OwnerGid": 33, "Permissions": "0755"}},
+                Tags=[{"Key": "bbws:tenant-id", "Value": tenant_id},
+                      {"Key": "bbws:component", "Value": "efs"},
+                      {"Key": "bbws:environment", "Value": ENV}],
+            )
+        rds_instance(tenant_id, [{"Key": "bbws:tenant-id", "Value": tenant_id}])
+    print(json.dumps({"tenants": ids}))
+
+
 def rds_instance(identifier, tags=()):
     """DB instance `identifier` (MySQL), made with `tags` unless it exists; returns its ARN."""
     rds = client("rds")
@@ -325,6 +356,7 @@ COMMANDS = {
     "platform": (platform, 0),
     "tenant": (lambda tenant_id: tenant(tenant_id, rds_instance), 1),
     "aurora-tenant": (lambda tenant_id: tenant(tenant_id, aurora_cluster), 1),
+    "tenants": (minimal_tenants, 2),
     "drain-events": (drain_events, 0),
     "drain-backup-events": (lambda: drain_events("backupEventsQueueUrl"), 0),
     "drain-alerts": (lambda: drain_events("alertsQueueUrl"), 0),

@@ -25,6 +25,7 @@ fn code_of(kind: ErrorKind) -> i32 {
         ErrorKind::Transient => 53,
         ErrorKind::BackupTimeout => 54,
         ErrorKind::RestoreTimeout => 55,
+        ErrorKind::TenantBackupsFailed => 56,
     }
 }
 
@@ -44,6 +45,7 @@ mod tests {
             ("TransientAwsError", 53),
             ("BackupTimeout", 54),
             ("RestoreTimeout", 55),
+            ("TenantBackupsFailed", 56),
         ];
         assert_eq!(codes.len(), ErrorKind::ALL.len());
         for (name, code) in codes {

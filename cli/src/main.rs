@@ -29,7 +29,8 @@ use crate::output::Term;
     after_help = "Exit codes: 0 success, 1 other failure, 2 usage, and for a failed execution \
                   InvalidTenant 40, InvalidRestoreTarget 41, BackupNotFound 44, \
                   BackupAlreadyRunning 49, BackupFailed 50, RestoreFailed 51, \
-                  TransientAwsError 53, BackupTimeout 54, RestoreTimeout 55."
+                  TransientAwsError 53, BackupTimeout 54, RestoreTimeout 55, \
+                  TenantBackupsFailed 56."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -405,6 +406,7 @@ mod tests {
             ("TransientAwsError", 53),
             ("BackupTimeout", 54),
             ("RestoreTimeout", 55),
+            ("TenantBackupsFailed", 56),
             ("States.Runtime", 1),
         ] {
             assert_eq!(exit::exit_code(name), code, "{name}");

@@ -4,11 +4,12 @@
 //! * `GET /_local/state` → every vault, job (kind, state, idempotency token, planned
 //!   outcome) and recovery point of the AWS Backup stand-in, with the faults pending;
 //! * `POST /_local/faults` with one of
-//!   `{"fault": "fail-next-job", "message": "...", "kind": "backup"|"copy"|"restore"}`,
+//!   `{"fault": "fail-next-job", "message": "...", "kind": "backup"|"copy"|"restore",
+//!   "resourceArn": "..."}` (kind and resource optional: any),
 //!   `{"fault": "expire-next-job", "message": "..."}` (backup jobs only),
 //!   `{"fault": "slow-jobs", "seconds": N}` (0 resets),
 //!   `{"fault": "throttle", "operation": "StartBackupJob", "count": N}`,
-//!   `{"fault": "lose-response", "operation": "StartCopyJob"|"CreateAccessPoint"|..., "count": N}`
+//!   `{"fault": "lose-response", "operation": "StartCopyJob"|"CreateAccessPoint"|"StartExecution"|..., "count": N}`
 //!   (the call is carried out, then its answer lost with the connection)
 //!   → 200 with the faults pending, 400 `{"error": ...}` for a bad one;
 //! * `GET /_local/faults` shows them, `DELETE /_local/faults` clears them all;

@@ -54,6 +54,7 @@ impl Front {
         let operation = match scope.as_ref().map(|s| s.service.as_str()) {
             Some(backup::SIGNING_NAME) => backup::Service::operation_name(&parts.method, path),
             Some("elasticfilesystem") => access_points::operation(&parts.method, path),
+            Some("states") => states_operation(&parts.headers),
             _ => None,
         };
         let reply = if let Some(rest) = path.strip_prefix("/_local/") {
@@ -123,6 +124,13 @@ impl Front {
         }
         Ok(reply)
     }
+}
+
+/// The Step Functions operation a `lose-response` fault can take (moto serves it; the
+/// front drops the answer), from the JSON protocol's `X-Amz-Target`.
+fn states_operation(headers: &hyper::HeaderMap) -> Option<&'static str> {
+    let target = headers.get("x-amz-target")?.to_str().ok()?;
+    (target == "AWSStepFunctions.StartExecution").then_some("StartExecution")
 }
 
 /// The answer to a call a `lose-response` fault took.

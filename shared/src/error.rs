@@ -47,6 +47,9 @@ error_table! {
     InvalidRestoreTarget = "InvalidRestoreTarget", 400;
     RestoreFailed = "RestoreFailed", 500;
     RestoreTimeout = "RestoreTimeout", 504;
+    /// A fleet backup in which more tenants' backups failed than it tolerates; every other
+    /// tenant was still backed up.
+    TenantBackupsFailed = "TenantBackupsFailed", 500;
     /// Throttling, a 5xx answer, a timeout or a dropped connection: the state machines retry
     /// it with backoff.
     Transient = "TransientAwsError", 503;
@@ -218,6 +221,7 @@ mod tests {
             (ErrorKind::InvalidRestoreTarget, "InvalidRestoreTarget", 400),
             (ErrorKind::RestoreFailed, "RestoreFailed", 500),
             (ErrorKind::RestoreTimeout, "RestoreTimeout", 504),
+            (ErrorKind::TenantBackupsFailed, "TenantBackupsFailed", 500),
             (ErrorKind::Transient, "TransientAwsError", 503),
         ];
         assert_eq!(cases.len(), ErrorKind::ALL.len());

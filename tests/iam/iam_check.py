@@ -476,6 +476,11 @@ def authorisations(record):
         buses = {e.get("EventBusName") or "default" for e in p.get("Entries", [])}
         return op, [("events:PutEvents", b if b.startswith("arn:") else arn("events", f"event-bus/{b}", region), {})
                     for b in sorted(buses)]
+    if service == "states" and op == "StartExecution":
+        # Authorised on the state machine; DescribeExecution on the execution.
+        return op, [("states:StartExecution", p["stateMachineArn"], {})]
+    if service == "states" and op == "DescribeExecution":
+        return op, [("states:DescribeExecution", p["executionArn"], {})]
     if service == "tagging" and op == "GetResources":
         return op, [("tag:GetResources", "*", {})]
     if service == "tagging" and op == "TagResources":

@@ -129,6 +129,26 @@ class OnTheTemplate(unittest.TestCase):
         failures = c.check(lines, self.template).failures
         self.assertTrue(any("list-tenants: grants tag:GetResources" in f for f in failures), failures)
 
+    def test_advance_fleet_may_start_tenant_backups_and_the_next_page_and_nothing_else(self):
+        machine = "arn:aws:states:us-east-1:123456789012:stateMachine:bbws-dev-"
+        execution = "arn:aws:states:us-east-1:123456789012:execution:bbws-dev-"
+        allowed = [
+            record("advance-fleet", "states", "StartExecution",
+                   params={"stateMachineArn": machine + "tenant-backup", "name": "fleet-k-t"}),
+            record("advance-fleet", "states", "StartExecution",
+                   params={"stateMachineArn": machine + "fleet-backup", "name": "fleet-k-page-2"}),
+            record("advance-fleet", "states", "DescribeExecution",
+                   params={"executionArn": execution + "tenant-backup:fleet-k-t"}),
+        ]
+        self.assertEqual(self.failures_for(self.template, allowed), [])
+        refused = [
+            record("advance-fleet", "states", "StartExecution",
+                   params={"stateMachineArn": machine + "tenant-restore", "name": "x"}),
+            record("advance-fleet", "states", "DescribeExecution",
+                   params={"executionArn": execution + "tenant-restore:x"}),
+        ]
+        self.assertEqual(len(self.failures_for(self.template, refused)), 2)
+
     def test_a_call_from_an_unknown_function_fails(self):
         failures = self.failures_for(self.template, [record("nobody", "events", "PutEvents", params={"Entries": [{}]})])
         self.assertTrue(any("nobody" in f for f in failures), failures)

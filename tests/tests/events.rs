@@ -37,6 +37,9 @@ fn request_samples_are_requests_the_state_machines_accept() {
     let plan: bbws::backup::StartBackupInput =
         serde_json::from_value(sample("start-backup-plan.json")).unwrap();
     assert!(matches!(plan, bbws::backup::StartBackupInput::Plan { .. }));
+    let fleet: bbws::backup::fleet::FleetRequest =
+        serde_json::from_value(sample("fleet-request.json")).unwrap();
+    assert_eq!(fleet.page_size, Some(100));
 }
 
 #[test]

@@ -194,6 +194,7 @@ fn the_cycle_check_finds_a_cycle() {
 #[test]
 fn each_function_links_only_the_sdk_clients_it_calls() {
     let expected: &[(&str, &[&str])] = &[
+        ("advance-fleet", &["sdk-sfn"]),
         ("copy-to-dr", &["sdk-backup"]),
         ("force-redeploy", &["sdk-ecs"]),
         ("list-tenants", &["sdk-tagging"]),

@@ -15,10 +15,13 @@ pub const EXPIRED_MESSAGE: &str = "The backup job did not start before its start
 #[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "fault", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum FaultRequest {
-    /// The next job started (of `kind`, or of any kind) ends FAILED with `message`.
+    /// The next job started (of `kind`, or of any kind; on `resourceArn`, or on any
+    /// resource) ends FAILED with `message`.
+    #[serde(rename_all = "camelCase")]
     FailNextJob {
         message: Option<String>,
         kind: Option<JobKind>,
+        resource_arn: Option<String>,
     },
     /// The next backup job started ends EXPIRED without running. Only backup jobs have
     /// that state in AWS Backup.
@@ -44,13 +47,17 @@ pub enum FaultRequest {
 
 /// The calls outside AWS Backup whose answers `lose-response` can lose (moto serves them;
 /// the front drops the answer).
-pub const OTHER_LOSABLE: [&str; 1] = ["CreateAccessPoint"];
+pub const OTHER_LOSABLE: [&str; 2] = ["CreateAccessPoint", "StartExecution"];
 
 /// One pending job fault.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobFault {
     pub kind: Option<JobKind>,
+    /// The resource whose next job takes the fault (for a copy, the recovery point copied);
+    /// any resource when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
     pub outcome: Outcome,
 }
 
@@ -69,10 +76,15 @@ pub struct Faults {
 impl Faults {
     pub fn add(&mut self, request: FaultRequest) -> Result<(), String> {
         match request {
-            FaultRequest::FailNextJob { message, kind } => {
+            FaultRequest::FailNextJob {
+                message,
+                kind,
+                resource_arn,
+            } => {
                 let message = message.unwrap_or_else(|| "Injected failure.".to_owned());
                 self.next_jobs.push(JobFault {
                     kind,
+                    resource_arn,
                     outcome: Outcome::Fail(message),
                 });
             }
@@ -87,6 +99,7 @@ impl Faults {
                 let message = message.unwrap_or_else(|| EXPIRED_MESSAGE.to_owned());
                 self.next_jobs.push(JobFault {
                     kind: Some(JobKind::Backup),
+                    resource_arn: None,
                     outcome: Outcome::Expire(message),
                 });
             }
@@ -128,12 +141,13 @@ impl Faults {
         count_down(&mut self.lost_responses, operation)
     }
 
-    /// The planned outcome of a job of `kind` being started, if a fault waits for it.
-    pub fn take_job_fault(&mut self, kind: JobKind) -> Option<Outcome> {
-        let i = self
-            .next_jobs
-            .iter()
-            .position(|f| f.kind.is_none_or(|k| k == kind))?;
+    /// The planned outcome of a job of `kind` on `resource_arn` being started, if a fault
+    /// waits for it.
+    pub fn take_job_fault(&mut self, kind: JobKind, resource_arn: &str) -> Option<Outcome> {
+        let i = self.next_jobs.iter().position(|f| {
+            f.kind.is_none_or(|k| k == kind)
+                && f.resource_arn.as_deref().is_none_or(|r| r == resource_arn)
+        })?;
         Some(self.next_jobs.remove(i).outcome)
     }
 
@@ -171,16 +185,29 @@ mod tests {
             .unwrap();
         f.add(parse(r#"{"fault":"expire-next-job"}"#).unwrap())
             .unwrap();
-        assert_eq!(f.take_job_fault(JobKind::Restore), None);
+        assert_eq!(f.take_job_fault(JobKind::Restore, "arn:r"), None);
         assert_eq!(
-            f.take_job_fault(JobKind::Backup),
+            f.take_job_fault(JobKind::Backup, "arn:r"),
             Some(Outcome::Expire(EXPIRED_MESSAGE.into()))
         );
         assert_eq!(
-            f.take_job_fault(JobKind::Copy),
+            f.take_job_fault(JobKind::Copy, "arn:r"),
             Some(Outcome::Fail("boom".into()))
         );
-        assert_eq!(f.take_job_fault(JobKind::Copy), None);
+        assert_eq!(f.take_job_fault(JobKind::Copy, "arn:r"), None);
+    }
+
+    #[test]
+    fn a_job_fault_on_a_resource_waits_for_a_job_on_that_resource() {
+        let mut f = Faults::default();
+        f.add(parse(r#"{"fault":"fail-next-job","kind":"backup","resourceArn":"arn:b"}"#).unwrap())
+            .unwrap();
+        assert_eq!(f.take_job_fault(JobKind::Backup, "arn:a"), None);
+        assert_eq!(
+            f.take_job_fault(JobKind::Backup, "arn:b"),
+            Some(Outcome::Fail("Injected failure.".into()))
+        );
+        assert_eq!(f.take_job_fault(JobKind::Backup, "arn:b"), None);
     }
 
     #[test]

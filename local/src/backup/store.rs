@@ -149,7 +149,7 @@ impl State {
     /// How a job being started will end: an injected fault first, else an expiry when a
     /// backup finds its resource held, else completion.
     pub fn plan_outcome(&mut self, kind: JobKind, resource_arn: &str) -> Outcome {
-        if let Some(outcome) = self.faults.take_job_fault(kind) {
+        if let Some(outcome) = self.faults.take_job_fault(kind, resource_arn) {
             return outcome;
         }
         if kind == JobKind::Backup && self.resource_busy(resource_arn) {

@@ -29,6 +29,11 @@ pub struct BackupRequest {
     /// Offboarding: once this backup succeeded, delete the tenant's access point (never its
     /// files).
     pub offboard: Option<bool>,
+    /// A fleet run's one job on the shared file system: this backup joins it, whatever its
+    /// state (a completed job's recovery point is the tenant's file backup), instead of
+    /// looking for a running one. The fleet passes it so that N tenants cost one job however
+    /// long the run takes.
+    pub shared_file_system_job_id: Option<String>,
     /// The plan of the previous round, when the state machine comes back after waiting.
     pub plan: Option<Value>,
 }
@@ -79,8 +84,28 @@ pub struct BackupPlan {
     pub offboard: bool,
     pub timeouts: BackupTimeouts,
     pub polling: Polling,
+    /// How long the tenant's last completed database backup took, if one is known: the
+    /// first wait for the jobs, so a backup is polled about once when it takes as long
+    /// as the last one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_seconds: Option<u64>,
     /// A line for people: what this plan means.
     pub summary: String,
+}
+
+impl BackupPlan {
+    /// The first wait after the jobs start: the last backup's duration when known (at least
+    /// the first poll interval, at most the database deadline), else the first poll
+    /// interval. Later waits double from the first poll interval up to the cap.
+    pub fn first_wait_seconds(&self) -> u64 {
+        let initial = self.polling.initial_seconds;
+        match (self.expected_seconds, &self.database) {
+            (Some(expected), Some(_)) => expected
+                .max(initial)
+                .min(self.timeouts.database_seconds.max(initial)),
+            _ => initial,
+        }
+    }
 }
 
 /// The input of the `start-backup` handler: which of the two steps to run.

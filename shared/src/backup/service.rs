@@ -10,6 +10,7 @@
 //! database job it started itself for someone else's.
 
 use aws_config::SdkConfig;
+use aws_sdk_backup::operation::describe_backup_job::DescribeBackupJobOutput;
 use aws_sdk_backup::types::{BackupJob, BackupJobState, Lifecycle};
 use aws_smithy_types::DateTime;
 use lambda_runtime::LambdaEvent;
@@ -53,6 +54,15 @@ fn is_active(state: Option<&BackupJobState>) -> bool {
                 | BackupJobState::Aborting
         )
     )
+}
+
+/// How long the most recent completed job of `jobs` took, in whole seconds.
+fn last_duration(jobs: &[BackupJob]) -> Option<u64> {
+    jobs.iter()
+        .filter(|j| j.state() == Some(&BackupJobState::Completed))
+        .filter_map(|j| Some((j.creation_date()?, j.completion_date()?)))
+        .max_by_key(|(created, _)| created.secs())
+        .map(|(created, completed)| (completed.secs() - created.secs()).max(0) as u64)
 }
 
 fn state_name(state: Option<&BackupJobState>) -> JobState {
@@ -126,8 +136,11 @@ impl BackupService {
             None
         };
 
+        let mut expected_seconds = None;
         if let Some(db) = &database {
-            if let Some(job) = self.active_jobs(&db.arn, now).await?.first() {
+            let jobs = self.recent_jobs(&db.arn, now).await?;
+            expected_seconds = last_duration(&jobs);
+            if let Some(job) = jobs.iter().find(|j| is_active(j.state())) {
                 return Err(Error::new(
                     ErrorKind::BackupAlreadyRunning,
                     format!(
@@ -142,10 +155,45 @@ impl BackupService {
         }
 
         let fresh = request.fresh.unwrap_or(false);
-        let running = self
-            .active_jobs(&resources.file_system.file_system_arn, now)
-            .await?;
         let fs_arn = &resources.file_system.file_system_arn;
+        if let Some(job_id) = &request.shared_file_system_job_id {
+            if fresh {
+                return Err(OP.bad_request(
+                    "fresh and sharedFileSystemJobId ask opposite things: a fresh backup \
+                     never joins another's job",
+                ));
+            }
+            let job = self.shared_job(job_id, fs_arn).await?;
+            let state = state_name(job.state());
+            let summary = format!(
+                "join the fleet's backup job {job_id} ({state}) of the shared file system \
+                 {fs_arn}"
+            );
+            tracing::info!(tenant = %tenant, %summary, "backup planned");
+            return Ok(BackupPlan {
+                backup_id: tenant_backup_id(execution_id, tenant.as_str(), now),
+                tenant_id: tenant,
+                file_system: resources.file_system,
+                database,
+                file_system_action: FileSystemAction::Join {
+                    job_id: job_id.clone(),
+                    recovery_point_arn: job.recovery_point_arn().map(str::to_owned),
+                    vault: job.backup_vault_name().unwrap_or_default().to_owned(),
+                    state,
+                },
+                must_wait: false,
+                wait_seconds: polling.initial_seconds,
+                wait_deadline,
+                copy_to_dr: request.copy_to_dr.unwrap_or(true),
+                wait_for_copy: request.wait_for_copy.unwrap_or(false),
+                offboard: request.offboard.unwrap_or(false),
+                timeouts,
+                polling,
+                expected_seconds,
+                summary,
+            });
+        }
+        let running = self.active_jobs(fs_arn, now).await?;
         let (action, summary) = match running.first() {
             None => (
                 FileSystemAction::Start,
@@ -203,6 +251,7 @@ impl BackupService {
             offboard: request.offboard.unwrap_or(false),
             timeouts,
             polling,
+            expected_seconds,
             summary,
         })
     }
@@ -237,13 +286,19 @@ impl BackupService {
                 state,
             } => {
                 // The joined recovery point is tagged for this backup once its job completes
-                // (poll-job): AWS Backup may not accept tags on it before.
+                // (poll-job): AWS Backup may not accept tags on it before. A job already
+                // completed is recorded as not yet read, so the poll reads and tags it.
+                let state = if state.is_completed() {
+                    JobState::Unknown
+                } else {
+                    state.clone()
+                };
                 Job::new(
                     JobKind::Backup,
                     ResourceKind::Efs,
                     &fs.file_system_arn,
                     job_id,
-                    state.clone(),
+                    state,
                     now,
                     plan.timeouts.efs_seconds,
                 )
@@ -263,13 +318,15 @@ impl BackupService {
             }
         };
         jobs.push(efs_job);
-        Ok(JobSet::new(
+        let mut set = JobSet::new(
             OP,
             plan.tenant_id.as_str(),
             &plan.backup_id,
             jobs,
             plan.polling,
-        ))
+        );
+        set.wait_seconds = plan.first_wait_seconds();
+        Ok(set)
     }
 
     /// Starts a backup of the shared file system unless a job already runs on it. The token
@@ -343,8 +400,35 @@ impl BackupService {
 
     /// Jobs that hold `resource_arn` now, whoever started them.
     async fn active_jobs(&self, resource_arn: &str, now: i64) -> Result<Vec<BackupJob>, Error> {
-        let jobs = self
+        let jobs = self.recent_jobs(resource_arn, now).await?;
+        Ok(jobs.into_iter().filter(|j| is_active(j.state())).collect())
+    }
+
+    /// The fleet's job `job_id`, which must be a backup of the shared file system `fs_arn`.
+    async fn shared_job(
+        &self,
+        job_id: &str,
+        fs_arn: &str,
+    ) -> Result<DescribeBackupJobOutput, Error> {
+        let job = self
             .backup
+            .describe_backup_job()
+            .backup_job_id(job_id)
+            .send()
+            .await
+            .map_err(|e| OP.aws(&format!("describing backup job {job_id}"), e))?;
+        if job.resource_arn() != Some(fs_arn) {
+            return Err(OP.bad_request(format!(
+                "backup job {} is not a backup of the shared file system {fs_arn}",
+                crate::error::echo(job_id)
+            )));
+        }
+        Ok(job)
+    }
+
+    /// Every job of `resource_arn` of the last week, newest first as AWS lists them.
+    async fn recent_jobs(&self, resource_arn: &str, now: i64) -> Result<Vec<BackupJob>, Error> {
+        self.backup
             .list_backup_jobs()
             .by_resource_arn(resource_arn)
             .by_created_after(DateTime::from_secs(now - RUNNING_JOB_LOOKBACK_SECONDS))
@@ -353,8 +437,7 @@ impl BackupService {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(|e| OP.aws(&format!("listing backup jobs of {resource_arn}"), e))?;
-        Ok(jobs.into_iter().filter(|j| is_active(j.state())).collect())
+            .map_err(|e| OP.aws(&format!("listing backup jobs of {resource_arn}"), e))
     }
 
     async fn start_job(

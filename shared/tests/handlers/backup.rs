@@ -492,3 +492,107 @@ async fn a_server_error_is_transient_and_access_denied_is_not() {
     assert_eq!(err.name(), "BackupFailed");
     assert!(err.to_string().contains("AccessDeniedException"), "{err}");
 }
+
+#[tokio::test]
+async fn a_fleet_tenant_joins_the_runs_job_by_id_even_once_it_completed() {
+    use aws_sdk_backup::operation::describe_backup_job::DescribeBackupJobOutput;
+    let lists = Sent::default();
+    let rp = "arn:aws:backup:af-south-1:123456789012:recovery-point:rp-fleet";
+    let mut mocks = Mocks::new();
+    mocks.tagging.push(tagged(&[AP_ARN, DB_ARN]));
+    mocks.efs.push(access_point("/tenant-1"));
+    // The tenant's last database backup took 480 s.
+    let previous = aws_sdk_backup::types::BackupJob::builder()
+        .backup_job_id("job-db-yesterday")
+        .resource_arn(DB_ARN)
+        .state(BackupJobState::Completed)
+        .creation_date(aws_smithy_types::DateTime::from_secs(NOW - 86_400))
+        .completion_date(aws_smithy_types::DateTime::from_secs(NOW - 86_400 + 480))
+        .build();
+    mocks.backup.push(jobs_on(DB_ARN, vec![previous], &lists));
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::describe_backup_job)
+            .match_requests(|r| r.backup_job_id() == Some("job-fleet-1"))
+            .then_output(move || {
+                DescribeBackupJobOutput::builder()
+                    .backup_job_id("job-fleet-1")
+                    .resource_arn(FS_ARN)
+                    .state(BackupJobState::Completed)
+                    .recovery_point_arn(rp)
+                    .backup_vault_name("bbws-dev-backup-vault")
+                    .build()
+            }),
+    );
+    let starts = Sent::default();
+    mocks.backup.push(recording_start(&starts));
+    let deps = mocks.deps();
+
+    let plan = plan(
+        &deps,
+        json!({"tenantId": "tenant-1", "sharedFileSystemJobId": "job-fleet-1"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        lists.all(),
+        [DB_ARN],
+        "the file system's running jobs are not looked for"
+    );
+    assert!(
+        matches!(&plan.file_system_action, FileSystemAction::Join { job_id, .. } if job_id == "job-fleet-1")
+    );
+    let set = start(&deps, &plan).await.unwrap();
+    let started: Vec<String> = starts
+        .all()
+        .iter()
+        .map(|s| s.resource_arn().unwrap().to_owned())
+        .collect();
+    assert_eq!(started, [DB_ARN], "only the database job starts");
+    let efs = set.jobs.iter().find(|j| j.resource_arn == FS_ARN).unwrap();
+    assert!(efs.joined);
+    assert_eq!(efs.recovery_point_arn.as_deref(), Some(rp));
+    assert!(
+        !efs.state.is_completed(),
+        "left for poll-job to read, which tags the point for this backup"
+    );
+    assert_eq!(
+        set.wait_seconds, 480,
+        "the first wait is the last backup's duration"
+    );
+}
+
+#[tokio::test]
+async fn a_fleet_job_of_another_resource_is_refused_and_fresh_cannot_join() {
+    use aws_sdk_backup::operation::describe_backup_job::DescribeBackupJobOutput;
+    let lists = Sent::default();
+    let mut mocks = healthy_tenant(&lists);
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::describe_backup_job).then_output(|| {
+            DescribeBackupJobOutput::builder()
+                .backup_job_id("job-other")
+                .resource_arn(DB_ARN)
+                .state(BackupJobState::Running)
+                .build()
+        }),
+    );
+    let deps = mocks.deps();
+    let err = plan(
+        &deps,
+        json!({"tenantId": "tenant-1", "sharedFileSystemJobId": "job-other"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "InvalidTenant");
+    assert!(
+        err.message()
+            .contains("not a backup of the shared file system"),
+        "{err}"
+    );
+    let err = plan(
+        &deps,
+        json!({"tenantId": "tenant-1", "sharedFileSystemJobId": "job-other", "fresh": true}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "InvalidTenant");
+}

@@ -6,6 +6,7 @@ mod common;
 mod backup;
 mod database;
 mod files;
+mod fleet;
 mod jobs;
 mod restore;
 mod tenants;

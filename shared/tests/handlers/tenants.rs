@@ -315,13 +315,35 @@ async fn every_tenant_is_listed_once_from_the_access_point_tags() {
                 .build()
         }),
     );
+    let deps = mocks.deps();
     let out = list_tenants(
-        LambdaEvent::new(json!({}), Context::default()),
-        &mocks.deps(),
+        LambdaEvent::new(
+            json!({"executionId": EXECUTION, "request": {}}),
+            Context::default(),
+        ),
+        &deps,
     )
     .await
     .unwrap();
     assert_eq!(out["tenants"], json!(["tenant-a", "tenant-b"]));
+    assert_eq!(out["more"], false);
+    assert_eq!(out["run"]["page"], 1);
+    assert_eq!(out["run"]["firstExecution"], EXECUTION);
+    // The next page starts after the last tenant backed up, with the request's page size.
+    let out = list_tenants(
+        LambdaEvent::new(
+            json!({"executionId": "arn:next", "request": {"pageSize": 1, "run": {
+                "key": "0123456789", "firstExecution": EXECUTION, "page": 2,
+                "after": "tenant-a"}}}),
+            Context::default(),
+        ),
+        &deps,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["tenants"], json!(["tenant-b"]));
+    assert_eq!(out["run"]["key"], "0123456789");
+    assert_eq!(out["more"], false);
 }
 
 #[tokio::test]

@@ -152,6 +152,13 @@ impl Stack {
         Tenant::from_seed(&self.seed(&["aurora-tenant", tenant]))
     }
 
+    /// `count` minimal tenants `<prefix>-00001`, ...: one small file each, access point and
+    /// RDS instance, tagged (no service); returns their ids, in order.
+    pub fn seed_tenants(&self, prefix: &str, count: u32) -> Vec<String> {
+        let seeded = self.seed(&["tenants", prefix, &count.to_string()]);
+        serde_json::from_value(seeded["tenants"].clone()).expect("the seed lists the tenants")
+    }
+
     /// An RDS instance with no tags, as the platform may make one; returns its ARN.
     pub fn seed_database(&self, identifier: &str) -> String {
         self.seed(&["database", identifier])["databaseArn"]
@@ -204,6 +211,13 @@ impl Stack {
     /// Makes the next job of `kind` (backup, copy, restore) fail with `message`.
     pub async fn fail_next_job(&self, kind: &str, message: &str) {
         self.fault(json!({"fault": "fail-next-job", "kind": kind, "message": message}))
+            .await;
+    }
+
+    /// Makes the next backup job on `resource_arn` fail with `message`.
+    pub async fn fail_next_job_on(&self, resource_arn: &str, message: &str) {
+        self.fault(json!({"fault": "fail-next-job", "kind": "backup",
+            "resourceArn": resource_arn, "message": message}))
             .await;
     }
 
@@ -384,12 +398,25 @@ impl Stack {
 
     // Step Functions.
 
+    /// The ARN of the state machine `machine` (backup, restore, fleet-backup).
+    pub fn state_machine_arn(&self, machine: &str) -> &str {
+        self.platform["stateMachines"][machine]
+            .as_str()
+            .unwrap_or_else(|| panic!("platform.json has no state machine {machine}"))
+    }
+
+    /// The ARN of the execution `name` of the state machine `machine`.
+    pub fn execution_arn(&self, machine: &str, name: &str) -> String {
+        let arn = self
+            .state_machine_arn(machine)
+            .replacen(":stateMachine:", ":execution:", 1);
+        format!("{arn}:{name}")
+    }
+
     /// Starts an execution of the state machine `machine` (backup, restore, fleet-backup)
     /// named `name`; returns its ARN.
     pub async fn start_execution(&self, machine: &str, name: &str, input: &Value) -> String {
-        let arn = self.platform["stateMachines"][machine]
-            .as_str()
-            .unwrap_or_else(|| panic!("platform.json has no state machine {machine}"));
+        let arn = self.state_machine_arn(machine);
         self.sfn
             .start_execution()
             .state_machine_arn(arn)
