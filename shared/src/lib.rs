@@ -9,6 +9,7 @@
 
 pub mod aws;
 pub mod backup;
+pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod events;

@@ -201,6 +201,7 @@ impl BackupService {
             copy_to_dr: request.copy_to_dr.unwrap_or(true),
             wait_for_copy: request.wait_for_copy.unwrap_or(false),
             offboard: request.offboard.unwrap_or(false),
+            kind: crate::catalog::BackupKind::of_execution(execution_id),
             timeouts,
             polling,
             summary,
@@ -269,7 +270,8 @@ impl BackupService {
             &plan.backup_id,
             jobs,
             plan.polling,
-        ))
+        )
+        .recorded_as(plan.kind))
     }
 
     /// Starts a backup of the shared file system unless a job already runs on it. The token

@@ -246,6 +246,10 @@ pub struct JobSet {
     /// How long the state machine waits before the next poll.
     pub wait_seconds: u64,
     pub polling: Polling,
+    /// A backup's kind, for its catalog item once its jobs complete; none for a restore's
+    /// or a copy's jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_kind: Option<crate::catalog::BackupKind>,
 }
 
 impl JobSet {
@@ -266,11 +270,18 @@ impl JobSet {
             attempt: 0,
             wait_seconds: polling.initial_seconds,
             polling,
+            backup_kind: None,
         }
     }
 
     /// The restore job of `what` (the resources `is` accepts), which must have completed:
     /// a set without one is a bad request, one not COMPLETED is the operation's failure.
+    /// The set as a backup of `kind`, recorded in the catalog once complete.
+    pub fn recorded_as(mut self, kind: crate::catalog::BackupKind) -> Self {
+        self.backup_kind = Some(kind);
+        self
+    }
+
     pub fn completed_restore(
         &self,
         what: &str,
