@@ -67,6 +67,7 @@ EFS_MOUNT_PATH=$LOCAL_DIR/efs/$FS_ID
 FILE_SYSTEM_ID=$FS_ID
 EVENT_BUS_NAME=default
 BBWS_ENVIRONMENT=dev
+CATALOG_TABLE_NAME=bbws-dev-backup-catalog
 ENV
 start lambda env PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda watch --ignore-changes \
   --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$LOCAL_DIR/functions.env"

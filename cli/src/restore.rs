@@ -9,7 +9,10 @@ use crate::RestoreArgs;
 pub fn restore_input(args: &RestoreArgs, tenant: &TenantId, clone_to: Option<&TenantId>) -> Value {
     let mut input = Map::new();
     input.insert("tenantId".into(), json!(tenant.as_str()));
-    input.insert("backupId".into(), json!(args.backup));
+    match &args.at {
+        Some(at) => input.insert("at".into(), json!(at)),
+        None => input.insert("backupId".into(), json!(args.backup)),
+    };
     if args.files_only {
         input.insert("files".into(), json!(true));
         input.insert("database".into(), json!(false));
