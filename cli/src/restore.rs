@@ -54,6 +54,20 @@ mod tests {
     }
 
     #[test]
+    fn a_moment_is_asked_for_instead_of_a_backup() {
+        assert_eq!(
+            input(&["--tenant", "t-1", "--at", "2026-11-26T07:30:00Z"]),
+            json!({"tenantId": "t-1", "at": "2026-11-26T07:30:00Z"})
+        );
+        for both in [
+            &["--tenant", "t-1", "--backup", "tb-1", "--at", "2026-11-26T07:30:00Z"][..],
+            &["--tenant", "t-1"][..],
+        ] {
+            assert!(Cli::try_parse_from([&["bbws", "restore"], both].concat()).is_err());
+        }
+    }
+
+    #[test]
     fn flags_map_to_the_restore_request() {
         assert_eq!(
             input(&["--tenant", "t-1", "--backup", "tb-1"]),

@@ -860,3 +860,39 @@ async fn the_latest_promoted_restore_is_the_tenants_database() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_moment_takes_the_newest_points_at_or_before_it_and_says_the_gap() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    vault(&mut mocks, owned_pair());
+    let deps = mocks.deps();
+    let at = time::OffsetDateTime::from_unix_timestamp(NOW)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let plan = plan(&deps, json!({"tenantId": "tenant-1", "at": at}))
+        .await
+        .unwrap();
+    assert_eq!(plan.backup_id, BACKUP);
+    assert_eq!(plan.files.as_ref().unwrap().recovery_point_arn, RP_EFS);
+    assert_eq!(plan.database.as_ref().unwrap().recovery_point_arn, RP_DB);
+    let pit = plan.point_in_time.expect("what the moment took");
+    assert_eq!(pit.gap_seconds, Some(0));
+    assert!(plan.summary.contains("0 s apart"), "{}", plan.summary);
+
+    // Before any point: nothing to restore.
+    let err = plan_err(&deps, json!({"tenantId": "tenant-1", "at": "2001-01-01T00:00:00Z"})).await;
+    assert_eq!(err.name(), "BackupNotFound");
+    // Not a time, or both a backup and a moment: refused before any call.
+    for request in [
+        json!({"tenantId": "tenant-1", "at": "yesterday"}),
+        json!({"tenantId": "tenant-1", "at": at, "backupId": BACKUP}),
+    ] {
+        assert_eq!(plan_err(&deps, request).await.name(), "InvalidRestoreTarget");
+    }
+}
+
+async fn plan_err(deps: &Deps, request: Value) -> bbws::Error {
+    plan(deps, request).await.unwrap_err()
+}
