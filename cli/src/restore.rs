@@ -60,7 +60,14 @@ mod tests {
             json!({"tenantId": "t-1", "at": "2026-11-26T07:30:00Z"})
         );
         for both in [
-            &["--tenant", "t-1", "--backup", "tb-1", "--at", "2026-11-26T07:30:00Z"][..],
+            &[
+                "--tenant",
+                "t-1",
+                "--backup",
+                "tb-1",
+                "--at",
+                "2026-11-26T07:30:00Z",
+            ][..],
             &["--tenant", "t-1"][..],
         ] {
             assert!(Cli::try_parse_from([&["bbws", "restore"], both].concat()).is_err());

@@ -1,7 +1,5 @@
 //! Tenant backup ids and the time each carries, which orders a tenant's backups.
 
-use crate::jobs::planned_at;
-
 const HOURLY_PREFIX: &str = "hourly-";
 
 /// The id of the hourly backup of a plan run: `hourly-<YYYYMMDDTHH>00Z`, the UTC hour the
@@ -17,6 +15,20 @@ pub fn hourly_backup_id(created_at: i64) -> String {
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_else(|| hour.to_string());
     format!("{HOURLY_PREFIX}{when}")
+}
+
+/// When the backup a tenant backup id names was planned, in seconds since the epoch; `None`
+/// for an id made before ids carried it (`tb-<digest>`), or for anything else.
+pub fn planned_at(backup_id: &str) -> Option<i64> {
+    let rest = backup_id.strip_prefix("tb-")?;
+    let (when, digest) = rest.split_once('-')?;
+    if digest.len() != 20 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(when, &format)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
 }
 
 /// The time a tenant backup id carries (seconds since the epoch): when an on-demand or fleet
@@ -53,8 +65,9 @@ mod tests {
     #[test]
     fn an_on_demand_id_carries_its_planning_time() {
         let t = 1_764_142_200;
-        let id = crate::jobs::tenant_backup_id("exec", "t-1", t);
-        assert_eq!(backup_time(&id), Some(t));
+        assert_eq!(t, 1_764_142_200); // 2025-11-26T07:30:00Z
+        let id = "tb-20251126T073000Z-0123456789abcdef0123";
+        assert_eq!(backup_time(id), Some(t));
         assert_eq!(backup_time("tb-0123456789abcdef0123"), None);
     }
 }

@@ -32,7 +32,7 @@ mod values;
 ))]
 pub mod events;
 
-pub use ids::{backup_time, hourly_backup_id};
+pub use ids::{backup_time, hourly_backup_id, planned_at};
 pub use items::{BackupKind, Component, DrCopy, Life, Point, TenantBackup};
 #[cfg(feature = "sdk-dynamodb")]
 pub use store::Catalog;

@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 use super::backup_time;
 use super::items::{expiry, BackupKind, Component, DrCopy, Life, Point, TenantBackup};
 use super::values::{from_item, to_item};
+use crate::clock::compact_utc;
 use crate::config::ConfigError;
 use crate::error::{Error, Operation};
-use crate::jobs::compact_utc;
 
 /// The sparse index of every tenant's lives (only life items carry its keys).
 pub const LIVES_INDEX: &str = "lives";

@@ -9,15 +9,15 @@ use crate::aws::ResourceKind;
 use crate::config::Polling;
 use crate::error::{Error, Operation};
 
-mod clock;
 #[cfg(feature = "sdk-backup")]
 pub mod copy;
 mod ids;
 #[cfg(feature = "sdk-backup")]
 pub mod poll;
 
-pub use clock::{compact_utc, Clock};
-pub use ids::{idempotency_token, planned_at, tenant_backup_id};
+pub use crate::catalog::planned_at;
+pub use crate::clock::{compact_utc, Clock};
+pub use ids::{idempotency_token, tenant_backup_id};
 
 /// What a job does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -882,14 +882,21 @@ async fn a_moment_takes_the_newest_points_at_or_before_it_and_says_the_gap() {
     assert!(plan.summary.contains("0 s apart"), "{}", plan.summary);
 
     // Before any point: nothing to restore.
-    let err = plan_err(&deps, json!({"tenantId": "tenant-1", "at": "2001-01-01T00:00:00Z"})).await;
+    let err = plan_err(
+        &deps,
+        json!({"tenantId": "tenant-1", "at": "2001-01-01T00:00:00Z"}),
+    )
+    .await;
     assert_eq!(err.name(), "BackupNotFound");
     // Not a time, or both a backup and a moment: refused before any call.
     for request in [
         json!({"tenantId": "tenant-1", "at": "yesterday"}),
         json!({"tenantId": "tenant-1", "at": at, "backupId": BACKUP}),
     ] {
-        assert_eq!(plan_err(&deps, request).await.name(), "InvalidRestoreTarget");
+        assert_eq!(
+            plan_err(&deps, request).await.name(),
+            "InvalidRestoreTarget"
+        );
     }
 }
 
