@@ -116,7 +116,7 @@ async fn a_plan_run_restores_one_tenant_and_leaves_the_others_untouched() {
         .catalog_backups("e2e-hourly-a")
         .await
         .into_iter()
-        .find(|i| text(&i, "backupId") == backup_id)
+        .find(|i| text(i, "backupId") == backup_id)
         .unwrap();
     let restores = item["restores"].as_ss().expect("the restores that used it");
     assert_eq!(restores.len(), 1, "{restores:?}");
