@@ -54,15 +54,16 @@ PEER = BENCH / "python_peer.py"
 # this table with the function's Cargo.toml (tests/tests/layout.rs checks that side).
 PEER_CLIENTS = {
     "advance-fleet": ("stepfunctions",),
+    "catalog": ("backup", "dynamodb", "resourcegroupstaggingapi"),
     "copy-to-dr": ("backup",),
     "force-redeploy": ("ecs",),
     "list-tenants": ("resourcegroupstaggingapi",),
-    "offboard-tenant": ("efs",),
-    "onboard-tenant": ("efs", "resourcegroupstaggingapi", "events"),
-    "poll-job": ("backup", "ecs", "rds"),
+    "offboard-tenant": ("dynamodb", "efs"),
+    "onboard-tenant": ("dynamodb", "efs", "resourcegroupstaggingapi", "events"),
+    "poll-job": ("backup", "dynamodb", "ecs", "rds"),
     "promote-restore": (),
     "publish-outcome": ("events",),
-    "restore": ("backup", "efs", "resourcegroupstaggingapi", "rds", "ssm"),
+    "restore": ("backup", "dynamodb", "efs", "resourcegroupstaggingapi", "rds", "ssm"),
     "start-backup": ("backup", "efs", "resourcegroupstaggingapi"),
 }
 # A function missing from the table gets this (and a warning).

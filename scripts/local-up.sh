@@ -68,6 +68,7 @@ FILE_SYSTEM_ID=$FS_ID
 EVENT_BUS_NAME=default
 BBWS_ENVIRONMENT=dev
 TENANT_BACKUP_STATE_MACHINE_ARN=arn:aws:states:$REGION:123456789012:stateMachine:bbws-dev-tenant-backup
+CATALOG_TABLE_NAME=bbws-dev-backup-catalog
 ENV
 start lambda env PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda watch --ignore-changes \
   --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$LOCAL_DIR/functions.env"

@@ -123,6 +123,43 @@ def alert_rules():
     return queue_url
 
 
+def catalog():
+    """The tenant backup catalog as template.yaml declares it (keys, the `lives` index, TTL,
+    KMS encryption, stream), made in moto; and the catalog function's rule, with the
+    template's event pattern, delivering to the queue `bbws-catalog-events`, which the
+    end-to-end tests hand to the function as EventBridge would. Returns the queue's URL."""
+    from cfnlint.decode import decode  # the project's venv has cfn-lint
+
+    template, errors = decode(str(ROOT / "template.yaml"))
+    if errors:
+        raise SystemExit(f"template.yaml: {errors}")
+    props = template["Resources"]["BackupCatalog"]["Properties"]
+    ddb = client("dynamodb")
+    name = f"bbws-{ENV}-backup-catalog"
+    if name not in ddb.list_tables()["TableNames"]:
+        ddb.create_table(
+            TableName=name, BillingMode=props["BillingMode"],
+            AttributeDefinitions=props["AttributeDefinitions"], KeySchema=props["KeySchema"],
+            GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+            SSESpecification={"Enabled": props["SSESpecification"]["SSEEnabled"],
+                              "SSEType": props["SSESpecification"]["SSEType"]},
+            StreamSpecification={"StreamEnabled": True,
+                                 "StreamViewType": props["StreamSpecification"]["StreamViewType"]},
+        )
+        ttl = props["TimeToLiveSpecification"]
+        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+            "AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]})
+    pattern = template["Resources"]["CatalogFunction"]["Properties"]["Events"]["BackupJobs"]["Properties"]["Pattern"]
+    sqs = client("sqs")
+    queue_url = sqs.create_queue(QueueName="bbws-catalog-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = client("events")
+    events.put_rule(Name="bbws-catalog-events", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="bbws-catalog-events", Targets=[{"Id": "catalog", "Arn": queue_arn}])
+    return queue_url
+
+
 def platform():
     for region, vault in ((REGION, f"bbws-{ENV}-backup-vault"), (DR_REGION, "bbws-dr-vault")):
         b = client("backup", region)
@@ -144,6 +181,7 @@ def platform():
     queue_url = forward_events("bbws-content-events", "bbws.content")
     backup_queue_url = forward_events("bbws-backup-events", "aws.backup")
     alerts_queue_url = alert_rules()
+    catalog_queue_url = catalog()
     sfn = client("stepfunctions")
     machines = {}
     existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
@@ -162,7 +200,8 @@ def platform():
         machines[asl.split(".")[0]] = arn
     out = {"fileSystemId": fs_id, "stateMachines": machines, "endpoint": ENDPOINT,
            "eventsQueueUrl": queue_url, "backupEventsQueueUrl": backup_queue_url,
-           "alertsQueueUrl": alerts_queue_url}
+           "alertsQueueUrl": alerts_queue_url, "catalogQueueUrl": catalog_queue_url,
+           "catalogTable": f"bbws-{ENV}-backup-catalog"}
     (LOCAL / "platform.json").write_text(json.dumps(out))
     print(json.dumps(out))
 

@@ -155,9 +155,19 @@ pub struct RestoreArgs {
     /// The tenant the backup belongs to (and the tenant restored, unless --clone-to)
     #[arg(long)]
     pub tenant: String,
-    /// A tenant backup id (tb-...) as `bbws backups` lists them, or one recovery point ARN
-    #[arg(long)]
+    /// A tenant backup id (tb-..., hourly-...) as `bbws backups` lists them, or one recovery
+    /// point ARN
+    #[arg(
+        long,
+        required_unless_present = "at",
+        conflicts_with = "at",
+        default_value = ""
+    )]
     pub backup: String,
+    /// Restore the tenant as it was at this moment (RFC 3339, e.g. 2026-11-26T07:00:00Z):
+    /// the newest file-system point at or before it, with the database point nearest it
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
     /// Restore the files only
     #[arg(long, conflicts_with = "database_only")]
     pub files_only: bool,

@@ -9,7 +9,10 @@ use crate::RestoreArgs;
 pub fn restore_input(args: &RestoreArgs, tenant: &TenantId, clone_to: Option<&TenantId>) -> Value {
     let mut input = Map::new();
     input.insert("tenantId".into(), json!(tenant.as_str()));
-    input.insert("backupId".into(), json!(args.backup));
+    match &args.at {
+        Some(at) => input.insert("at".into(), json!(at)),
+        None => input.insert("backupId".into(), json!(args.backup)),
+    };
     if args.files_only {
         input.insert("files".into(), json!(true));
         input.insert("database".into(), json!(false));
@@ -48,6 +51,27 @@ mod tests {
             .as_deref()
             .map(|t| TenantId::parse(t).unwrap());
         restore_input(&args, &tenant, clone_to.as_ref())
+    }
+
+    #[test]
+    fn a_moment_is_asked_for_instead_of_a_backup() {
+        assert_eq!(
+            input(&["--tenant", "t-1", "--at", "2026-11-26T07:30:00Z"]),
+            json!({"tenantId": "t-1", "at": "2026-11-26T07:30:00Z"})
+        );
+        for both in [
+            &[
+                "--tenant",
+                "t-1",
+                "--backup",
+                "tb-1",
+                "--at",
+                "2026-11-26T07:30:00Z",
+            ][..],
+            &["--tenant", "t-1"][..],
+        ] {
+            assert!(Cli::try_parse_from([&["bbws", "restore"], both].concat()).is_err());
+        }
     }
 
     #[test]

@@ -4,11 +4,13 @@
 //! Grouped by capability; each owns its handlers beside its services, and each service owns
 //! only the SDK clients it calls. A function binary is one line, e.g.
 //! `bbws::runtime::start(bbws::backup::handler)`. The modules depend on each other top-down:
-//! `backup`, `restore` → `tenants` → `jobs` → `aws` → `error`, `config`, `tags`,
+//! `backup`, `restore` → `tenants` → `jobs` → `catalog` → `aws` → `error`, `config`, `clock`, `tags`,
 //! `tenant_id`. Which SDK clients are linked is chosen by the `sdk-*` features.
 
 pub mod aws;
 pub mod backup;
+pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod events;

@@ -105,7 +105,7 @@ class Template:
         props = r.get("Properties", {})
         if r["Type"] == "AWS::Serverless::Function":
             return r.get("Metadata", {}).get("BuildProperties", {}).get("Binary", logical)
-        for key in ("Name", "RoleName", "BackupVaultName", "QueueName", "LogGroupName"):
+        for key in ("Name", "RoleName", "BackupVaultName", "QueueName", "LogGroupName", "TableName"):
             if key in props:
                 return self.resolve(props[key])
         return logical
@@ -128,6 +128,8 @@ class Template:
             return f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
         if t == "AWS::EFS::AccessPoint":
             return f"arn:{PARTITION}:elasticfilesystem:{REGION}:{ACCOUNT}:access-point/{name}"
+        if t in ("AWS::DynamoDB::GlobalTable", "AWS::DynamoDB::Table"):
+            return f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
         if t == "AWS::KMS::Key":
             return f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{name}"
         raise KeyError(f"no ARN known for {logical} ({t})")
@@ -444,6 +446,24 @@ def _ecs(op, p, region):
     return None
 
 
+# DynamoDB's item operations, each authorised on the table it names (Service Authorization
+# Reference, Amazon DynamoDB: GetItem, PutItem, UpdateItem, BatchGetItem on "table"; Query
+# on "table" or, with IndexName, on the index: arn:...:table/<name>/index/<index>).
+DYNAMODB_TABLE_OPS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan")
+
+
+def _dynamodb(op, p, region):
+    table = lambda name: arn("dynamodb", f"table/{name}", region)  # noqa: E731
+    if op in DYNAMODB_TABLE_OPS:
+        resource = table(p["TableName"])
+        if op in ("Query", "Scan") and p.get("IndexName"):
+            resource += f"/index/{p['IndexName']}"
+        return [(f"dynamodb:{op}", resource, {})]
+    if op in ("BatchGetItem", "BatchWriteItem"):
+        return [(f"dynamodb:{op}", table(name), {}) for name in sorted(p.get("RequestItems", {}))]
+    return None
+
+
 def _ssm_parameter(name, region):
     return arn("ssm", f"parameter/{name.lstrip('/')}", region)
 
@@ -470,6 +490,8 @@ def authorisations(record):
         return op, _rds(op, p, region)
     if service == "ecs":
         return op, _ecs(op, p, region)
+    if service == "dynamodb":
+        return op, _dynamodb(op, p, region)
     if service == "ssm" and op in ("GetParameter", "PutParameter"):
         return op, [(f"ssm:{op}", _ssm_parameter(p["Name"], region), {})]
     if service == "events" and op == "PutEvents":

@@ -80,6 +80,23 @@ class Authorisations(unittest.TestCase):
         self.assertEqual(reqs[0], ("backup:StartCopyJob", snap, {}))
         self.assertEqual(reqs[1], ("iam:PassRole", ROLE, {"iam:PassedToService": "backup.amazonaws.com"}))
 
+    def test_dynamodb_calls_are_authorised_on_the_table_or_its_index(self):
+        table = "arn:aws:dynamodb:us-east-1:123456789012:table/bbws-dev-backup-catalog"
+        call = lambda op, params: record("restore", "dynamodb", op, params=params)  # noqa: E731
+        self.assertEqual(
+            c.authorisations(call("UpdateItem", {"TableName": "bbws-dev-backup-catalog"})),
+            ("UpdateItem", [("dynamodb:UpdateItem", table, {})]))
+        self.assertEqual(
+            c.authorisations(call("Query", {"TableName": "bbws-dev-backup-catalog",
+                                                    "IndexName": "lives"})),
+            ("Query", [("dynamodb:Query", table + "/index/lives", {})]))
+        self.assertEqual(
+            c.authorisations(call("BatchGetItem", {"RequestItems": {
+                "bbws-dev-backup-catalog": {"Keys": []}}})),
+            ("BatchGetItem", [("dynamodb:BatchGetItem", table, {})]))
+        self.assertEqual(c.authorisations(call("DescribeTable", {"TableName": "x"})),
+                         ("DescribeTable", None))
+
     def test_rest_paths_give_the_resource(self):
         op, reqs = c.authorisations(record("offboard-tenant", "elasticfilesystem", None,
                                            "/2015-02-01/access-points/fsap-0abc", method="DELETE"))

@@ -198,17 +198,28 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
         ("copy-to-dr", &["sdk-backup"]),
         ("force-redeploy", &["sdk-ecs"]),
         ("list-tenants", &["sdk-tagging"]),
-        ("offboard-tenant", &["sdk-efs"]),
+        ("catalog", &["sdk-backup", "sdk-dynamodb", "sdk-tagging"]),
+        ("offboard-tenant", &["sdk-dynamodb", "sdk-efs"]),
         (
             "onboard-tenant",
-            &["sdk-efs", "sdk-tagging", "sdk-eventbridge"],
+            &["sdk-dynamodb", "sdk-efs", "sdk-tagging", "sdk-eventbridge"],
         ),
-        ("poll-job", &["sdk-backup", "sdk-ecs", "sdk-rds"]),
+        (
+            "poll-job",
+            &["sdk-backup", "sdk-dynamodb", "sdk-ecs", "sdk-rds"],
+        ),
         ("promote-restore", &[]),
         ("publish-outcome", &["sdk-eventbridge"]),
         (
             "restore",
-            &["sdk-backup", "sdk-efs", "sdk-tagging", "sdk-rds", "sdk-ssm"],
+            &[
+                "sdk-backup",
+                "sdk-dynamodb",
+                "sdk-efs",
+                "sdk-tagging",
+                "sdk-rds",
+                "sdk-ssm",
+            ],
         ),
         ("start-backup", &["sdk-backup", "sdk-efs", "sdk-tagging"]),
     ];

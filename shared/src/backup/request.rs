@@ -82,6 +82,9 @@ pub struct BackupPlan {
     pub copy_to_dr: bool,
     pub wait_for_copy: bool,
     pub offboard: bool,
+    /// On-demand, or fleet when the fleet's state machine made the plan.
+    #[serde(default)]
+    pub kind: crate::catalog::BackupKind,
     pub timeouts: BackupTimeouts,
     pub polling: Polling,
     /// How long the tenant's last completed database backup took, if one is known: the

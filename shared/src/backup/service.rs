@@ -187,6 +187,9 @@ impl BackupService {
                 copy_to_dr: request.copy_to_dr.unwrap_or(true),
                 wait_for_copy: request.wait_for_copy.unwrap_or(false),
                 offboard: request.offboard.unwrap_or(false),
+                // Joining a fleet run's shared job makes it one of that run's backups: the
+                // fleet starts each tenant's backup as an execution of this state machine.
+                kind: crate::catalog::BackupKind::Fleet,
                 timeouts,
                 polling,
                 expected_seconds,
@@ -249,6 +252,7 @@ impl BackupService {
             copy_to_dr: request.copy_to_dr.unwrap_or(true),
             wait_for_copy: request.wait_for_copy.unwrap_or(false),
             offboard: request.offboard.unwrap_or(false),
+            kind: crate::catalog::BackupKind::OnDemand,
             timeouts,
             polling,
             expected_seconds,
@@ -324,7 +328,8 @@ impl BackupService {
             &plan.backup_id,
             jobs,
             plan.polling,
-        );
+        )
+        .recorded_as(plan.kind);
         set.wait_seconds = plan.first_wait_seconds();
         Ok(set)
     }

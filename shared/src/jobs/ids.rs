@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::clock::compact_utc;
+use crate::clock::compact_utc;
 
 fn digest(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
@@ -31,20 +31,6 @@ pub fn tenant_backup_id(execution_id: &str, tenant: &str, planned_at: i64) -> St
     )
 }
 
-/// When the backup a tenant backup id names was planned, in seconds since the epoch; `None`
-/// for an id made before ids carried it (`tb-<digest>`), or for anything else.
-pub fn planned_at(backup_id: &str) -> Option<i64> {
-    let rest = backup_id.strip_prefix("tb-")?;
-    let (when, digest) = rest.split_once('-')?;
-    if digest.len() != 20 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::PrimitiveDateTime::parse(when, &format)
-        .ok()
-        .map(|t| t.assume_utc().unix_timestamp())
-}
-
 /// The IdempotencyToken for one AWS job of one execution: a retried step sends the same token
 /// and AWS Backup answers with the job it already started.
 pub fn idempotency_token(execution_id: &str, purpose: &str, resource: &str) -> String {
@@ -54,6 +40,7 @@ pub fn idempotency_token(execution_id: &str, purpose: &str, resource: &str) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::planned_at;
 
     #[test]
     fn the_planning_time_is_read_back_from_the_id() {

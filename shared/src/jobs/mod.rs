@@ -9,15 +9,15 @@ use crate::aws::ResourceKind;
 use crate::config::Polling;
 use crate::error::{Error, Operation};
 
-mod clock;
 #[cfg(feature = "sdk-backup")]
 pub mod copy;
 mod ids;
 #[cfg(feature = "sdk-backup")]
 pub mod poll;
 
-pub use clock::{compact_utc, Clock};
-pub use ids::{idempotency_token, planned_at, tenant_backup_id};
+pub use crate::catalog::planned_at;
+pub use crate::clock::{compact_utc, Clock};
+pub use ids::{idempotency_token, tenant_backup_id};
 
 /// What a job does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,6 +246,10 @@ pub struct JobSet {
     /// How long the state machine waits before the next poll.
     pub wait_seconds: u64,
     pub polling: Polling,
+    /// A backup's kind, for its catalog item once its jobs complete; none for a restore's
+    /// or a copy's jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_kind: Option<crate::catalog::BackupKind>,
 }
 
 impl JobSet {
@@ -266,11 +270,18 @@ impl JobSet {
             attempt: 0,
             wait_seconds: polling.initial_seconds,
             polling,
+            backup_kind: None,
         }
     }
 
     /// The restore job of `what` (the resources `is` accepts), which must have completed:
     /// a set without one is a bad request, one not COMPLETED is the operation's failure.
+    /// The set as a backup of `kind`, recorded in the catalog once complete.
+    pub fn recorded_as(mut self, kind: crate::catalog::BackupKind) -> Self {
+        self.backup_kind = Some(kind);
+        self
+    }
+
     pub fn completed_restore(
         &self,
         what: &str,

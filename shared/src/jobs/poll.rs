@@ -44,20 +44,29 @@ pub struct JobWatcher {
     /// Needed only to watch DB instances being created.
     #[cfg(feature = "sdk-rds")]
     pub rds: Option<aws_sdk_rds::Client>,
+    /// Where a completed tenant backup is recorded (poll-job; not the copier's watcher).
+    #[cfg(feature = "sdk-dynamodb")]
+    pub catalog: Option<crate::catalog::Catalog>,
     pub clock: Clock,
 }
 
 /// `poll-job` watches every kind of job: it builds the ECS and RDS clients too.
-#[cfg(all(feature = "sdk-ecs", feature = "sdk-rds"))]
+#[cfg(all(feature = "sdk-ecs", feature = "sdk-rds", feature = "sdk-dynamodb"))]
 impl crate::runtime::Service for JobWatcher {
     fn build(
         sdk: &aws_config::SdkConfig,
-        _: &dyn Fn(&str) -> Option<String>,
+        lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, crate::config::ConfigError> {
+        let config = crate::config::Config::from_lookup(lookup)?;
         Ok(Self {
             backup: aws_sdk_backup::Client::new(sdk),
             ecs: Some(aws_sdk_ecs::Client::new(sdk)),
             rds: Some(aws_sdk_rds::Client::new(sdk)),
+            catalog: Some(crate::catalog::Catalog::from_lookup(
+                sdk,
+                lookup,
+                config.retention.dr_delete_after_days,
+            )?),
             clock: Clock::System,
         })
     }
@@ -97,6 +106,8 @@ impl JobWatcher {
             ecs: None,
             #[cfg(feature = "sdk-rds")]
             rds: None,
+            #[cfg(feature = "sdk-dynamodb")]
+            catalog: None,
             clock,
         }
     }
@@ -141,6 +152,8 @@ impl JobWatcher {
             return Err(op.failed(failed.join("; ")));
         }
         if set.jobs.iter().all(|j| j.state.is_completed()) {
+            #[cfg(feature = "sdk-dynamodb")]
+            self.record(&set).await?;
             set.done = true;
             set.wait_seconds = 0;
             return Ok(set);
@@ -169,6 +182,39 @@ impl JobWatcher {
         set.attempt = set.attempt.saturating_add(1);
         set.wait_seconds = set.polling.wait_after(set.attempt);
         Ok(set)
+    }
+
+    /// Records a completed tenant backup in the catalog: each of its recovery points, as AWS
+    /// Backup describes it. Conditional writes: a repeated poll records nothing twice.
+    #[cfg(feature = "sdk-dynamodb")]
+    async fn record(&self, set: &JobSet) -> Result<(), Error> {
+        let (Some(catalog), Some(kind)) = (&self.catalog, set.backup_kind) else {
+            return Ok(());
+        };
+        let op = set.operation;
+        for job in set.jobs.iter().filter(|j| j.kind == JobKind::Backup) {
+            let Some(arn) = &job.recovery_point_arn else {
+                continue;
+            };
+            let point = crate::catalog::describe_point(&self.backup, op, &job.vault, arn).await?;
+            let component = match job.resource {
+                ResourceKind::Efs => crate::catalog::Component::Files,
+                _ => crate::catalog::Component::Database,
+            };
+            let time = crate::catalog::backup_time(&set.backup_id).unwrap_or(point.created_at);
+            catalog
+                .record_point(
+                    op,
+                    &set.tenant_id,
+                    &set.backup_id,
+                    kind,
+                    time,
+                    component,
+                    &point,
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Tags a shared file-system recovery point `bbws:backup:<backup id>` = `<tenant id>`, so a

@@ -11,6 +11,7 @@ pub mod redeploy;
 pub mod request;
 #[cfg(all(
     feature = "sdk-backup",
+    feature = "sdk-dynamodb",
     feature = "sdk-efs",
     feature = "sdk-tagging",
     feature = "sdk-rds",
@@ -18,9 +19,13 @@ pub mod request;
 ))]
 pub mod service;
 
-pub use request::{RestoreInput, RestorePlan, RestoreRequest, RestoreSource, RestoreTimeouts};
+pub use request::{
+    PointInTime, RestoreInput, RestorePlan, RestoreRequest, RestoreSource, RestoreTimeouts,
+    UsedBackup,
+};
 #[cfg(all(
     feature = "sdk-backup",
+    feature = "sdk-dynamodb",
     feature = "sdk-efs",
     feature = "sdk-tagging",
     feature = "sdk-rds",

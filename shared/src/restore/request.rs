@@ -15,8 +15,12 @@ use crate::tenants::{DatabaseTarget, FileSystemTarget, Overrides, ServiceTarget}
 pub struct RestoreRequest {
     /// The tenant the backup belongs to, and the tenant restored unless `cloneTo` is given.
     pub tenant_id: String,
-    /// A tenant backup id (`tb-…`) or one recovery point ARN.
+    /// A tenant backup id (`tb-…`, `hourly-…`) or one recovery point ARN; or, instead, `at`.
+    #[serde(default)]
     pub backup_id: String,
+    /// A moment (RFC 3339): the newest file-system point at or before it, with the database
+    /// from as close to it as the catalog allows.
+    pub at: Option<String>,
     /// Restore the files (default: when the backup holds them).
     pub files: Option<bool>,
     /// Restore the database to a new instance (default: when the backup holds one).
@@ -69,9 +73,43 @@ pub struct RestorePlan {
     #[serde(default)]
     pub current_database: Option<DatabaseTarget>,
     pub promote_database: bool,
+    /// For a restore to a moment (`at`): which points were taken, and how far apart.
+    #[serde(default)]
+    pub point_in_time: Option<PointInTime>,
+    /// The catalog's backups the restore uses, noted on each once the jobs start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub used: Vec<UsedBackup>,
     pub timeouts: RestoreTimeouts,
     pub polling: Polling,
     pub summary: String,
+}
+
+/// What a restore to a moment took.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PointInTime {
+    /// The moment asked for, as given.
+    pub at: String,
+    /// The backup whose file-system point was taken, and when that point was made.
+    pub files_backup_id: String,
+    pub files_created_at: String,
+    /// The backup whose database point was taken, and when, if the database is restored.
+    #[serde(default)]
+    pub database_backup_id: Option<String>,
+    #[serde(default)]
+    pub database_created_at: Option<String>,
+    /// How many seconds apart the files and the database are (0: the same moment).
+    #[serde(default)]
+    pub gap_seconds: Option<i64>,
+}
+
+/// A catalog backup a restore uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsedBackup {
+    pub tenant_id: String,
+    pub backup_id: String,
+    pub time: i64,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -12,19 +12,20 @@
 use std::collections::HashMap;
 
 use aws_config::SdkConfig;
-use aws_sdk_backup::primitives::DateTime;
 use aws_sdk_backup::types::RecoveryPointStatus;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::database::DatabaseService;
 use super::request::{
-    restored_identifier, RestoreInput, RestorePlan, RestoreRequest, RestoreSource, RestoreTimeouts,
+    restored_identifier, PointInTime, RestoreInput, RestorePlan, RestoreRequest, RestoreSource,
+    RestoreTimeouts, UsedBackup,
 };
 use crate::aws::{database_kind, recovery_points, ResourceKind};
+use crate::catalog::{Catalog, Point, TenantBackup};
 use crate::config::{Config, ConfigError, TimeoutOverrides, Vault};
 use crate::error::{Error, ErrorKind, Operation};
-use crate::jobs::{idempotency_token, planned_at, Clock, Job, JobKind, JobSet, JobState};
+use crate::jobs::{compact_utc, idempotency_token, Clock, Job, JobKind, JobSet, JobState};
 use crate::runtime::{encode, parse, Service};
 use crate::tags;
 use crate::tenant_id::TenantId;
@@ -32,15 +33,6 @@ use crate::tenants::resolve::Resolver;
 use crate::tenants::FileSystemTarget;
 
 const OP: Operation = Operation::Restore;
-
-/// How long before its planning a backup's recovery point may have been created: a tenant
-/// backup joins a file-system job already running, which may have started up to a plan's
-/// start and completion windows earlier (the hourly plan's: 60 + 120 minutes), or an
-/// on-demand job's timeout. Twelve hours covers both with room.
-const WINDOW_BEFORE_SECONDS: i64 = 12 * 3600;
-/// How long after its planning a backup's own jobs may start: the start step follows the
-/// plan at once, retries included.
-const WINDOW_AFTER_SECONDS: i64 = 3600;
 
 /// A recovery point found for a tenant backup id, with the tenant it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +42,60 @@ struct Found {
     resource_type: String,
     status: Option<RecoveryPointStatus>,
     owner: Option<String>,
+    created_at: Option<i64>,
+}
+
+/// What the catalog gave for a request: the points, the backups they belong to, and for a
+/// restore to a moment what was taken.
+struct Located {
+    points: Vec<Found>,
+    used: Vec<UsedBackup>,
+    point_in_time: Option<PointInTime>,
+}
+
+impl Found {
+    /// A point as the catalog recorded it for `owner`: one whose lifecycle has ended is
+    /// EXPIRED, whatever it was when recorded.
+    fn from_catalog(point: &Point, owner: &TenantId, now: i64) -> Self {
+        let status = if point.delete_at.is_some_and(|d| d <= now) {
+            RecoveryPointStatus::Expired
+        } else {
+            RecoveryPointStatus::from(point.status.as_str())
+        };
+        Found {
+            arn: point.recovery_point_arn.clone(),
+            resource_arn: point.resource_arn.clone(),
+            resource_type: point.resource_type.clone(),
+            status: Some(status),
+            owner: Some(owner.to_string()),
+            created_at: Some(point.created_at),
+        }
+    }
+}
+
+fn used(backup: &TenantBackup) -> UsedBackup {
+    UsedBackup {
+        tenant_id: backup.tenant_id.clone(),
+        backup_id: backup.backup_id.clone(),
+        time: backup.time,
+    }
+}
+
+/// RFC 3339 (`2026-11-26T07:00:00Z`) to seconds since the epoch.
+fn parse_moment(raw: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| compact_utc(t))
 }
 
 pub struct RestoreService {
@@ -58,6 +104,8 @@ pub struct RestoreService {
     pub backup: aws_sdk_backup::Client,
     pub efs: aws_sdk_efs::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// Where a tenant's restore points are found.
+    pub catalog: Catalog,
     /// Finishing and promoting the restored database.
     pub database: DatabaseService,
     pub clock: Clock,
@@ -74,6 +122,7 @@ impl Service for RestoreService {
             backup: aws_sdk_backup::Client::new(sdk),
             efs: aws_sdk_efs::Client::new(sdk),
             tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
+            catalog: Catalog::from_lookup(sdk, lookup, config.retention.dr_delete_after_days)?,
             database: DatabaseService {
                 config: config.clone(),
                 rds: aws_sdk_rds::Client::new(sdk),
@@ -118,8 +167,23 @@ impl RestoreService {
             Some(raw) => TenantId::parse(raw)?,
             None => source.clone(),
         };
-        if request.backup_id.trim().is_empty() {
-            return Err(OP.bad_request("backupId is empty"));
+        let at = match &request.at {
+            Some(raw) => Some(parse_moment(raw).ok_or_else(|| {
+                OP.bad_request(format!(
+                    "at {:?} is not an RFC 3339 time such as 2026-11-26T07:00:00Z",
+                    crate::error::echo(raw)
+                ))
+            })?),
+            None => None,
+        };
+        match (request.backup_id.trim().is_empty(), at) {
+            (true, None) => return Err(OP.bad_request("backupId is empty")),
+            (false, Some(_)) => {
+                return Err(
+                    OP.bad_request("backupId and at both name what to restore: give one of them")
+                )
+            }
+            _ => {}
         }
         if request.files == Some(false) && request.database == Some(false) {
             return Err(OP.bad_request("nothing to restore: files and database are both false"));
@@ -136,7 +200,15 @@ impl RestoreService {
             .polling
             .overridden(request.poll_seconds, request.max_poll_seconds);
 
-        let found = self.find(&request.backup_id, &source).await?;
+        let located = match (at, &request.at) {
+            (Some(at), Some(raw)) => self.find_at(&source, at, raw).await?,
+            _ => self.find(&request.backup_id, &source).await?,
+        };
+        let backup_id = match &located.point_in_time {
+            Some(pit) => pit.files_backup_id.clone(),
+            None => request.backup_id.clone(),
+        };
+        let found = located.points;
         for point in &found {
             match &point.owner {
                 Some(owner) if owner == source.as_str() => {}
@@ -146,7 +218,7 @@ impl RestoreService {
                         format!(
                             "backup {} belongs to tenant {owner}, not {source}; to copy it into \
                          another tenant, ask for tenant {owner} with cloneTo",
-                            request.backup_id
+                            backup_id
                         ),
                     ))
                 }
@@ -171,7 +243,7 @@ impl RestoreService {
                     format!(
                         "recovery point {} of backup {} is {}: it cannot be restored",
                         point.arn,
-                        request.backup_id,
+                        backup_id,
                         point
                             .status
                             .as_ref()
@@ -190,10 +262,7 @@ impl RestoreService {
         if want_files && efs_point.is_none() {
             return Err(Error::new(
                 ErrorKind::BackupNotFound,
-                format!(
-                    "backup {} holds no file-system recovery point",
-                    request.backup_id
-                ),
+                format!("backup {} holds no file-system recovery point", backup_id),
             ));
         }
         let promote_database = request.promote_database.unwrap_or(false);
@@ -202,17 +271,14 @@ impl RestoreService {
                 ErrorKind::BackupNotFound,
                 format!(
                     "backup {} holds no database recovery point to promote",
-                    request.backup_id
+                    backup_id
                 ),
             ));
         }
         if want_database && db_point.is_none() {
             return Err(Error::new(
                 ErrorKind::BackupNotFound,
-                format!(
-                    "backup {} holds no database recovery point",
-                    request.backup_id
-                ),
+                format!("backup {} holds no database recovery point", backup_id),
             ));
         }
 
@@ -235,9 +301,21 @@ impl RestoreService {
             (true, Some(point)) => Some(self.database_source(point, &target, execution_id).await?),
             _ => None,
         };
+        let gap = match &located.point_in_time {
+            Some(pit) => format!(
+                " (at {}: files of {}{})",
+                pit.at,
+                pit.files_created_at,
+                match (&pit.database_created_at, pit.gap_seconds) {
+                    (Some(db), Some(gap)) => format!(", database of {db}, {gap} s apart"),
+                    _ => String::new(),
+                }
+            ),
+            None => String::new(),
+        };
         let summary = format!(
-            "restore backup {} of tenant {source} into tenant {target}: {}{}{}",
-            request.backup_id,
+            "restore backup {} of tenant {source} into tenant {target}: {}{}{}{gap}",
+            backup_id,
             if files.is_some() { "files" } else { "" },
             if files.is_some() && database.is_some() {
                 " and "
@@ -252,13 +330,15 @@ impl RestoreService {
         Ok(RestorePlan {
             tenant_id: target,
             source_tenant_id: source,
-            backup_id: request.backup_id.clone(),
+            backup_id: backup_id.clone(),
             file_system: Some(resources.file_system),
             files,
             database,
             service: resources.service,
             current_database: resources.database,
             promote_database,
+            point_in_time: located.point_in_time,
+            used: located.used,
             timeouts,
             polling,
             summary,
@@ -268,6 +348,18 @@ impl RestoreService {
     pub async fn start(&self, execution_id: &str, plan: &RestorePlan) -> Result<JobSet, Error> {
         let now = self.clock.now();
         let mut jobs = Vec::new();
+        // Each backup the restore uses says so (a set: a retried step adds nothing).
+        for used in &plan.used {
+            self.catalog
+                .add_restore(
+                    OP,
+                    &used.tenant_id,
+                    &used.backup_id,
+                    used.time,
+                    execution_id,
+                )
+                .await?;
+        }
         for (source, timeout) in [
             (&plan.files, plan.timeouts.efs_seconds),
             (&plan.database, plan.timeouts.database_seconds),
@@ -333,12 +425,9 @@ impl RestoreService {
         })
     }
 
-    /// The recovery points a backup id names: one ARN, or the recovery points of the source
-    /// tenant's resources tagged with the tenant backup id (as their own, or as a joined
-    /// one). Only those are read: the shared file system's and each database the tenant has
-    /// had, around the time the id says the backup was planned (ids made before they carried
-    /// a time: all of those resources' recovery points). The rest of the vault is never read.
-    async fn find(&self, backup_id: &str, source: &TenantId) -> Result<Vec<Found>, Error> {
+    /// The recovery points a backup id names: one ARN (described, its tags read), or a
+    /// tenant backup as the catalog has it. No vault is listed.
+    async fn find(&self, backup_id: &str, source: &TenantId) -> Result<Located, Error> {
         let vault = &self.vault.name;
         if backup_id.starts_with("arn:") {
             let described = self
@@ -360,78 +449,129 @@ impl RestoreService {
                     _ => OP.aws(&format!("describing recovery point {backup_id}"), e),
                 })?;
             let tags = self.tags_of(backup_id).await?;
-            return Ok(vec![Found {
-                arn: backup_id.to_owned(),
-                resource_arn: described.resource_arn().unwrap_or_default().to_owned(),
-                resource_type: described.resource_type().unwrap_or_default().to_owned(),
-                status: described.status().cloned(),
-                owner: tags.get(tags::TENANT_ID).cloned(),
-            }]);
-        }
-        let window = planned_at(backup_id).map(|t| {
-            (
-                DateTime::from_secs(t - WINDOW_BEFORE_SECONDS),
-                DateTime::from_secs(t + WINDOW_AFTER_SECONDS),
-            )
-        });
-        let resolver = Resolver {
-            tagging: &self.tagging,
-            efs: &self.efs,
-            operation: OP,
-        };
-        // The shared file system is the vault's only EFS resource; each database by its ARN.
-        let mut listings = vec![(Some("EFS".to_owned()), None)];
-        for arn in resolver.databases_ever(source).await? {
-            listings.push((None, Some(arn)));
-        }
-        let joined_key = format!("{}{backup_id}", tags::JOINED_BACKUP_PREFIX);
-        let mut found = Vec::new();
-        for (resource_type, resource_arn) in listings {
-            let points = self
-                .backup
-                .list_recovery_points_by_backup_vault()
-                .backup_vault_name(vault)
-                .set_by_resource_type(resource_type)
-                .set_by_resource_arn(resource_arn)
-                .set_by_created_after(window.map(|w| w.0))
-                .set_by_created_before(window.map(|w| w.1))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| OP.aws(&format!("listing the recovery points of {vault}"), e))?;
-            for point in points {
-                let Some(arn) = point.recovery_point_arn() else {
-                    continue;
-                };
-                let tags = self.tags_of(arn).await?;
-                let owner = if tags.get(tags::BACKUP_ID).map(String::as_str) == Some(backup_id) {
-                    tags.get(tags::TENANT_ID).cloned()
-                } else if let Some(joined_by) = tags.get(&joined_key) {
-                    Some(joined_by.clone())
-                } else {
-                    continue;
-                };
-                found.push(Found {
-                    arn: arn.to_owned(),
-                    resource_arn: point.resource_arn().unwrap_or_default().to_owned(),
-                    resource_type: point.resource_type().unwrap_or_default().to_owned(),
-                    status: point.status().cloned(),
+            let created_at = described.creation_date().map(|d| d.secs());
+            let resource_type = described.resource_type().unwrap_or_default().to_owned();
+            let mut owner = tags.get(tags::TENANT_ID).cloned();
+            // A plan's point of the shared file system carries no tenant: it holds every
+            // tenant that was on the file system when it was made, and no other.
+            if owner.is_none() && resource_type == "EFS" {
+                if let Some(created_at) = created_at {
+                    self.check_life(source, created_at, backup_id, true).await?;
+                    owner = Some(source.to_string());
+                }
+            }
+            return Ok(Located {
+                points: vec![Found {
+                    arn: backup_id.to_owned(),
+                    resource_arn: described.resource_arn().unwrap_or_default().to_owned(),
+                    resource_type,
+                    status: described.status().cloned(),
                     owner,
-                });
+                    created_at,
+                }],
+                used: Vec::new(),
+                point_in_time: None,
+            });
+        }
+        let backup = self
+            .catalog
+            .backup(OP, source.as_str(), backup_id)
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::BackupNotFound,
+                    format!("tenant {source} has no backup {backup_id} in the catalog"),
+                )
+            })?;
+        if let Some(files) = &backup.files {
+            self.check_life(source, files.created_at, backup_id, false)
+                .await?;
+        }
+        let now = self.clock.now();
+        let points = [&backup.files, &backup.database]
+            .into_iter()
+            .flatten()
+            .map(|p| Found::from_catalog(p, source, now))
+            .collect();
+        Ok(Located {
+            points,
+            used: vec![used(&backup)],
+            point_in_time: None,
+        })
+    }
+
+    /// A restore to the moment `at`: the newest file-system point at or before it, and the
+    /// database point nearest before it.
+    async fn find_at(&self, source: &TenantId, at: i64, raw: &str) -> Result<Located, Error> {
+        let files_backup = self
+            .catalog
+            .files_at_or_before(OP, source.as_str(), at)
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::BackupNotFound,
+                    format!("tenant {source} has no file-system point at or before {raw}"),
+                )
+            })?;
+        let files = files_backup
+            .files
+            .clone()
+            .expect("the catalog's answer holds files");
+        self.check_life(source, files.created_at, &files_backup.backup_id, false)
+            .await?;
+        let now = self.clock.now();
+        let mut points = vec![Found::from_catalog(&files, source, now)];
+        let mut used_backups = vec![used(&files_backup)];
+        let database = self
+            .catalog
+            .database_at_or_before(OP, source.as_str(), at)
+            .await?;
+        let mut pit = PointInTime {
+            at: raw.to_owned(),
+            files_backup_id: files_backup.backup_id.clone(),
+            files_created_at: rfc3339(files.created_at),
+            database_backup_id: None,
+            database_created_at: None,
+            gap_seconds: None,
+        };
+        if let Some((db_backup, db)) = database {
+            pit.database_backup_id = Some(db_backup.backup_id.clone());
+            pit.database_created_at = Some(rfc3339(db.created_at));
+            pit.gap_seconds = Some((db.created_at - files.created_at).abs());
+            points.push(Found::from_catalog(&db, source, now));
+            if db_backup.backup_id != files_backup.backup_id {
+                used_backups.push(used(&db_backup));
             }
         }
-        if found.is_empty() {
-            return Err(Error::new(
-                ErrorKind::BackupNotFound,
-                format!(
-                    "no recovery point of tenant {source}'s file system or databases in vault \
-                     {vault} belongs to backup {backup_id}"
-                ),
-            ));
+        Ok(Located {
+            points,
+            used: used_backups,
+            point_in_time: Some(pit),
+        })
+    }
+
+    /// A file-system point made before the tenant was on the file system, or after it left,
+    /// is not the tenant's: BackupNotFound. A tenant whose life the catalog does not know
+    /// (onboarded before the catalog) is checked only when `required`.
+    async fn check_life(
+        &self,
+        tenant: &TenantId,
+        created_at: i64,
+        what: &str,
+        required: bool,
+    ) -> Result<(), Error> {
+        let lives = self.catalog.lives_of(OP, tenant.as_str()).await?;
+        if (lives.is_empty() && !required) || lives.iter().any(|l| l.covers(created_at)) {
+            return Ok(());
         }
-        Ok(found)
+        Err(Error::new(
+            ErrorKind::BackupNotFound,
+            format!(
+                "{what} was made at {} (file system), when tenant {tenant} was not on the \
+                 file system: it holds none of the tenant's files",
+                rfc3339(created_at)
+            ),
+        ))
     }
 
     async fn tags_of(&self, arn: &str) -> Result<HashMap<String, String>, Error> {

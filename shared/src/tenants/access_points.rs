@@ -18,6 +18,9 @@ pub struct AccessPoints {
     /// The shared file system tenants' access points are made on (`FILE_SYSTEM_ID`).
     pub file_system_id: Option<String>,
     pub efs: aws_sdk_efs::Client,
+    /// Where each tenant's life on the file system is recorded.
+    #[cfg(feature = "sdk-dynamodb")]
+    pub catalog: Option<crate::catalog::Catalog>,
 }
 
 impl Service for AccessPoints {
@@ -25,9 +28,16 @@ impl Service for AccessPoints {
         sdk: &SdkConfig,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        let config = Config::from_lookup(lookup)?;
         Ok(Self {
-            file_system_id: Config::from_lookup(lookup)?.file_system_id,
+            file_system_id: config.file_system_id,
             efs: aws_sdk_efs::Client::new(sdk),
+            #[cfg(feature = "sdk-dynamodb")]
+            catalog: Some(crate::catalog::Catalog::from_lookup(
+                sdk,
+                lookup,
+                config.retention.dr_delete_after_days,
+            )?),
         })
     }
 }
@@ -72,12 +82,36 @@ impl AccessPoints {
         }))
     }
 
+    /// Records the start of the tenant's life on the file system (its access point `id`);
+    /// a repeated onboarding keeps the first record.
+    #[cfg(feature = "sdk-dynamodb")]
+    pub async fn record_life(&self, tenant: &TenantId, id: &str) -> Result<(), Error> {
+        if let Some(catalog) = &self.catalog {
+            let life = crate::catalog::Life {
+                tenant_id: tenant.to_string(),
+                access_point_id: id.to_owned(),
+                onboarded_at: crate::jobs::Clock::System.now(),
+                offboarded_at: None,
+            };
+            catalog.put_life(OP, &life).await?;
+        }
+        Ok(())
+    }
+
     /// Deletes the tenant's access point (offboarding, after its final backup). The files
     /// under `/<tenant-id>` stay on the file system; the output says where.
     pub async fn remove(&self, tenant: &TenantId) -> Result<Value, Error> {
         let fs = self.file_system_id()?.to_owned();
         let found = self.find(tenant).await?;
         if let Some(id) = found.as_ref().and_then(|ap| ap.access_point_id()) {
+            // The end of the tenant's life first: once the access point is gone, a retried
+            // step could no longer name it.
+            #[cfg(feature = "sdk-dynamodb")]
+            if let Some(catalog) = &self.catalog {
+                catalog
+                    .end_life(OP, tenant.as_str(), id, crate::jobs::Clock::System.now())
+                    .await?;
+            }
             self.efs
                 .delete_access_point()
                 .access_point_id(id)

@@ -108,6 +108,8 @@ impl Onboarding {
             event_id: String::new(),
         };
         self.tag_resources(tenant, &event.resources).await?;
+        #[cfg(feature = "sdk-dynamodb")]
+        self.access_points.record_life(tenant, id).await?;
         let detail = serde_json::to_value(&ready).expect("plain fields encode");
         ready.event_id = events::put(
             &self.events,

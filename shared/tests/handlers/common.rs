@@ -13,6 +13,7 @@ use aws_sdk_resourcegroupstagging::types::ResourceTagMapping;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use bbws::backup::fleet::Fleet;
 use bbws::backup::BackupService;
+use bbws::catalog::Catalog;
 use bbws::config::{DrVault, Vault};
 use bbws::events::Publisher;
 use bbws::jobs::copy::DrCopier;
@@ -74,6 +75,8 @@ pub struct Mocks {
     pub events: Vec<Rule>,
     pub rds: Vec<Rule>,
     pub ssm: Vec<Rule>,
+    /// The catalog table; with no rule, the functions that only write to it get none.
+    pub dynamodb: Vec<Rule>,
 }
 
 impl Mocks {
@@ -86,6 +89,7 @@ impl Mocks {
             events: vec![],
             rds: vec![],
             ssm: vec![],
+            dynamodb: vec![],
         }
     }
 
@@ -99,9 +103,16 @@ impl Mocks {
         let ecs = mocked!(aws_sdk_ecs, self.ecs);
         let rds = mocked!(aws_sdk_rds, self.rds);
         let events = mocked!(aws_sdk_eventbridge, self.events);
+        let catalog = Catalog {
+            dynamodb: mocked!(aws_sdk_dynamodb, self.dynamodb),
+            table: "bbws-dev-backup-catalog".into(),
+            dr_delete_after_days: 30,
+        };
+        let writes_catalog = (!self.dynamodb.is_empty()).then(|| catalog.clone());
         let access_points = AccessPoints {
             file_system_id: config.file_system_id.clone(),
             efs: efs.clone(),
+            catalog: writes_catalog.clone(),
         };
         Deps {
             backup: BackupService {
@@ -116,6 +127,7 @@ impl Mocks {
                 backup: backup.clone(),
                 ecs: Some(ecs.clone()),
                 rds: Some(rds.clone()),
+                catalog: writes_catalog.clone(),
                 clock,
             },
             copier: DrCopier {
@@ -130,6 +142,7 @@ impl Mocks {
                 backup,
                 efs,
                 tagging: tagging.clone(),
+                catalog,
                 database: DatabaseService {
                     config: config.clone(),
                     rds,
@@ -144,6 +157,7 @@ impl Mocks {
                 access_points: AccessPoints {
                     file_system_id: access_points.file_system_id.clone(),
                     efs: access_points.efs.clone(),
+                    catalog: writes_catalog,
                 },
                 tagging: tagging.clone(),
                 events: events.clone(),

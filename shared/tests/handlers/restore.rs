@@ -30,6 +30,9 @@ const RP_EFS: &str = "arn:aws:backup:af-south-1:123456789012:recovery-point:rp-e
 const RP_DB: &str = "arn:aws:rds:af-south-1:123456789012:snapshot:awsbackup:job-db-1";
 const RP_OTHER: &str = "arn:aws:backup:af-south-1:123456789012:recovery-point:rp-other";
 const BACKUP: &str = "tb-aaaa";
+use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 struct Point {
     arn: &'static str,
@@ -43,9 +46,109 @@ struct Point {
 /// AWS Backup's recovery points through ListTags, of a database's (an RDS snapshot) only
 /// through RDS: a ListTags on it matches no rule and fails the test.
 fn vault(mocks: &mut Mocks, points: Vec<Point>) {
+    mocks.dynamodb.extend(catalog_rules(&points));
     let (backup, rds) = vault_rules(points);
     mocks.backup.extend(backup);
     mocks.rds.extend(rds);
+}
+
+/// The catalog as the backups that made `points` recorded them: each tenant backup (by its
+/// own tags, or a joined file-system point by its joined tag) with its file-system and
+/// database points; no tenant's life is recorded. Queries answer by partition, a backup id
+/// filter, and `life#` (none).
+fn catalog_rules(points: &[Point]) -> Vec<Rule> {
+    let mut items: HashMap<(String, String), HashMap<String, AttributeValue>> = HashMap::new();
+    for p in points {
+        let mut owners: Vec<(String, String)> = Vec::new();
+        let tag = |key: &str| {
+            p.tags
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
+        };
+        if let (Some(tenant), Some(backup)) = (tag("bbws:tenant-id"), tag("bbws:backup-id")) {
+            owners.push((tenant, backup));
+        }
+        for (key, value) in &p.tags {
+            if let Some(backup) = key.strip_prefix("bbws:backup:") {
+                owners.push((value.to_string(), backup.to_owned()));
+            }
+        }
+        let status = match p.status {
+            RecoveryPointStatus::Completed => "COMPLETED",
+            RecoveryPointStatus::Expired => "EXPIRED",
+            _ => "PARTIAL",
+        };
+        let point = AttributeValue::M(HashMap::from([
+            ("recoveryPointArn".into(), AttributeValue::S(p.arn.into())),
+            ("resourceArn".into(), AttributeValue::S(p.resource.into())),
+            ("resourceType".into(), AttributeValue::S(p.kind.into())),
+            (
+                "vault".into(),
+                AttributeValue::S("bbws-dev-backup-vault".into()),
+            ),
+            (
+                "createdAt".into(),
+                AttributeValue::N((NOW - 600).to_string()),
+            ),
+            ("status".into(), AttributeValue::S(status.into())),
+        ]));
+        let component = if p.kind == "EFS" { "files" } else { "database" };
+        for (tenant, backup) in owners {
+            let item = items
+                .entry((tenant.clone(), backup.clone()))
+                .or_insert_with(|| {
+                    HashMap::from([
+                        ("pk".into(), AttributeValue::S(format!("tenant#{tenant}"))),
+                        ("sk".into(), AttributeValue::S(format!("backup#x#{backup}"))),
+                        ("tenantId".into(), AttributeValue::S(tenant.clone())),
+                        ("backupId".into(), AttributeValue::S(backup.clone())),
+                        ("kind".into(), AttributeValue::S("on-demand".into())),
+                        ("time".into(), AttributeValue::N((NOW - 600).to_string())),
+                    ])
+                });
+            item.insert(component.into(), point.clone());
+        }
+    }
+    let items: Vec<HashMap<String, AttributeValue>> = items.into_values().collect();
+    let noted: Vec<(AttributeValue, AttributeValue)> = items
+        .iter()
+        .map(|i| (i["pk"].clone(), i["backupId"].clone()))
+        .collect();
+    vec![
+        // A started restore is noted on the backup it used, and only there.
+        mock!(aws_sdk_dynamodb::Client::update_item)
+            .match_requests(move |r| {
+                r.update_expression() == Some("ADD restores :r")
+                    && r.key().is_some_and(|k| {
+                        noted.iter().any(|(pk, id)| {
+                            k.get("pk") == Some(pk)
+                                && k.get("sk").and_then(|s| s.as_s().ok()).is_some_and(|sk| {
+                                    sk.ends_with(&format!("#{}", id.as_s().unwrap()))
+                                })
+                        })
+                    })
+            })
+            .then_output(|| UpdateItemOutput::builder().build()),
+        mock!(aws_sdk_dynamodb::Client::query)
+            .match_requests(|r| r.table_name() == Some("bbws-dev-backup-catalog"))
+            .then_compute_output(move |r| {
+                let values = r.expression_attribute_values().cloned().unwrap_or_default();
+                let pk = values.get(":pk").cloned();
+                let id = values.get(":id").cloned();
+                let lives = values.contains_key(":life");
+                let found: Vec<_> = items
+                    .iter()
+                    .filter(|item| !lives && item.get("pk") == pk.as_ref())
+                    .filter(|item| id.is_none() || item.get("backupId") == id.as_ref())
+                    .cloned()
+                    .collect();
+                QueryOutput::builder()
+                    .count(found.len() as i32)
+                    .set_items(Some(found))
+                    .build()
+            }),
+    ]
 }
 
 fn vault_rules(points: Vec<Point>) -> (Vec<Rule>, Vec<Rule>) {
@@ -352,13 +455,30 @@ async fn another_tenants_backup_is_refused_unless_cloned_explicitly() {
     vault(&mut mocks, owned_pair());
     let sent = Sent::default();
     mocks.backup.push(recording_restore(&sent));
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::describe_recovery_point)
+            .match_requests(|r| r.recovery_point_arn() == Some(RP_OTHER))
+            .then_output(|| {
+                DescribeRecoveryPointOutput::builder()
+                    .recovery_point_arn(RP_OTHER)
+                    .resource_arn(FS_ARN)
+                    .resource_type("EFS")
+                    .status(RecoveryPointStatus::Completed)
+                    .build()
+            }),
+    );
     let deps = mocks.deps();
+    // By id, tenant-1's catalog has no such backup; by ARN, the point says whose it is.
     let err = plan(
         &deps,
         json!({"tenantId": "tenant-1", "backupId": "tb-other"}),
     )
     .await
     .unwrap_err();
+    assert_eq!(err.name(), "BackupNotFound");
+    let err = plan(&deps, json!({"tenantId": "tenant-1", "backupId": RP_OTHER}))
+        .await
+        .unwrap_err();
     assert_eq!(err.name(), "InvalidRestoreTarget");
     assert_eq!(err.status(), 400);
     assert!(err.to_string().contains("tenant-2"), "{err}");
@@ -739,4 +859,47 @@ async fn the_latest_promoted_restore_is_the_tenants_database() {
             (got, expected) => panic!("{tagged:?}: {got:?} instead of {expected:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_moment_takes_the_newest_points_at_or_before_it_and_says_the_gap() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    vault(&mut mocks, owned_pair());
+    let deps = mocks.deps();
+    let at = time::OffsetDateTime::from_unix_timestamp(NOW)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let plan = plan(&deps, json!({"tenantId": "tenant-1", "at": at}))
+        .await
+        .unwrap();
+    assert_eq!(plan.backup_id, BACKUP);
+    assert_eq!(plan.files.as_ref().unwrap().recovery_point_arn, RP_EFS);
+    assert_eq!(plan.database.as_ref().unwrap().recovery_point_arn, RP_DB);
+    let pit = plan.point_in_time.expect("what the moment took");
+    assert_eq!(pit.gap_seconds, Some(0));
+    assert!(plan.summary.contains("0 s apart"), "{}", plan.summary);
+
+    // Before any point: nothing to restore.
+    let err = plan_err(
+        &deps,
+        json!({"tenantId": "tenant-1", "at": "2001-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(err.name(), "BackupNotFound");
+    // Not a time, or both a backup and a moment: refused before any call.
+    for request in [
+        json!({"tenantId": "tenant-1", "at": "yesterday"}),
+        json!({"tenantId": "tenant-1", "at": at, "backupId": BACKUP}),
+    ] {
+        assert_eq!(
+            plan_err(&deps, request).await.name(),
+            "InvalidRestoreTarget"
+        );
+    }
+}
+
+async fn plan_err(deps: &Deps, request: Value) -> bbws::Error {
+    plan(deps, request).await.unwrap_err()
 }

@@ -9,6 +9,7 @@
 mod stack;
 
 mod backup;
+mod catalog;
 mod databases;
 mod events;
 mod fleet;

@@ -84,8 +84,9 @@ async fn a_restore_into_another_tenant_is_refused() {
         "--poll-seconds",
         "1",
     ]);
-    assert_eq!(code, 41, "{out}");
-    assert_eq!(out["error"], "InvalidRestoreTarget");
+    // The victim's catalog holds no such backup: another tenant's id finds nothing.
+    assert_eq!(code, 44, "{out}");
+    assert_eq!(out["error"], "BackupNotFound");
     assert_eq!(snapshot(&victim.directory), before, "nothing changed");
 }
 

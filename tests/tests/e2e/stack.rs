@@ -37,6 +37,8 @@ pub struct Stack {
     platform: Value,
     http: Client<HttpConnector, Full<Bytes>>,
     pub backup: aws_sdk_backup::Client,
+    /// The tenant backup catalog's table.
+    pub dynamodb: aws_sdk_dynamodb::Client,
     /// AWS Backup in the DR region.
     pub dr_backup: aws_sdk_backup::Client,
     pub efs: aws_sdk_efs::Client,
@@ -85,6 +87,7 @@ impl Stack {
             platform,
             http,
             backup: aws_sdk_backup::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
             dr_backup: aws_sdk_backup::Client::new(&dr_config),
             efs: aws_sdk_efs::Client::new(&config),
             rds: aws_sdk_rds::Client::new(&config),
@@ -100,6 +103,16 @@ impl Stack {
     /// jobs, events or faults.
     async fn wait_idle(&self) {
         self.drain_events().await;
+        self.wait_for_jobs().await;
+        self.drain_backup_events().await;
+        // The last scenario's job events reach the catalog, as EventBridge would deliver them.
+        self.deliver_catalog_events().await;
+        self.drain_alerts().await;
+        self.admin(Method::DELETE, "faults", None).await;
+    }
+
+    /// Waits until no backup job runs anywhere.
+    pub async fn wait_for_jobs(&self) {
         let deadline = Instant::now() + IDLE_DEADLINE;
         loop {
             let busy = self.all_jobs().await.iter().any(|j| {
@@ -119,9 +132,78 @@ impl Stack {
             assert!(Instant::now() < deadline, "jobs still running after 60 s");
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
-        self.drain_backup_events().await;
-        self.drain_alerts().await;
-        self.admin(Method::DELETE, "faults", None).await;
+    }
+
+    /// The AWS Backup job events the catalog function's rule (made from the template) has
+    /// caught since the last call, taken from its queue.
+    pub async fn catalog_events(&self) -> Vec<Value> {
+        self.drain_queue("catalogQueueUrl").await
+    }
+
+    /// Hands each of `events` to the catalog function as EventBridge's Lambda target would;
+    /// returns what each did. Every one must succeed.
+    pub async fn deliver(&self, events: &[Value]) -> Vec<Value> {
+        let mut done = Vec::new();
+        for event in events {
+            let (error, out) = self.invoke("catalog", event).await;
+            assert_eq!(error, None, "the catalog function failed on {event}: {out}");
+            done.push(out);
+        }
+        done
+    }
+
+    /// Delivers every event the catalog's rule caught so far.
+    pub async fn deliver_catalog_events(&self) -> Vec<Value> {
+        let events = self.catalog_events().await;
+        self.deliver(&events).await
+    }
+
+    /// Every catalog item, as DynamoDB returns them (a scan: for the tests' comparisons).
+    pub async fn catalog_items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let table = self.platform["catalogTable"]
+            .as_str()
+            .expect("platform.json names the catalog");
+        let mut items: Vec<_> = self
+            .dynamodb
+            .scan()
+            .table_name(table)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .unwrap();
+        items.sort_by_key(|i| format!("{:?}{:?}", i.get("pk"), i.get("sk")));
+        items
+    }
+
+    /// The catalog's backups of `tenant`, as items.
+    pub async fn catalog_backups(
+        &self,
+        tenant: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let pk = aws_sdk_dynamodb::types::AttributeValue::S(format!("tenant#{tenant}"));
+        self.catalog_items()
+            .await
+            .into_iter()
+            .filter(|i| i.get("pk") == Some(&pk))
+            .filter(|i| {
+                i.get("sk")
+                    .and_then(|s| s.as_s().ok())
+                    .is_some_and(|s| s.starts_with("backup#"))
+            })
+            .collect()
+    }
+
+    /// Makes `tenant` known to the platform as onboarding does: the seed's resources, then a
+    /// TenantCreated to onboard-tenant, which records the tenant's life in the catalog.
+    pub async fn onboarded_tenant(&self, tenant: &str) -> Tenant {
+        let seeded = self.seed_tenant(tenant);
+        let (error, out) = self.invoke("onboard-tenant", &tenant_created(tenant)).await;
+        assert_eq!(error, None, "{out}");
+        seeded
     }
 
     // The platform.

@@ -1,0 +1,79 @@
+//! The tenant backup catalog: one DynamoDB table that says, per tenant, which restore points
+//! exist, without reading a vault. Its items:
+//!
+//! * **a tenant backup** (`pk` `tenant#<id>`, `sk` `backup#<YYYYMMDDTHHMMSSZ>#<backup id>`):
+//!   the kind (on-demand, fleet, hourly), the time the id carries, and the file-system and
+//!   database recovery points (ARN, resource, creation time, size, status, expiry), plus the
+//!   restores that used it. A tenant's backups sort by time: `bbws backups` is one query,
+//!   newest first;
+//! * **a recovery point's DR copy** (`pk` `point#<recovery point ARN>`, `sk` `point`): one
+//!   item per point, not per tenant, because a shared file-system point belongs to every
+//!   tenant on the file system and its copy changes state once for all of them. The DR
+//!   region's replica of the table gives a regional-outage restore these ARNs;
+//! * **a tenant's life on the file system** (`pk` `tenant#<id>`, `sk` `life#<access point
+//!   id>`): onboarded at, offboarded at. Each is also in the sparse index `lives`, so the
+//!   catalog function finds every tenant that was on the file system when a shared point
+//!   was made.
+//!
+//! Every write is conditional (or an `ADD` to a set): a repeated event or a retried step
+//! changes nothing.
+
+mod ids;
+pub mod items;
+#[cfg(feature = "sdk-dynamodb")]
+pub mod store;
+#[cfg(feature = "sdk-dynamodb")]
+mod values;
+
+#[cfg(all(
+    feature = "sdk-dynamodb",
+    feature = "sdk-backup",
+    feature = "sdk-tagging"
+))]
+pub mod events;
+
+pub use ids::{backup_time, hourly_backup_id, planned_at};
+pub use items::{BackupKind, Component, DrCopy, Life, Point, TenantBackup};
+#[cfg(feature = "sdk-dynamodb")]
+pub use store::Catalog;
+
+/// A recovery point as AWS Backup describes it, as the catalog keeps it.
+#[cfg(feature = "sdk-backup")]
+pub async fn describe_point(
+    backup: &aws_sdk_backup::Client,
+    op: crate::error::Operation,
+    vault: &str,
+    arn: &str,
+) -> Result<Point, crate::error::Error> {
+    let out = backup
+        .describe_recovery_point()
+        .backup_vault_name(vault)
+        .recovery_point_arn(arn)
+        .send()
+        .await
+        .map_err(|e| op.aws(&format!("describing recovery point {arn}"), e))?;
+    Ok(Point {
+        recovery_point_arn: arn.to_owned(),
+        resource_arn: out.resource_arn().unwrap_or_default().to_owned(),
+        resource_type: out.resource_type().unwrap_or_default().to_owned(),
+        vault: vault.to_owned(),
+        created_at: out.creation_date().map(|d| d.secs()).unwrap_or_default(),
+        size_bytes: out.backup_size_in_bytes(),
+        status: out
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        delete_at: out
+            .calculated_lifecycle()
+            .and_then(|l| l.delete_at())
+            .map(|d| d.secs()),
+    })
+}
+
+/// The environment variable that names the table.
+pub const TABLE_VARIABLE: &str = "CATALOG_TABLE_NAME";
+
+/// The table's name for an environment, as `template.yaml` names it.
+pub fn table_name(environment: &str) -> String {
+    format!("bbws-{environment}-backup-catalog")
+}

@@ -1,0 +1,180 @@
+//! The tenant backup catalog: the hourly plans' points become each tenant's backups through
+//! the real rule → catalog function path, a restore finds them through the catalog, a tenant
+//! gets only the points of its own life on the file system, and a repeated event changes
+//! nothing.
+
+use serde_json::{json, Value};
+
+use crate::stack::{snapshot, unique, Stack};
+
+/// Runs the plans (`efs`, `database` or `all`), waits for their jobs and copies, and hands
+/// their events to the catalog function; returns the hourly backup id and the file-system
+/// recovery point the run made.
+async fn plan_run_recorded(stack: &Stack, plan: &str) -> (String, String) {
+    let jobs = stack.plan_run(plan).await;
+    stack.wait_for_jobs().await;
+    let efs_job = jobs
+        .iter()
+        .find(|j| j["resourceArn"] == stack.file_system_arn().as_str())
+        .expect("the EFS plan backs up the shared file system");
+    let described = stack
+        .backup
+        .describe_backup_job()
+        .backup_job_id(efs_job["backupJobId"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let point = described.recovery_point_arn().unwrap().to_owned();
+    let created = described.creation_date().unwrap().secs();
+    let recorded = stack.deliver_catalog_events().await;
+    assert!(
+        !recorded.is_empty(),
+        "the plan run's events reach the catalog"
+    );
+    (bbws::catalog::hourly_backup_id(created), point)
+}
+
+fn text<'a>(
+    item: &'a std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    key: &str,
+) -> &'a str {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_plan_run_restores_one_tenant_and_leaves_the_others_untouched() {
+    let stack = Stack::new().await;
+    let restored = stack.onboarded_tenant("e2e-hourly-a").await;
+    let other = stack.onboarded_tenant("e2e-hourly-b").await;
+    let before = snapshot(&restored.directory);
+    let (backup_id, _) = plan_run_recorded(&stack, "all").await;
+
+    // The run is one hourly backup of each tenant on the file system: its file-system point
+    // paired with the run's point of the tenant's own database.
+    let items = stack.catalog_backups("e2e-hourly-a").await;
+    let item = items
+        .iter()
+        .find(|i| text(i, "backupId") == backup_id)
+        .unwrap_or_else(|| panic!("no {backup_id} in {items:?}"));
+    assert_eq!(text(item, "kind"), "hourly");
+    let database = item["database"].as_m().expect("the run's database point");
+    assert_eq!(
+        database["resourceArn"].as_s().unwrap(),
+        &restored.database_arn
+    );
+    assert!(item["files"].as_m().is_ok(), "the run's file-system point");
+    assert!(stack
+        .catalog_backups("e2e-hourly-b")
+        .await
+        .iter()
+        .any(|i| text(i, "backupId") == backup_id));
+
+    // The tenant's files change after the run; the other tenant's stay as they are.
+    std::fs::write(
+        restored.directory.join("wp-content/index.php"),
+        "<?php // defaced\n",
+    )
+    .unwrap();
+    std::fs::remove_file(
+        restored
+            .directory
+            .join("wp-content/uploads/2026/11/logo.bin"),
+    )
+    .unwrap();
+    let others_before = snapshot(&other.directory);
+
+    let execution = stack
+        .run_execution(
+            "restore",
+            &unique("hourly-restore"),
+            &json!({"tenantId": "e2e-hourly-a", "backupId": backup_id, "database": false,
+                    "pollSeconds": 1, "maxPollSeconds": 1}),
+        )
+        .await;
+    assert_eq!(
+        execution.status().as_str(),
+        "SUCCEEDED",
+        "{:?}",
+        execution.cause()
+    );
+    assert_eq!(
+        snapshot(&restored.directory),
+        before,
+        "files byte-identical"
+    );
+    assert_eq!(
+        snapshot(&other.directory),
+        others_before,
+        "the other tenant untouched"
+    );
+
+    // The backup names the restore that used it.
+    let item = stack
+        .catalog_backups("e2e-hourly-a")
+        .await
+        .into_iter()
+        .find(|i| text(i, "backupId") == backup_id)
+        .unwrap();
+    let restores = item["restores"].as_ss().expect("the restores that used it");
+    assert_eq!(restores.len(), 1, "{restores:?}");
+}
+
+#[tokio::test]
+async fn a_tenant_onboarded_after_a_plan_run_does_not_get_its_point() {
+    let stack = Stack::new().await;
+    let (backup_id, point) = plan_run_recorded(&stack, "efs").await;
+    let late = stack.onboarded_tenant("e2e-hourly-late").await;
+    let before = snapshot(&late.directory);
+    for id in [backup_id.as_str(), point.as_str()] {
+        let (code, out) = stack.bbws(&[
+            "restore",
+            "--tenant",
+            "e2e-hourly-late",
+            "--backup",
+            id,
+            "--poll-seconds",
+            "1",
+        ]);
+        assert_eq!(code, 44, "{id}: {out}");
+        assert_eq!(out["error"], "BackupNotFound", "{id}: {out}");
+    }
+    assert_eq!(snapshot(&late.directory), before, "nothing changed");
+}
+
+#[tokio::test]
+async fn a_redelivered_job_event_changes_nothing() {
+    let stack = Stack::new().await;
+    stack.onboarded_tenant("e2e-hourly-again").await;
+    stack.plan_run("all").await;
+    stack.wait_for_jobs().await;
+    let events = stack.catalog_events().await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["detail-type"] == "Copy Job State Change"),
+        "the plans' copies are caught too"
+    );
+    let first = stack.deliver(&events).await;
+    assert!(
+        first.iter().any(|r| r["tenants"]
+            .as_array()
+            .is_some_and(|t| t.contains(&Value::from("e2e-hourly-again")))),
+        "{first:?}"
+    );
+    let once = stack.catalog_items().await;
+    let again = stack.deliver(&events).await;
+    assert_eq!(
+        stack.catalog_items().await,
+        once,
+        "the catalog is as it was"
+    );
+    assert!(
+        again
+            .iter()
+            .all(|r| r["tenants"].as_array().is_none_or(Vec::is_empty)),
+        "no tenant got a point twice: {again:?}"
+    );
+}
