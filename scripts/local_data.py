@@ -77,6 +77,20 @@ def _moto_intrinsics(value):
     return walk(value, value["Resources"])
 
 
+def _moto_numbers(resource):
+    """CloudFormation gives an access point's PosixUser ids as strings (the resource's schema
+    types them so) and EFS answers DescribeAccessPoints with numbers; moto keeps the strings,
+    which the SDK cannot read: give it numbers."""
+    if resource["Type"] != "AWS::EFS::AccessPoint":
+        return resource
+    out = json.loads(json.dumps(resource))
+    user = out["Properties"].get("PosixUser", {})
+    for key in ("Uid", "Gid"):
+        if key in user:
+            user[key] = int(user[key])
+    return out
+
+
 def local_template(template):
     """The template less the types moto cannot make and whatever depends on them; returns
     (template, {dropped logical id: type})."""
@@ -90,7 +104,7 @@ def local_template(template):
                 dropped[k] = r["Type"]
                 changed = True
     out = dict(template)
-    out["Resources"] = {k: r for k, r in resources.items() if k not in dropped}
+    out["Resources"] = {k: _moto_numbers(r) for k, r in resources.items() if k not in dropped}
     out["Outputs"] = {k: o for k, o in template.get("Outputs", {}).items()
                       if not _references(o) & set(dropped)}
     return _moto_intrinsics(out), dropped

@@ -270,6 +270,9 @@ class Templates(unittest.TestCase):
         self.assertIn("AWS::EFS::FileSystem", kept)
         self.assertNotIn("RedisPrimaryEndpoint", local["Outputs"])
         self.assertIn("FileSystemId", local["Outputs"])
+        # moto keeps CloudFormation's strings where EFS answers numbers: it is given numbers.
+        self.assertEqual(local["Resources"]["RootAccessPoint"]["Properties"]["PosixUser"], {"Uid": 0, "Gid": 0})
+        self.assertEqual(self.platform["Resources"]["RootAccessPoint"]["Properties"]["PosixUser"], {"Uid": "0", "Gid": "0"})
         local_data.check_stand_ins(self.platform)
         readme = (ROOT / "README.md").read_text()
         for t in local_data.LOCAL_STAND_INS:

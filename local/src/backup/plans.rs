@@ -503,7 +503,10 @@ mod tests {
         let Selection::FileSystem { name: local } = PLANS[0].selection else {
             panic!("the EFS plan selects the file system")
         };
-        assert_eq!(name.replace("!Sub ", "").replace("${Environment}", "dev"), local);
+        assert_eq!(
+            name.replace("!Sub ", "").replace("${Environment}", "dev"),
+            local
+        );
     }
 
     #[test]

@@ -144,7 +144,10 @@ async fn a_new_tenant_gets_its_access_point_as_designed_and_an_event() {
             "authorizationConfig": {"accessPointId": AP_ID, "iam": "ENABLED"}
         })
     );
-    assert_eq!(out["efsVolumeConfiguration"], detail["efsVolumeConfiguration"]);
+    assert_eq!(
+        out["efsVolumeConfiguration"],
+        detail["efsVolumeConfiguration"]
+    );
 }
 
 #[tokio::test]

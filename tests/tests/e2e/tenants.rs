@@ -60,7 +60,11 @@ async fn an_onboarding_event_delivered_twice_creates_one_access_point_as_designe
         json!({"accessPointId": ap.access_point_id().unwrap(), "iam": "ENABLED"})
     );
     assert_eq!(
-        (&volume["transitEncryption"], &volume["transitEncryptionPort"], &volume["rootDirectory"]),
+        (
+            &volume["transitEncryption"],
+            &volume["transitEncryptionPort"],
+            &volume["rootDirectory"]
+        ),
         (&json!("ENABLED"), &json!(2999), &json!("/"))
     );
     assert_eq!(
