@@ -154,7 +154,9 @@ class FileSystemPolicy(unittest.TestCase):
     def test_a_tenant_mounts_and_writes_through_its_access_point_over_tls(self):
         for action in ("elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"):
             d = self.decide(action, **{"elasticfilesystem:AccessPointArn": TENANT_AP})
-            self.assertTrue(d.allowed and d.denied_by is None, action)
+            self.assertIsNone(d.denied_by, action)
+            # The policy grants nothing itself: the task role's own grant decides.
+            self.assertFalse(d.allowed, action)
 
     def test_without_tls_everything_is_denied(self):
         d = self.decide("elasticfilesystem:ClientMount", **{"aws:SecureTransport": "false",
