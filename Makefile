@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test unit e2e lint-template lint fmt build venv checkov clean demo local-up local-down bench bench-fleet
+.PHONY: test unit e2e lint-template lint fmt build venv checkov sam clean demo local-up local-down bench bench-fleet
 
 ## Every test: unit and handler tests, state machine checks, template lint, and the
 ## end-to-end scenarios on the local stack.
@@ -24,12 +24,19 @@ local-down:
 e2e: venv
 	scripts/e2e.sh
 
-unit: venv
+unit: venv checkov
 	cargo test --workspace --locked
 	cd tests/iam && ../../$(PY) -m unittest -q
+	@# The data stacks: the policy-as-code rules (data/policies) pass, and fail on broken copies.
+	cd tests/data && ../../$(PY) -m unittest -q
 
-lint-template: venv
-	$(VENV)/bin/cfn-lint template.yaml
+## Every template: cfn-lint, and `sam validate --lint` (offline: a region, no credentials).
+TEMPLATES := template.yaml $(wildcard data/*.yaml)
+lint-template: venv sam
+	$(VENV)/bin/cfn-lint $(TEMPLATES)
+	for t in $(TEMPLATES); do \
+	  SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template-file $$t || exit 1; \
+	done
 
 ## Formatting and clippy, warnings as errors; checkov on the template (every check passes or
 ## is skipped inline with its reason).
@@ -40,7 +47,8 @@ lint: checkov
 	@# Each function alone, so bbws is linted with only the sdk-* features that function takes.
 	for f in $(FUNCTIONS); do cargo clippy -p $$f --locked -- -D warnings || exit 1; done
 	@# --skip-download and BC_SKIP_MAPPING: checkov reads nothing from the network.
-	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --quiet --compact --skip-download
+	@# Every template, with the project's own rules (data/policies: the seeds' data settings).
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov $(addprefix --file ,$(TEMPLATES)) --framework cloudformation --quiet --compact --skip-download --external-checks-dir data/policies
 
 fmt:
 	cargo fmt --all
@@ -93,6 +101,15 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
+## SAM CLI, pinned, in a venv of its own (for `sam validate`).
+SAM_VENV := .venv-sam
+sam: $(SAM_VENV)/.installed
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
 clean:
 	cargo clean
-	rm -rf $(VENV) $(CHECKOV_VENV)
+	rm -rf $(VENV) $(CHECKOV_VENV) $(SAM_VENV)

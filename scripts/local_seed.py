@@ -1,6 +1,7 @@
 """Creates what the local stack needs, through the front server as any AWS client would.
 
-  local_seed.py platform        vaults, the shared file system, the ECS cluster, the state
+  local_seed.py platform        vaults, the platform data stack (data/platform.yaml, through
+                                scripts/local_data.py: the shared file system), the ECS cluster, the state
                                 machines from statemachine/ with the substitutions SAM makes,
                                 and two queues with the EventBridge rules that fill them: the
                                 product's events (bbws-content-events) and AWS Backup's
@@ -39,6 +40,8 @@ import sys
 from pathlib import Path
 
 import boto3
+
+import local_data
 
 # The local stack checks no signatures; boto3 only needs something to sign with.
 for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -167,13 +170,10 @@ def platform():
             b.describe_backup_vault(BackupVaultName=vault)
         except b.exceptions.ResourceNotFoundException:
             b.create_backup_vault(BackupVaultName=vault)
-    efs = client("efs")
-    fs = efs.create_file_system(
-        CreationToken=f"bbws-{ENV}-efs", PerformanceMode="generalPurpose",
-        ThroughputMode="elastic", Encrypted=True,
-        Tags=[{"Key": "bbws:component", "Value": "efs"}, {"Key": "bbws:environment", "Value": ENV}],
-    )
-    fs_id = fs["FileSystemId"]
+    # The shared file system is the platform data stack's (data/platform.yaml), deployed
+    # into moto's CloudFormation for the types it makes.
+    data = local_data.deploy(client, ENV)
+    fs_id = data["outputs"]["FileSystemId"]
     (LOCAL / "efs" / fs_id).mkdir(parents=True, exist_ok=True)
     client("ecs").create_cluster(clusterName=f"bbws-{ENV}")
     # What the product announces lands in a queue, where tests and the demo read it; so do
@@ -198,7 +198,7 @@ def platform():
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/bbws-{ENV}-states",
         )["stateMachineArn"]
         machines[asl.split(".")[0]] = arn
-    out = {"fileSystemId": fs_id, "stateMachines": machines, "endpoint": ENDPOINT,
+    out = {"fileSystemId": fs_id, "dataStack": data, "stateMachines": machines, "endpoint": ENDPOINT,
            "eventsQueueUrl": queue_url, "backupEventsQueueUrl": backup_queue_url,
            "alertsQueueUrl": alerts_queue_url, "catalogQueueUrl": catalog_queue_url,
            "catalogTable": f"bbws-{ENV}-backup-catalog"}

@@ -32,9 +32,12 @@ async fn fake_moto() -> (String, Arc<Mutex<Vec<Seen>>>) {
             r#"{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}"#.to_owned()
         } else if req
             .uri
-            .starts_with("/2015-02-01/file-systems?CreationToken=bbws-dev-efs")
+            .starts_with("/2015-02-01/file-systems")
         {
-            format!(r#"{{"FileSystems":[{{"FileSystemId":"{FS_ID}"}}]}}"#)
+            // The data stack's file system, and another the plan must not select.
+            format!(
+                r#"{{"FileSystems":[{{"FileSystemId":"{FS_ID}","Name":"bbws-dev-efs"}},{{"FileSystemId":"fs-other","Name":"scratch"}}]}}"#
+            )
         } else if req.uri.starts_with("/2015-02-01/resource-tags/") {
             r#"{"Tags":[]}"#.to_owned()
         } else {

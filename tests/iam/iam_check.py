@@ -84,7 +84,7 @@ MANAGED = {"AWSLambdaVPCAccessExecutionRole": "the function's network interfaces
 class Template:
     """template.yaml with its intrinsics resolved for the local stack."""
 
-    def __init__(self, path, parameters, names):
+    def __init__(self, path, parameters, names, exports=None):
         from cfnlint.decode import decode  # the project's venv has cfn-lint
 
         doc, errors = decode(str(path))
@@ -97,6 +97,7 @@ class Template:
         }
         self.parameters.update(parameters)
         self.names = names  # logical id -> physical name where the local stack differs
+        self.exports = exports or {}  # the platform data stack's exports (Fn::ImportValue)
 
     def physical_name(self, logical):
         if logical in self.names:
@@ -187,6 +188,14 @@ class Template:
             if key == "Fn::Join":
                 sep, parts = arg
                 return sep.join(str(p) for p in self.resolve(parts))
+            if key == "Fn::Split":
+                sep, text = arg
+                return str(self.resolve(text)).split(sep)
+            if key == "Fn::ImportValue":
+                name = self.resolve(arg)
+                if name not in self.exports:
+                    raise KeyError(f"export {name} is not known to the check")
+                return self.exports[name]
         return {k: self.resolve(v) for k, v in value.items()}
 
 
@@ -277,16 +286,29 @@ def _string_op(op, value, wanted):
     raise KeyError(op)
 
 
-def conditions_hold(statement, context):
+def conditions_hold(statement, context, complete=False):
     """(holds, not_evaluated): `holds` is False when a condition the request carries the
-    key of fails; the conditions whose key it does not carry are listed, not assumed."""
+    key of fails; the conditions whose key it does not carry are listed, not assumed.
+
+    With `complete`, the context is the whole request's, so a missing key is decided as IAM
+    decides it (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
+    the condition is false, except a negated operator (StringNot..., ArnNot...), which is true,
+    and ...IfExists and Null, which test the key's presence."""
     not_evaluated = []
     for op, pairs in statement.get("Condition", {}).items():
         base = op[: -len("IfExists")] if op.endswith("IfExists") else op
         for key, wanted in pairs.items():
+            if op == "Null" and (key in context or complete):
+                if (key not in context) != (str(wanted).lower() == "true"):
+                    return False, []
+                continue
             if key not in context:
                 if op.endswith("IfExists"):
                     continue
+                if complete:
+                    if base.startswith(("StringNot", "ArnNot")):
+                        continue
+                    return False, []
                 not_evaluated.append(f"{op} {key} {wanted}")
                 continue
             try:
@@ -309,16 +331,17 @@ class Decision:
         self.not_evaluated = list(not_evaluated)
 
 
-def evaluate(statements, action, resource, context):
+def evaluate(statements, action, resource, context, complete=False):
     """AWS's order for one identity policy: an explicit Deny wins, then any Allow, else
-    the implicit deny."""
+    the implicit deny. `complete`: the context holds every key of the request (see
+    conditions_hold)."""
     allows, not_evaluated = [], []
     for s in statements:
         if not _element_matches(s, "Action", action, case_sensitive=False):
             continue
         if not _element_matches(s, "Resource", resource, case_sensitive=True):
             continue
-        holds, unknown = conditions_hold(s, context)
+        holds, unknown = conditions_hold(s, context, complete)
         if not holds:
             continue
         if s.get("Effect") == "Deny":
@@ -593,16 +616,22 @@ def read_env(path):
     return env
 
 
-def load_template(template_path, env):
+def load_template(template_path, env, exports=None):
+    """The template for the local stack: `exports` are the platform data stack's (the local
+    stack's `platform.json`, `dataStack.exports`); without them, its file system is the one
+    FILE_SYSTEM_ID names."""
     parameters = {"Environment": env.get("BBWS_ENVIRONMENT", "dev")}
-    if "FILE_SYSTEM_ID" in env:
-        parameters["FileSystemId"] = env["FILE_SYSTEM_ID"]
+    if exports is None and "FILE_SYSTEM_ID" in env:
+        prefix = f"bbws-{parameters['Environment']}-data-"
+        fs = env["FILE_SYSTEM_ID"]
+        exports = {prefix + "FileSystemId": fs,
+                   prefix + "FileSystemArn": arn("elasticfilesystem", f"file-system/{fs}")}
     if "DR_VAULT_ARN" in env:
         parameters["DrVaultArn"] = env["DR_VAULT_ARN"]
     names = {}
     if "BACKUP_ROLE_ARN" in env:  # the local stack's name for BackupRole
         names["BackupRole"] = env["BACKUP_ROLE_ARN"].rsplit("/", 1)[-1]
-    return Template(template_path, parameters, names)
+    return Template(template_path, parameters, names, exports)
 
 
 class Report:
@@ -691,9 +720,14 @@ def main(argv=None):
     ap.add_argument("calls")
     ap.add_argument("--template", default=str(ROOT / "template.yaml"))
     ap.add_argument("--env", default=None, help="the local stack's functions.env")
+    ap.add_argument("--platform", default=None, help="the local stack's platform.json")
     args = ap.parse_args(argv)
-    env = read_env(args.env or Path(args.calls).resolve().parent.parent / "functions.env")
-    template = load_template(args.template, env)
+    local = Path(args.calls).resolve().parent.parent
+    env = read_env(args.env or local / "functions.env")
+    platform = Path(args.platform or local / "platform.json")
+    exports = (json.loads(platform.read_text()).get("dataStack", {}).get("exports")
+               if platform.exists() else None)
+    template = load_template(args.template, env, exports)
     with open(args.calls) as f:
         report = check(f, template)
     print(f"IAM check: {report.calls} calls recorded, {report.function_calls} by functions; "

@@ -20,6 +20,16 @@ def allow(action, resource, condition=None):
     return s
 
 
+
+def data_exports(fs):
+    """The platform data stack's exports (data/platform.yaml) for file system `fs`."""
+    prefix = "bbws-dev-data-"
+    return {prefix + "FileSystemId": fs,
+            prefix + "FileSystemArn": c.arn("elasticfilesystem", f"file-system/{fs}"),
+            prefix + "RootAccessPointArn": c.arn("elasticfilesystem", "access-point/fsap-0123456789abcdef0"),
+            prefix + "PrivateSubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+            prefix + "ClientSecurityGroupId": "sg-0123456789abcdef0"}
+
 class Matcher(unittest.TestCase):
     def test_wildcards(self):
         self.assertTrue(c.glob("arn:aws:backup:*:recovery-point:*", "arn:aws:backup:us-east-1:1:recovery-point:abc"))
@@ -117,7 +127,8 @@ class OnTheTemplate(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.template = c.load_template(c.ROOT / "template.yaml", {"FILE_SYSTEM_ID": FS, "BACKUP_ROLE_ARN": ROLE})
+        cls.template = c.load_template(c.ROOT / "template.yaml", {"FILE_SYSTEM_ID": FS, "BACKUP_ROLE_ARN": ROLE},
+                                       data_exports(FS))
 
     def describe_file_systems(self):
         return record("start-backup", "elasticfilesystem", None, "/2015-02-01/file-systems",

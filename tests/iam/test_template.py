@@ -3,6 +3,7 @@
 import unittest
 
 import iam_check as c
+from test_iam_check import data_exports
 
 BREAK_GLASS = "arn:aws:iam::123456789012:role/bbws-break-glass"
 OPERATOR = "arn:aws:iam::123456789012:role/operator"
@@ -12,7 +13,8 @@ PLATFORM = "arn:aws:iam::123456789012:role/platform"
 class Template(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.t = c.load_template(c.ROOT / "template.yaml", {"FILE_SYSTEM_ID": "fs-0123456789abcdef0"})
+        cls.t = c.load_template(c.ROOT / "template.yaml", {"FILE_SYSTEM_ID": "fs-0123456789abcdef0"},
+                                data_exports("fs-0123456789abcdef0"))
         cls.t.parameters["BreakGlassRoleArn"] = BREAK_GLASS
         cls.t.parameters["PlatformPrincipalArn"] = PLATFORM
         cls.resources = cls.t.resources

@@ -29,9 +29,7 @@ impl Inventory {
     /// The ARNs of the resources `selection` picks in `region` now.
     pub async fn select(&self, selection: &Selection, region: &str) -> Result<Vec<String>, String> {
         match selection {
-            Selection::FileSystem { creation_token } => {
-                self.file_systems(region, creation_token).await
-            }
+            Selection::FileSystem { name } => self.file_systems(region, name).await,
             Selection::TaggedDatabases { tag_key } => {
                 let mut arns = self
                     .tagged(region, "DescribeDBInstances", "DBInstance", tag_key)
@@ -45,16 +43,13 @@ impl Inventory {
         }
     }
 
-    /// The file system made with `token` (DescribeFileSystems `CreationToken`).
-    async fn file_systems(&self, region: &str, token: &str) -> Result<Vec<String>, String> {
-        let path = format!(
-            "/2015-02-01/file-systems?CreationToken={}",
-            percent_encode(token)
-        );
+    /// The file systems named `name` (their `Name` tag, which DescribeFileSystems returns).
+    async fn file_systems(&self, region: &str, name: &str) -> Result<Vec<String>, String> {
+        let path = "/2015-02-01/file-systems";
         let headers = scoped_headers("elasticfilesystem", region, None)?;
         let answer = self
             .moto
-            .send(Method::GET, &path, headers, Bytes::new(), false)
+            .send(Method::GET, path, headers, Bytes::new(), false)
             .await
             .map_err(|e| format!("EFS in moto: {}", e.message))?;
         if !answer.status.is_success() {
@@ -68,6 +63,7 @@ impl Inventory {
             .as_array()
             .into_iter()
             .flatten()
+            .filter(|fs| fs["Name"].as_str() == Some(name))
             .filter_map(|fs| fs["FileSystemId"].as_str())
             .map(|id| Resource::efs_arn(region, id))
             .collect())

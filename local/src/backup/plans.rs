@@ -13,7 +13,7 @@
 //! the stand-in owns their ids, version ids and rule ids. Values the template takes from
 //! parameters are the local stack's: the parameter defaults, `dev` for `Environment`, the DR
 //! vault and the backup role `scripts/local-up.sh` gives the functions, and the file system
-//! the seed creates for `FileSystemId`.
+//! the platform data stack (`data/platform.yaml`) makes, whose ARN the template imports.
 
 use serde_json::{json, Value};
 
@@ -57,9 +57,9 @@ pub struct CopyAction {
 /// What a plan's `AWS::Backup::BackupSelection` picks.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Selection {
-    /// The shared file system, by its ARN (`FileSystemId`): locally, the one the seed made
-    /// with this creation token.
-    FileSystem { creation_token: &'static str },
+    /// The shared file system, by the ARN the data stack exports: locally, the one that stack
+    /// made in moto, found by its `Name` tag.
+    FileSystem { name: &'static str },
     /// Every RDS instance (`db:*`) and Aurora cluster (`cluster:*`) carrying the tag
     /// (`StringLike aws:ResourceTag/<key>: "*"`).
     TaggedDatabases { tag_key: &'static str },
@@ -84,7 +84,7 @@ pub static PLANS: [Plan; 2] = [
             delete_after_days: 30,
         }],
         selection: Selection::FileSystem {
-            creation_token: "bbws-dev-efs",
+            name: "bbws-dev-efs",
         },
     },
     Plan {
@@ -448,20 +448,18 @@ mod tests {
                 "{}",
                 plan.logical_id
             );
-            let listed: Vec<&str> = selection
-                .get("Resources")
-                .items()
-                .iter()
-                .map(Yaml::text)
-                .collect();
+            let resources = selection.get("Resources").items();
             match plan.selection {
                 Selection::FileSystem { .. } => {
-                    assert_eq!(
-                        listed,
-                        ["!Sub arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:file-system/${FileSystemId}"]
-                    );
+                    // The platform data stack's file system (data/platform.yaml's export).
+                    let imported: Vec<&str> = resources
+                        .iter()
+                        .map(|r| r.get("Fn::ImportValue").text())
+                        .collect();
+                    assert_eq!(imported, ["!Sub bbws-${Environment}-data-FileSystemArn"]);
                 }
                 Selection::TaggedDatabases { tag_key } => {
+                    let listed: Vec<&str> = resources.iter().map(Yaml::text).collect();
                     assert_eq!(
                         listed,
                         [
@@ -487,12 +485,28 @@ mod tests {
         assert!(up.contains(&format!("DR_VAULT_ARN={DR_VAULT_ARN}\n")));
         assert!(up.contains(&format!("BACKUP_ROLE_ARN={IAM_ROLE_ARN}\n")));
         let seed = repo_file("scripts/local_seed.py");
-        assert!(seed.contains(r#"CreationToken=f"bbws-{ENV}-efs""#));
         assert!(seed.contains(r#"ENV = "dev""#) && seed.contains(r#"REGION = "us-east-1""#));
-        let Selection::FileSystem { creation_token } = PLANS[0].selection else {
+        assert!(seed.contains("local_data.deploy(client, ENV)"));
+        let data = parse(&repo_file("data/platform.yaml"));
+        let tags = data
+            .get("Resources")
+            .get("FileSystem")
+            .get("Properties")
+            .get("FileSystemTags")
+            .items();
+        let name = tags
+            .iter()
+            .find(|t| t.get("Key").text() == "Name")
+            .expect("the file system has a Name tag")
+            .get("Value")
+            .text();
+        let Selection::FileSystem { name: local } = PLANS[0].selection else {
             panic!("the EFS plan selects the file system")
         };
-        assert_eq!(creation_token, "bbws-dev-efs");
+        assert_eq!(
+            name.replace("!Sub ", "").replace("${Environment}", "dev"),
+            local
+        );
     }
 
     #[test]

@@ -34,7 +34,54 @@ pub struct StorageReady {
     pub created: bool,
     /// The database and service now tagged `bbws:tenant-id`.
     pub tagged_resources: Vec<String>,
+    /// The tenant's ECS task-definition volume, ready to use (seed 000 section 4.4).
+    pub efs_volume_configuration: EfsVolumeConfiguration,
     pub event_id: String,
+}
+
+/// An ECS task definition's `efsVolumeConfiguration` mounting the tenant's access point
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_EFSVolumeConfiguration.html).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EfsVolumeConfiguration {
+    pub file_system_id: String,
+    /// "/": with an access point ECS takes "/" or nothing, and the access point's own root
+    /// (`/<tenant-id>`) is what the task sees.
+    pub root_directory: String,
+    /// "ENABLED": IAM authorization needs it, and the file-system policy denies any
+    /// connection without TLS.
+    pub transit_encryption: String,
+    /// The port the EFS mount helper's TLS tunnel uses between the host and EFS (seed: 2999).
+    pub transit_encryption_port: u16,
+    pub authorization_config: EfsAuthorizationConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EfsAuthorizationConfig {
+    pub access_point_id: String,
+    /// "ENABLED": the task's IAM role is the mount's identity, so the file-system policy and
+    /// the role's own grants apply.
+    pub iam: String,
+}
+
+/// Seed 000 section 4.4's TLS tunnel port.
+const TRANSIT_ENCRYPTION_PORT: u16 = 2999;
+
+impl EfsVolumeConfiguration {
+    /// The volume of the tenant whose access point is `access_point_id` on `file_system_id`.
+    pub fn for_access_point(file_system_id: &str, access_point_id: &str) -> Self {
+        Self {
+            file_system_id: file_system_id.to_owned(),
+            root_directory: "/".to_owned(),
+            transit_encryption: "ENABLED".to_owned(),
+            transit_encryption_port: TRANSIT_ENCRYPTION_PORT,
+            authorization_config: EfsAuthorizationConfig {
+                access_point_id: access_point_id.to_owned(),
+                iam: "ENABLED".to_owned(),
+            },
+        }
+    }
 }
 
 pub struct Onboarding {
@@ -99,6 +146,7 @@ impl Onboarding {
         };
         let mut ready = StorageReady {
             tenant_id: tenant.to_string(),
+            efs_volume_configuration: EfsVolumeConfiguration::for_access_point(&fs, id),
             file_system_id: fs,
             access_point_id: id.to_owned(),
             access_point_arn: arn.to_owned(),

@@ -133,6 +133,21 @@ async fn a_new_tenant_gets_its_access_point_as_designed_and_an_event() {
     let detail: Value = serde_json::from_str(event.detail().unwrap()).unwrap();
     assert_eq!(detail["accessPointArn"], AP_ARN);
     assert_eq!(detail["tenantId"], "tenant-1");
+    // The tenant's ECS volume, ready to paste into its task definition (seed 000 4.4).
+    assert_eq!(
+        detail["efsVolumeConfiguration"],
+        serde_json::json!({
+            "fileSystemId": FS_ID,
+            "rootDirectory": "/",
+            "transitEncryption": "ENABLED",
+            "transitEncryptionPort": 2999,
+            "authorizationConfig": {"accessPointId": AP_ID, "iam": "ENABLED"}
+        })
+    );
+    assert_eq!(
+        out["efsVolumeConfiguration"],
+        detail["efsVolumeConfiguration"]
+    );
 }
 
 #[tokio::test]

@@ -52,6 +52,21 @@ async fn an_onboarding_event_delivered_twice_creates_one_access_point_as_designe
     assert!(ready
         .iter()
         .all(|e| e["detail"]["accessPointId"] == ap.access_point_id().unwrap()));
+    // The tenant's ECS volume on the data stack's file system, through its access point.
+    let volume = &ready[0]["detail"]["efsVolumeConfiguration"];
+    assert_eq!(volume["fileSystemId"], stack.file_system_id());
+    assert_eq!(
+        volume["authorizationConfig"],
+        json!({"accessPointId": ap.access_point_id().unwrap(), "iam": "ENABLED"})
+    );
+    assert_eq!(
+        (
+            &volume["transitEncryption"],
+            &volume["transitEncryptionPort"],
+            &volume["rootDirectory"]
+        ),
+        (&json!("ENABLED"), &json!(2999), &json!("/"))
+    );
     assert_eq!(
         ready
             .iter()
