@@ -259,3 +259,57 @@ async fn backups_lists_the_catalog_newest_first_and_describes_one_backup() {
     assert_eq!(code, 40, "{out}");
     assert_eq!(out["error"], "InvalidTenant");
 }
+
+#[tokio::test]
+async fn at_between_two_backups_takes_the_older_pair_and_reports_the_gap() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("e2e-at").await;
+    let before = snapshot(&tenant.directory);
+    // One plan run, its database job two seconds after its file-system job: one hourly
+    // backup whose files and database are apart.
+    let (hourly, _) = plan_run_recorded(&stack, "efs").await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    stack.plan_run("database").await;
+    stack.wait_for_jobs().await;
+    stack.deliver_catalog_events().await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (_, at) = now_rfc3339();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    std::fs::write(
+        tenant.directory.join("wp-content/index.php"),
+        "<?php // changed after the moment\n",
+    )
+    .unwrap();
+    let newer = stack.backed_up("e2e-at", &[]);
+    assert_ne!(newer, hourly);
+
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-at",
+        "--at",
+        &at,
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let pit = &out["output"]["pointInTime"];
+    assert_eq!(pit["at"], at.as_str(), "{out}");
+    assert_eq!(pit["filesBackupId"], hourly.as_str(), "{out}");
+    assert_eq!(pit["databaseBackupId"], hourly.as_str(), "{out}");
+    let gap = seconds_of(&pit["databaseCreatedAt"]) - seconds_of(&pit["filesCreatedAt"]);
+    assert!(gap >= 2, "the database job ran after the files': {out}");
+    assert_eq!(pit["gapSeconds"], gap, "{out}");
+    assert!(
+        out["output"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{gap} s apart")),
+        "{out}"
+    );
+    assert_eq!(
+        snapshot(&tenant.directory),
+        before,
+        "the files as they were at the moment"
+    );
+}
