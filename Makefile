@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test unit e2e lint-template lint fmt build venv checkov sam clean demo local-up local-down bench bench-fleet
+.PHONY: test unit e2e lint-template lint fmt build venv checkov sam clean demo local-up local-down bench bench-fleet bench-catalog
 
 ## Every test: unit and handler tests, state machine checks, template lint, and the
 ## end-to-end scenarios on the local stack.
@@ -83,6 +83,14 @@ bench: venv
 ## BENCH_PAGE_SIZE (100) and BENCH_MAX_CONCURRENCY (50) change the runs.
 bench-fleet: venv
 	BACKUP_SECONDS=$${BACKUP_SECONDS:-1} $(PY) bench/fleet.py
+
+## The catalog at 10,000 backups of one tenant on the local stack (its own, started and
+## stopped here): `bbws backups --limit 20`, one backup in detail, and the restore's lookup
+## (the restore function's plan step), each with its wall time and AWS call count, from the
+## front server's record of calls. Not part of `make test`. BENCH_ITEMS (10000) changes it.
+bench-catalog: venv
+	cargo build --locked --release -p bbws-cli
+	$(PY) bench/catalog.py
 
 ## The project-local Python tools (cfn-lint, moto, cargo-lambda), installed once.
 venv: $(VENV)/.installed

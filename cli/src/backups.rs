@@ -1,396 +1,405 @@
-//! `bbws backups`: a tenant's recovery points in the vault, grouped by tenant backup, newest
-//! first, each with the state of its copy to the disaster-recovery vault.
+//! `bbws backups`: a tenant's backups as the catalog holds them, newest first, each with its
+//! kind, time, size and the state of its DR copies; or one backup in detail (`--id`). It
+//! never reads a vault: one DynamoDB Query per page of backups (following LastEvaluatedKey
+//! until `--limit` backups are read) and one BatchGetItem for the DR copies of the page.
 //!
-//! The AWS calls only gather plain records ([`RecoveryPoint`], [`CopyJob`]); deciding which
-//! recovery points are the tenant's, grouping and ordering them is [`group_backups`], a pure
-//! function.
+//! Turning catalog items into what is shown ([`summarise`], [`detail`], [`render_table`],
+//! [`render_detail`]) is pure; only [`list`] and [`describe`] call AWS.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use anyhow::Context;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
-use bbws::aws::recovery_points;
+use bbws::catalog::{Catalog, DrCopy, Point, TenantBackup};
 use bbws::error::Operation;
-use bbws::tags;
+use bbws::ErrorKind;
 use serde::Serialize;
-use tokio::task::JoinSet;
+use serde_json::{json, Value};
 
+use crate::exit::exit_code;
 use crate::output::Term;
 
-/// How many ListTags calls run at once.
-const TAG_CONCURRENCY: usize = 8;
+/// How many backups `bbws backups` shows when `--limit` is not given.
+pub const DEFAULT_LIMIT: usize = 50;
+/// The most items one Query asks for: a larger `--limit` reads several pages.
+pub const PAGE_SIZE: usize = 100;
 
-/// A recovery point of the vault, with its tags.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RecoveryPoint {
-    pub arn: String,
-    /// The resource backed up (the shared file system, a tenant's database).
-    pub resource_arn: Option<String>,
-    pub resource_type: Option<String>,
-    pub status: Option<String>,
-    pub created_at: Option<DateTime>,
-    pub tags: HashMap<String, String>,
+fn rfc3339(secs: i64) -> String {
+    DateTime::from_secs(secs)
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| secs.to_string())
 }
 
-/// A copy job of a recovery point to another vault.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CopyJob {
-    pub source_recovery_point_arn: Option<String>,
-    pub state: Option<String>,
-    pub destination_vault_arn: Option<String>,
-    pub destination_recovery_point_arn: Option<String>,
-    pub created_at: Option<DateTime>,
-}
-
+/// One point of a listed backup.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DrCopy {
-    pub state: String,
-    pub destination_vault_arn: Option<String>,
-    pub destination_recovery_point_arn: Option<String>,
+pub struct ListedPoint {
+    pub recovery_point_arn: String,
+    pub created_at: String,
+    pub size_bytes: Option<i64>,
+    pub status: String,
+    /// The DR copy job's state (`COMPLETED`, `RUNNING`, …); `None` when never copied.
+    pub dr_copy: Option<String>,
 }
 
+/// One line of `bbws backups`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ListedRecoveryPoint {
-    pub arn: String,
-    pub component: String,
-    pub resource_type: Option<String>,
-    pub status: Option<String>,
-    pub created_at: Option<String>,
-    /// The newest copy job of this recovery point; `None` when it was never copied.
-    pub dr_copy: Option<DrCopy>,
-}
-
-/// One tenant backup: the recovery points one backup made or joined.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TenantBackup {
-    /// The tenant backup id (`tb-…`), or for a recovery point no tenant backup made (the
-    /// hourly plan's) its own ARN.
+pub struct Listed {
     pub backup_id: String,
-    /// True for a recovery point no tenant backup made.
-    pub automated: bool,
     pub tenant_id: String,
-    /// The newest creation date of its recovery points.
-    pub created_at: Option<String>,
-    pub recovery_points: Vec<ListedRecoveryPoint>,
+    pub kind: String,
+    pub time: String,
+    /// The size of its points together, when AWS Backup gave any.
+    pub size_bytes: Option<i64>,
+    pub files: Option<ListedPoint>,
+    pub database: Option<ListedPoint>,
 }
 
-/// Which tenant backups of `tenant` a recovery point belongs to: the backup that made it
-/// (`bbws:tenant-id` = tenant, `bbws:backup-id`), each backup of the tenant that joined it
-/// (`bbws:backup:<backup id>` = tenant), and none when it is not the tenant's. A recovery
-/// point of the tenant without a backup id is its own, automated, group.
-fn memberships(tenant: &str, point: &RecoveryPoint) -> Vec<(String, bool)> {
-    let mut groups = BTreeSet::new();
-    let mut automated = false;
-    if point.tags.get(tags::TENANT_ID).map(String::as_str) == Some(tenant) {
-        match point.tags.get(tags::BACKUP_ID).filter(|id| !id.is_empty()) {
-            Some(id) => {
-                groups.insert(id.clone());
+fn listed_point(point: &Point, copies: &HashMap<String, DrCopy>) -> ListedPoint {
+    ListedPoint {
+        recovery_point_arn: point.recovery_point_arn.clone(),
+        created_at: rfc3339(point.created_at),
+        size_bytes: point.size_bytes,
+        status: point.status.clone(),
+        dr_copy: copies
+            .get(&point.recovery_point_arn)
+            .map(|c| c.state.clone()),
+    }
+}
+
+/// What `bbws backups` shows of each backup, in the catalog's order (newest first).
+pub fn summarise(backups: &[TenantBackup], copies: &HashMap<String, DrCopy>) -> Vec<Listed> {
+    backups
+        .iter()
+        .map(|b| {
+            let points = [&b.files, &b.database];
+            let sizes: Vec<i64> = points
+                .iter()
+                .filter_map(|p| p.as_ref().and_then(|p| p.size_bytes))
+                .collect();
+            Listed {
+                backup_id: b.backup_id.clone(),
+                tenant_id: b.tenant_id.clone(),
+                kind: b.kind.as_str().to_owned(),
+                time: rfc3339(b.time),
+                size_bytes: (!sizes.is_empty()).then(|| sizes.iter().sum()),
+                files: b.files.as_ref().map(|p| listed_point(p, copies)),
+                database: b.database.as_ref().map(|p| listed_point(p, copies)),
             }
-            None => automated = true,
-        }
-    }
-    for (key, value) in &point.tags {
-        if let Some(id) = key.strip_prefix(tags::JOINED_BACKUP_PREFIX) {
-            if value == tenant && !id.is_empty() {
-                groups.insert(id.to_owned());
-            }
-        }
-    }
-    let mut out: Vec<(String, bool)> = groups.into_iter().map(|id| (id, false)).collect();
-    if automated && out.is_empty() {
-        out.push((point.arn.clone(), true));
-    }
-    out
-}
-
-/// Whether the recovery point is the tenant's at all.
-pub fn belongs_to(tenant: &str, point: &RecoveryPoint) -> bool {
-    !memberships(tenant, point).is_empty()
-}
-
-/// The newest copy job of each source recovery point.
-pub fn newest_copies(jobs: &[CopyJob]) -> HashMap<String, DrCopy> {
-    let mut newest: HashMap<String, &CopyJob> = HashMap::new();
-    for job in jobs {
-        let Some(source) = &job.source_recovery_point_arn else {
-            continue;
-        };
-        let newer = newest
-            .get(source)
-            .is_none_or(|seen| job.created_at > seen.created_at);
-        if newer {
-            newest.insert(source.clone(), job);
-        }
-    }
-    newest
-        .into_iter()
-        .map(|(source, job)| {
-            let copy = DrCopy {
-                state: job.state.clone().unwrap_or_else(|| "UNKNOWN".into()),
-                destination_vault_arn: job.destination_vault_arn.clone(),
-                destination_recovery_point_arn: job.destination_recovery_point_arn.clone(),
-            };
-            (source, copy)
         })
         .collect()
 }
 
-fn format_date(date: Option<&DateTime>) -> Option<String> {
-    date.and_then(|d| d.fmt(Format::DateTime).ok())
-}
-
-/// The component a recovery point holds: the product's tag, else AWS's resource type.
-fn component(point: &RecoveryPoint) -> String {
-    point
-        .tags
-        .get(tags::COMPONENT)
-        .or(point.resource_type.as_ref())
-        .cloned()
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// The tenant's backups among `points`, newest first (by the newest recovery point of
-/// each), each recovery point with its DR copy from `copies` (by recovery point ARN).
-pub fn group_backups(
-    tenant: &str,
-    points: &[RecoveryPoint],
-    copies: &HashMap<String, DrCopy>,
-) -> Vec<TenantBackup> {
-    let mut groups: BTreeMap<String, (bool, Vec<&RecoveryPoint>)> = BTreeMap::new();
-    for point in points {
-        for (id, automated) in memberships(tenant, point) {
-            groups
-                .entry(id)
-                .or_insert_with(|| (automated, Vec::new()))
-                .1
-                .push(point);
-        }
+/// Bytes for people: `1.5 MiB`.
+pub fn human_size(bytes: Option<i64>) -> String {
+    let Some(bytes) = bytes else {
+        return "-".into();
+    };
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < units.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
     }
-    let mut backups: Vec<(Option<DateTime>, TenantBackup)> = groups
-        .into_iter()
-        .map(|(backup_id, (automated, mut members))| {
-            members.sort_by(|a, b| {
-                (component(a), &a.arn)
-                    .cmp(&(component(b), &b.arn))
-                    .then(b.created_at.cmp(&a.created_at))
-            });
-            let newest = members.iter().filter_map(|p| p.created_at).max();
-            let recovery_points = members
-                .into_iter()
-                .map(|point| ListedRecoveryPoint {
-                    arn: point.arn.clone(),
-                    component: component(point),
-                    resource_type: point.resource_type.clone(),
-                    status: point.status.clone(),
-                    created_at: format_date(point.created_at.as_ref()),
-                    dr_copy: copies.get(&point.arn).cloned(),
-                })
-                .collect();
-            let backup = TenantBackup {
-                backup_id,
-                automated,
-                tenant_id: tenant.to_owned(),
-                created_at: format_date(newest.as_ref()),
-                recovery_points,
-            };
-            (newest, backup)
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+/// The table for people: one line per backup.
+pub fn render_table(tenant: &str, listed: &[Listed]) -> Vec<String> {
+    if listed.is_empty() {
+        return vec![format!("No backups of {tenant} in the catalog.")];
+    }
+    let dr = |p: &Option<ListedPoint>| match p {
+        None => "-".to_owned(),
+        Some(p) => p.dr_copy.clone().unwrap_or_else(|| "none".into()),
+    };
+    let rows: Vec<[String; 6]> = listed
+        .iter()
+        .map(|b| {
+            [
+                b.backup_id.clone(),
+                b.kind.clone(),
+                b.time.clone(),
+                human_size(b.size_bytes),
+                dr(&b.files),
+                dr(&b.database),
+            ]
         })
         .collect();
-    // Newest first; undated groups last; the id breaks ties so the order is stable.
-    backups.sort_by(|(a_date, a), (b_date, b)| {
-        b_date
-            .cmp(a_date)
-            .then_with(|| a.backup_id.cmp(&b.backup_id))
-    });
-    backups.into_iter().map(|(_, backup)| backup).collect()
+    let header = [
+        "BACKUP",
+        "KIND",
+        "TIME",
+        "SIZE",
+        "FILES DR COPY",
+        "DATABASE DR COPY",
+    ]
+    .map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    std::iter::once(&header)
+        .chain(&rows)
+        .map(|row| {
+            row.iter()
+                .zip(widths)
+                .map(|(cell, w)| format!("{cell:w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_owned()
+        })
+        .collect()
 }
 
-/// The table for people.
-pub fn render_table(tenant: &str, vault: &str, backups: &[TenantBackup]) -> Vec<String> {
-    if backups.is_empty() {
-        return vec![format!("No backups of {tenant} in {vault}.")];
+/// A failure the operator gets by name, with its exit code.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Refusal {
+    fn report(&self, term: &mut Term) -> i32 {
+        let name = self.kind.name();
+        if term.json {
+            term.json_line(&json!({"error": name, "cause": self.message}));
+        }
+        term.note(format!("bbws: {name}: {}", self.message));
+        exit_code(name)
     }
-    let mut lines = Vec::new();
-    for backup in backups {
-        let id = if backup.automated {
-            "automated"
-        } else {
-            backup.backup_id.as_str()
-        };
-        lines.push(format!(
-            "{id}  {}  ({} recovery point{})",
-            backup.created_at.as_deref().unwrap_or("-"),
-            backup.recovery_points.len(),
-            if backup.recovery_points.len() == 1 {
-                ""
-            } else {
-                "s"
+}
+
+/// Reads up to `limit` of the tenant's backups made at or after `since`, newest first,
+/// following the Query's LastEvaluatedKey from page to page, and their DR copies in one
+/// BatchGetItem per 100 points. DynamoDB's Limit caps the items one page evaluates and a page
+/// also ends at 1 MB; only a missing LastEvaluatedKey says the last page was read, a present
+/// one does not promise more items
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html>).
+pub async fn read(
+    catalog: &Catalog,
+    tenant: &str,
+    since: Option<i64>,
+    limit: usize,
+) -> anyhow::Result<(Vec<TenantBackup>, HashMap<String, DrCopy>)> {
+    let op = Operation::Restore;
+    let mut backups = Vec::new();
+    let mut start: Option<String> = None;
+    while backups.len() < limit {
+        let want = (limit - backups.len()).min(PAGE_SIZE);
+        let page = catalog
+            .backups(op, tenant, since, None, want as i32, start.as_deref())
+            .await?;
+        backups.extend(page.backups);
+        match page.next {
+            Some(next) => start = Some(next),
+            None => break,
+        }
+    }
+    backups.truncate(limit);
+    let arns: Vec<String> = backups
+        .iter()
+        .flat_map(|b| [&b.files, &b.database])
+        .flatten()
+        .map(|p| p.recovery_point_arn.clone())
+        .collect();
+    let copies = if arns.is_empty() {
+        HashMap::new()
+    } else {
+        catalog.copies(op, &arns).await?
+    };
+    Ok((backups, copies))
+}
+
+/// Whether the catalog knows the tenant at all: a backup at any time, or a life.
+async fn known(catalog: &Catalog, tenant: &str) -> anyhow::Result<bool> {
+    let op = Operation::Restore;
+    if !catalog
+        .backups(op, tenant, None, None, 1, None)
+        .await?
+        .backups
+        .is_empty()
+    {
+        return Ok(true);
+    }
+    Ok(!catalog.lives_of(op, tenant).await?.is_empty())
+}
+
+/// `bbws backups --tenant T`: lists and prints; the exit code (InvalidTenant's for a tenant
+/// the catalog has never heard of).
+pub async fn list(
+    catalog: &Catalog,
+    tenant: &str,
+    since: Option<i64>,
+    limit: usize,
+    term: &mut Term,
+) -> anyhow::Result<i32> {
+    let (backups, copies) = read(catalog, tenant, since, limit).await?;
+    if backups.is_empty() && !known(catalog, tenant).await? {
+        return Ok(Refusal {
+            kind: ErrorKind::InvalidTenant,
+            message: format!(
+                "tenant {tenant} is not in the catalog {} (never onboarded, never backed up)",
+                catalog.table
+            ),
+        }
+        .report(term));
+    }
+    let listed = summarise(&backups, &copies);
+    if term.json {
+        term.json_line(&serde_json::to_value(&listed)?);
+    } else {
+        for line in render_table(tenant, &listed) {
+            term.line(line);
+        }
+    }
+    Ok(0)
+}
+
+/// One backup in detail, as JSON: every field of its item, each point with its DR copy.
+pub fn detail(backup: &TenantBackup, copies: &HashMap<String, DrCopy>) -> Value {
+    let point = |p: &Option<Point>| -> Value {
+        let Some(p) = p else { return Value::Null };
+        let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+        v["createdAt"] = json!(rfc3339(p.created_at));
+        if let Some(d) = p.delete_at {
+            v["deleteAt"] = json!(rfc3339(d));
+        }
+        v["drCopy"] = match copies.get(&p.recovery_point_arn) {
+            None => Value::Null,
+            Some(c) => {
+                let mut c_json = serde_json::to_value(c).unwrap_or(Value::Null);
+                c_json["createdAt"] = json!(rfc3339(c.created_at));
+                if let Some(d) = c.delete_at {
+                    c_json["deleteAt"] = json!(rfc3339(d));
+                }
+                c_json
             }
-        ));
-        let width = |f: fn(&ListedRecoveryPoint) -> usize| {
-            backup.recovery_points.iter().map(f).max().unwrap_or(0)
         };
-        let component_width = width(|p| p.component.len());
-        let status_width = width(|p| p.status.as_deref().unwrap_or("-").len());
-        for point in &backup.recovery_points {
-            let dr = match &point.dr_copy {
-                Some(copy) => match &copy.destination_vault_arn {
-                    Some(vault) => format!("DR {} → {vault}", copy.state),
-                    None => format!("DR {}", copy.state),
-                },
-                None => "DR none".into(),
-            };
+        v
+    };
+    json!({
+        "backupId": backup.backup_id,
+        "tenantId": backup.tenant_id,
+        "kind": backup.kind.as_str(),
+        "time": rfc3339(backup.time),
+        "expiresAt": backup.expires_at.map(rfc3339),
+        "files": point(&backup.files),
+        "database": point(&backup.database),
+        "restores": backup.restores,
+    })
+}
+
+/// [`detail`] for people, as `velero backup describe` lays a backup out.
+pub fn render_detail(detail: &Value) -> Vec<String> {
+    let text = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_else(|| "-".into());
+    let mut lines = vec![
+        format!("Backup:     {}", text(&detail["backupId"])),
+        format!("Tenant:     {}", text(&detail["tenantId"])),
+        format!("Kind:       {}", text(&detail["kind"])),
+        format!("Time:       {}", text(&detail["time"])),
+        format!("Expires:    {}", text(&detail["expiresAt"])),
+    ];
+    for (title, key) in [("Files", "files"), ("Database", "database")] {
+        let p = &detail[key];
+        if p.is_null() {
+            lines.push(format!("{title}:      <none>"));
+            continue;
+        }
+        lines.push(format!("{title}:"));
+        lines.push(format!(
+            "  Recovery point: {}",
+            text(&p["recoveryPointArn"])
+        ));
+        lines.push(format!("  Resource:       {}", text(&p["resourceArn"])));
+        lines.push(format!("  Vault:          {}", text(&p["vault"])));
+        lines.push(format!("  Created:        {}", text(&p["createdAt"])));
+        lines.push(format!(
+            "  Size:           {}",
+            human_size(p["sizeBytes"].as_i64())
+        ));
+        lines.push(format!("  Status:         {}", text(&p["status"])));
+        lines.push(format!("  Deleted at:     {}", text(&p["deleteAt"])));
+        let c = &p["drCopy"];
+        if c.is_null() {
+            lines.push("  DR copy:        <none>".into());
+        } else {
             lines.push(format!(
-                "  {:component_width$}  {:status_width$}  {}  {}  {dr}",
-                point.component,
-                point.status.as_deref().unwrap_or("-"),
-                point.created_at.as_deref().unwrap_or("-"),
-                point.arn,
+                "  DR copy:        {} (job {})",
+                text(&c["state"]),
+                text(&c["copyJobId"])
             ));
+            lines.push(format!(
+                "    Copy:         {}",
+                text(&c["recoveryPointArn"])
+            ));
+            lines.push(format!("    Vault:        {}", text(&c["vaultArn"])));
+            lines.push(format!("    Deleted at:   {}", text(&c["deleteAt"])));
+        }
+    }
+    let restores = detail["restores"].as_array().cloned().unwrap_or_default();
+    if restores.is_empty() {
+        lines.push("Restores:   <none>".into());
+    } else {
+        lines.push("Restores:".into());
+        for r in restores {
+            lines.push(format!("  {}", text(&r)));
         }
     }
     lines
 }
 
-/// Lists the tenant's backups in `vault` and prints them (a table, or a JSON array).
-pub async fn list(
-    backup: &aws_sdk_backup::Client,
-    rds: &aws_sdk_rds::Client,
-    vault: &str,
+/// `bbws backups --tenant T --id B`: one GetItem (a query for an id without a time) and the
+/// DR copies of its points; BackupNotFound's exit code when the tenant has no such backup.
+pub async fn describe(
+    catalog: &Catalog,
     tenant: &str,
+    backup_id: &str,
     term: &mut Term,
-) -> anyhow::Result<Vec<TenantBackup>> {
-    let points = recovery_points(backup, rds, vault, term).await?;
-    let mine: Vec<RecoveryPoint> = points
+) -> anyhow::Result<i32> {
+    let op = Operation::Restore;
+    let Some(backup) = catalog.backup(op, tenant, backup_id).await? else {
+        return Ok(Refusal {
+            kind: ErrorKind::BackupNotFound,
+            message: format!("tenant {tenant} has no backup {backup_id} in the catalog"),
+        }
+        .report(term));
+    };
+    let arns: Vec<String> = [&backup.files, &backup.database]
         .into_iter()
-        .filter(|p| belongs_to(tenant, p))
+        .flatten()
+        .map(|p| p.recovery_point_arn.clone())
         .collect();
-    let copies = copy_jobs(backup, &mine).await?;
-    let backups = group_backups(tenant, &mine, &newest_copies(&copies));
-    if term.json {
-        term.json_line(&serde_json::to_value(&backups)?);
+    let copies = if arns.is_empty() {
+        HashMap::new()
     } else {
-        for line in render_table(tenant, vault, &backups) {
+        catalog.copies(op, &arns).await?
+    };
+    let shown = detail(&backup, &copies);
+    if term.json {
+        term.json_line(&shown);
+    } else {
+        for line in render_detail(&shown) {
             term.line(line);
         }
     }
-    Ok(backups)
-}
-
-/// Every recovery point of the vault, with its tags. A recovery point whose tags cannot be
-/// read (deleted meanwhile, a resource type ListTags does not serve) is left out with a note.
-async fn recovery_points(
-    backup: &aws_sdk_backup::Client,
-    rds: &aws_sdk_rds::Client,
-    vault: &str,
-    term: &mut Term,
-) -> anyhow::Result<Vec<RecoveryPoint>> {
-    let mut points = Vec::new();
-    let mut pages = backup
-        .list_recovery_points_by_backup_vault()
-        .backup_vault_name(vault)
-        .into_paginator()
-        .items()
-        .send();
-    while let Some(item) = pages.next().await {
-        let item = item.with_context(|| format!("cannot list the recovery points of {vault}"))?;
-        let Some(arn) = item.recovery_point_arn() else {
-            continue;
-        };
-        points.push(RecoveryPoint {
-            arn: arn.to_owned(),
-            resource_arn: item.resource_arn().map(str::to_owned),
-            resource_type: item.resource_type().map(str::to_owned),
-            status: item.status().map(|s| s.as_str().to_owned()),
-            created_at: item.creation_date().copied(),
-            tags: HashMap::new(),
-        });
-    }
-
-    let mut tagged = HashMap::new();
-    let mut pending = points.iter().map(|p| p.arn.clone());
-    let mut running = JoinSet::new();
-    loop {
-        while running.len() < TAG_CONCURRENCY {
-            let Some(arn) = pending.next() else { break };
-            let (backup, rds) = (backup.clone(), rds.clone());
-            running.spawn(async move {
-                let tags = recovery_points::tags(&backup, &rds, Operation::Restore, &arn)
-                    .await
-                    .map_err(anyhow::Error::from);
-                (arn, tags)
-            });
-        }
-        let Some(done) = running.join_next().await else {
-            break;
-        };
-        match done? {
-            (arn, Ok(tags)) => {
-                tagged.insert(arn, tags);
-            }
-            (arn, Err(error)) => term.note(format!("note: skipped {arn}: {error:#}")),
-        }
-    }
-    Ok(points
-        .into_iter()
-        .filter_map(|mut point| {
-            point.tags = tagged.remove(&point.arn)?;
-            Some(point)
-        })
-        .collect())
-}
-
-/// The copy jobs of the given recovery points. ListCopyJobs filters by the resource a copy
-/// comes from (the file system, the database), so the jobs of each resource are listed once
-/// and matched to the recovery points by their source recovery point.
-async fn copy_jobs(
-    backup: &aws_sdk_backup::Client,
-    points: &[RecoveryPoint],
-) -> anyhow::Result<Vec<CopyJob>> {
-    let wanted: BTreeSet<&str> = points.iter().map(|p| p.arn.as_str()).collect();
-    let resources: BTreeSet<&str> = points
-        .iter()
-        .filter_map(|p| p.resource_arn.as_deref())
-        .collect();
-    let mut jobs = Vec::new();
-    for resource in resources {
-        let mut pages = backup
-            .list_copy_jobs()
-            .by_resource_arn(resource)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(job) = pages.next().await {
-            let job = job.with_context(|| format!("cannot list the copy jobs of {resource}"))?;
-            if !job
-                .source_recovery_point_arn()
-                .is_some_and(|source| wanted.contains(source))
-            {
-                continue;
-            }
-            jobs.push(CopyJob {
-                source_recovery_point_arn: job.source_recovery_point_arn().map(str::to_owned),
-                state: job.state().map(|s| s.as_str().to_owned()),
-                destination_vault_arn: job.destination_backup_vault_arn().map(str::to_owned),
-                destination_recovery_point_arn: job
-                    .destination_recovery_point_arn()
-                    .map(str::to_owned),
-                created_at: job.creation_date().copied(),
-            });
-        }
-    }
-    Ok(jobs)
+    Ok(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bbws::catalog::BackupKind;
 
-    const VAULT: &str = "bbws-dev-backup-vault";
     const FS: &str =
         "arn:aws:elasticfilesystem:af-south-1:123456789012:file-system/fs-0123456789abcdef0";
     const DB: &str = "arn:aws:rds:af-south-1:123456789012:db:tenant-1";
@@ -400,220 +409,127 @@ mod tests {
         format!("arn:aws:backup:af-south-1:123456789012:recovery-point:{id}")
     }
 
-    fn point(id: &str, resource: &str, at: i64, tags: &[(&str, &str)]) -> RecoveryPoint {
-        RecoveryPoint {
-            arn: rp(id),
-            resource_arn: Some(resource.into()),
-            resource_type: Some(if resource == FS { "EFS" } else { "RDS" }.into()),
-            status: Some("COMPLETED".into()),
-            created_at: Some(DateTime::from_secs(at)),
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+    fn point(id: &str, resource: &str, at: i64, size: Option<i64>) -> Point {
+        Point {
+            recovery_point_arn: rp(id),
+            resource_arn: resource.into(),
+            resource_type: if resource == FS { "EFS" } else { "RDS" }.into(),
+            vault: "bbws-dev-backup-vault".into(),
+            created_at: at,
+            size_bytes: size,
+            status: "COMPLETED".into(),
+            delete_at: Some(at + 7 * 86_400),
         }
     }
 
-    fn owned(tenant: &str, backup: &str, component: &str) -> Vec<(&'static str, String)> {
-        vec![
-            (tags::TENANT_ID, tenant.to_owned()),
-            (tags::BACKUP_ID, backup.to_owned()),
-            (tags::COMPONENT, component.to_owned()),
-        ]
+    fn copy(state: &str) -> DrCopy {
+        DrCopy {
+            copy_job_id: "copy-1".into(),
+            recovery_point_arn: Some(rp("copy").replace("af-south-1", "eu-west-1")),
+            vault_arn: DR_VAULT.into(),
+            state: state.into(),
+            created_at: 1_790_000_300,
+            delete_at: None,
+        }
     }
 
-    fn with<'a>(tags: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-        tags.iter().map(|(k, v)| (*k, v.as_str())).collect()
-    }
-
-    /// The vault as a tenant sees it: its own backup (efs + database), an older backup that
-    /// joined the hourly file-system job, an automated database recovery point, and other
-    /// tenants' recovery points.
-    fn vault() -> Vec<RecoveryPoint> {
+    fn backups() -> Vec<TenantBackup> {
         let t = 1_790_000_000;
         vec![
-            point(
-                "efs-new",
-                FS,
-                t + 100,
-                &with(&owned("tenant-1", "tb-new", "efs")),
-            ),
-            point(
-                "db-new",
-                DB,
-                t + 160,
-                &with(&owned("tenant-1", "tb-new", "database")),
-            ),
-            // The hourly plan's file-system recovery point, joined by tb-old of tenant-1
-            // and by a backup of tenant-2.
-            point(
-                "efs-hourly",
-                FS,
-                t - 3600,
-                &[
-                    ("bbws:backup:tb-old", "tenant-1"),
-                    ("bbws:backup:tb-other", "tenant-2"),
-                ],
-            ),
-            point(
-                "db-old",
-                DB,
-                t - 3500,
-                &with(&owned("tenant-1", "tb-old", "database")),
-            ),
-            // The hourly plan's database recovery point: the resource's tags, no backup id.
-            point("db-hourly", DB, t - 7200, &[(tags::TENANT_ID, "tenant-1")]),
-            point(
-                "efs-tenant-2",
-                FS,
-                t + 50,
-                &with(&owned("tenant-2", "tb-2", "efs")),
-            ),
-            point("unrelated", FS, t + 500, &[]),
+            TenantBackup {
+                tenant_id: "tenant-1".into(),
+                backup_id: "tb-new".into(),
+                kind: BackupKind::OnDemand,
+                time: t,
+                files: Some(point("efs-new", FS, t + 100, Some(2048))),
+                database: Some(point("db-new", DB, t + 160, Some(1024))),
+                restores: vec!["arn:restore-1".into()],
+                expires_at: Some(t + 30 * 86_400),
+            },
+            TenantBackup {
+                tenant_id: "tenant-1".into(),
+                backup_id: "hourly-20260921T1300Z".into(),
+                kind: BackupKind::Hourly,
+                time: t - 3600,
+                files: Some(point("efs-hourly", FS, t - 3500, None)),
+                database: None,
+                restores: vec![],
+                expires_at: None,
+            },
         ]
     }
 
     #[test]
-    fn groups_owned_joined_and_automated_recovery_points_newest_first() {
-        let copies = newest_copies(&[CopyJob {
-            source_recovery_point_arn: Some(rp("efs-new")),
-            state: Some("COMPLETED".into()),
-            destination_vault_arn: Some(DR_VAULT.into()),
-            destination_recovery_point_arn: Some(
-                rp("efs-new-copy").replace("af-south-1", "eu-west-1"),
-            ),
-            created_at: Some(DateTime::from_secs(1_790_000_200)),
-        }]);
-        let backups = group_backups("tenant-1", &vault(), &copies);
-
-        // (backup id, automated, created, [(component, arn)])
-        type Summary<'a> = (&'a str, bool, Option<&'a str>, Vec<(&'a str, String)>);
-        let summary: Vec<Summary> = backups
+    fn each_backup_shows_kind_time_size_and_dr_copy_state_in_catalog_order() {
+        let copies = HashMap::from([(rp("efs-new"), copy("COMPLETED"))]);
+        let listed = summarise(&backups(), &copies);
+        let summary: Vec<(&str, &str, &str, Option<i64>)> = listed
             .iter()
             .map(|b| {
                 (
                     b.backup_id.as_str(),
-                    b.automated,
-                    b.created_at.as_deref(),
-                    b.recovery_points
-                        .iter()
-                        .map(|p| (p.component.as_str(), p.arn.clone()))
-                        .collect(),
+                    b.kind.as_str(),
+                    b.time.as_str(),
+                    b.size_bytes,
                 )
             })
             .collect();
         assert_eq!(
             summary,
-            vec![
+            [
+                ("tb-new", "on-demand", "2026-09-21T14:13:20Z", Some(3072)),
                 (
-                    "tb-new",
-                    false,
-                    Some("2026-09-21T14:16:00Z"),
-                    vec![("database", rp("db-new")), ("efs", rp("efs-new"))]
-                ),
-                (
-                    "tb-old",
-                    false,
-                    Some("2026-09-21T13:15:00Z"),
-                    // The joined recovery point carries no component tag: AWS's type.
-                    vec![("EFS", rp("efs-hourly")), ("database", rp("db-old"))]
-                ),
-                (
-                    rp("db-hourly").as_str(),
-                    true,
-                    Some("2026-09-21T12:13:20Z"),
-                    vec![("RDS", rp("db-hourly"))]
+                    "hourly-20260921T1300Z",
+                    "hourly",
+                    "2026-09-21T13:13:20Z",
+                    None
                 ),
             ]
         );
-        assert!(backups.iter().all(|b| b.tenant_id == "tenant-1"));
-
-        let efs_new = &backups[0].recovery_points[1];
+        let files = listed[0].files.as_ref().unwrap();
+        assert_eq!(files.dr_copy.as_deref(), Some("COMPLETED"));
+        assert_eq!(listed[0].database.as_ref().unwrap().dr_copy, None);
+        assert_eq!(listed[1].database, None);
+        let table = render_table("tenant-1", &listed);
+        assert_eq!(table.len(), 3);
+        assert!(table[0].starts_with("BACKUP"), "{table:?}");
+        assert!(table[1].starts_with("tb-new "), "{table:?}");
+        assert!(table[1].contains("3.0 KiB") && table[1].contains("COMPLETED"));
+        assert!(table[1].ends_with("none"), "{table:?}");
+        let cells: Vec<&str> = table[2].split_whitespace().collect();
+        assert_eq!(cells[4..], ["none", "-"], "{table:?}");
         assert_eq!(
-            efs_new.dr_copy.as_ref().map(|c| c.state.as_str()),
-            Some("COMPLETED")
+            render_table("tenant-1", &[]),
+            ["No backups of tenant-1 in the catalog."]
         );
-        assert_eq!(backups[0].recovery_points[0].dr_copy, None);
-
-        // The other tenant sees its own backup and the one that joined the hourly point.
-        let theirs: Vec<String> = group_backups("tenant-2", &vault(), &HashMap::new())
-            .into_iter()
-            .map(|b| b.backup_id)
-            .collect();
-        assert_eq!(theirs, ["tb-2", "tb-other"]);
-        assert!(group_backups("tenant-3", &vault(), &HashMap::new()).is_empty());
     }
 
     #[test]
-    fn a_recovery_point_made_by_one_backup_and_joined_by_another_is_in_both() {
-        let points = [point(
-            "efs-shared",
-            FS,
-            1_790_000_000,
-            &[
-                (tags::TENANT_ID, "tenant-1"),
-                (tags::BACKUP_ID, "tb-a"),
-                ("bbws:backup:tb-b", "tenant-1"),
-            ],
-        )];
-        let ids: Vec<String> = group_backups("tenant-1", &points, &HashMap::new())
-            .into_iter()
-            .map(|b| b.backup_id)
-            .collect();
-        assert_eq!(ids, ["tb-a", "tb-b"]);
-        assert!(belongs_to("tenant-1", &points[0]));
-        assert!(!belongs_to("tenant-10", &points[0]));
+    fn sizes_read_for_people() {
+        assert_eq!(human_size(None), "-");
+        assert_eq!(human_size(Some(512)), "512 B");
+        assert_eq!(human_size(Some(1536)), "1.5 KiB");
+        assert_eq!(human_size(Some(3 * 1024 * 1024 * 1024)), "3.0 GiB");
     }
 
     #[test]
-    fn the_newest_copy_job_of_each_recovery_point_wins() {
-        let job = |source: &str, state: &str, at: i64| CopyJob {
-            source_recovery_point_arn: Some(rp(source)),
-            state: Some(state.into()),
-            destination_vault_arn: Some(DR_VAULT.into()),
-            destination_recovery_point_arn: None,
-            created_at: Some(DateTime::from_secs(at)),
-        };
-        let copies = newest_copies(&[
-            job("a", "FAILED", 10),
-            job("a", "RUNNING", 20),
-            job("a", "COMPLETED", 5),
-            job("b", "CREATED", 1),
-        ]);
-        assert_eq!(copies[&rp("a")].state, "RUNNING");
-        assert_eq!(copies[&rp("b")].state, "CREATED");
-        assert_eq!(copies.len(), 2);
-    }
-
-    #[test]
-    fn json_shape_and_table() {
-        let backups = group_backups("tenant-1", &vault()[..2], &HashMap::new());
-        let json = serde_json::to_value(&backups).unwrap();
-        assert_eq!(
-            json[0],
-            serde_json::json!({
-                "backupId": "tb-new",
-                "automated": false,
-                "tenantId": "tenant-1",
-                "createdAt": "2026-09-21T14:16:00Z",
-                "recoveryPoints": [
-                    {"arn": rp("db-new"), "component": "database", "resourceType": "RDS",
-                     "status": "COMPLETED", "createdAt": "2026-09-21T14:16:00Z", "drCopy": null},
-                    {"arn": rp("efs-new"), "component": "efs", "resourceType": "EFS",
-                     "status": "COMPLETED", "createdAt": "2026-09-21T14:15:00Z", "drCopy": null},
-                ]
-            })
-        );
-        let table = render_table("tenant-1", VAULT, &backups);
-        assert_eq!(
-            table[0],
-            "tb-new  2026-09-21T14:16:00Z  (2 recovery points)"
-        );
-        assert!(table[1].starts_with("  database  COMPLETED  2026-09-21T14:16:00Z  arn:"));
-        assert!(table[1].ends_with("DR none"));
-        assert_eq!(
-            render_table("tenant-1", VAULT, &[]),
-            ["No backups of tenant-1 in bbws-dev-backup-vault."]
-        );
+    fn the_detail_names_points_copies_expiry_and_restores() {
+        let copies = HashMap::from([(rp("db-new"), copy("RUNNING"))]);
+        let shown = detail(&backups()[0], &copies);
+        assert_eq!(shown["expiresAt"], "2026-10-21T14:13:20Z");
+        assert_eq!(shown["files"]["sizeBytes"], 2048);
+        assert_eq!(shown["files"]["deleteAt"], "2026-09-28T14:15:00Z");
+        assert_eq!(shown["files"]["drCopy"], Value::Null);
+        assert_eq!(shown["database"]["drCopy"]["state"], "RUNNING");
+        assert_eq!(shown["database"]["drCopy"]["vaultArn"], DR_VAULT);
+        assert_eq!(shown["restores"], json!(["arn:restore-1"]));
+        let lines = render_detail(&shown);
+        assert_eq!(lines[0], "Backup:     tb-new");
+        assert!(lines.contains(&"  Size:           2.0 KiB".to_owned()));
+        assert!(lines.contains(&"  DR copy:        RUNNING (job copy-1)".to_owned()));
+        assert_eq!(lines.last().unwrap(), "  arn:restore-1");
+        let hourly = render_detail(&detail(&backups()[1], &HashMap::new()));
+        assert!(hourly.contains(&"Database:      <none>".to_owned()));
+        assert!(hourly.contains(&"Restores:   <none>".to_owned()));
     }
 }

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use aws_config::{Region, SdkConfig};
+use bbws::catalog::Catalog;
 use bbws::TenantId;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
@@ -48,15 +49,15 @@ pub struct Global {
     /// AWS region (else the SDK's usual sources)
     #[arg(long, global = true)]
     pub region: Option<String>,
-    /// The environment whose state machine and vault to use
+    /// The environment whose state machines and catalog to use
     #[arg(long, global = true, value_enum, default_value_t = Env::Dev)]
     pub env: Env,
     /// The backup state machine [default: found by its name bbws-<env>-tenant-backup]
     #[arg(long, global = true, value_name = "ARN")]
     pub state_machine_arn: Option<String>,
-    /// The backup vault [default: bbws-<env>-backup-vault]
+    /// The tenant backup catalog's table [default: bbws-<env>-backup-catalog]
     #[arg(long, global = true, value_name = "NAME")]
-    pub vault: Option<String>,
+    pub catalog_table: Option<String>,
     /// Machine-readable output: the result is one JSON object (or array) on the last line
     #[arg(long, global = true)]
     pub json: bool,
@@ -87,10 +88,10 @@ impl Global {
         format!("bbws-{}-tenant-backup", self.env.as_str())
     }
 
-    fn vault_name(&self) -> String {
-        self.vault
+    fn catalog_table(&self) -> String {
+        self.catalog_table
             .clone()
-            .unwrap_or_else(|| format!("bbws-{}-backup-vault", self.env.as_str()))
+            .unwrap_or_else(|| bbws::catalog::table_name(self.env.as_str()))
     }
 }
 
@@ -100,12 +101,9 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore one tenant from a backup: start the restore state machine and follow it
     Restore(RestoreArgs),
-    /// List a tenant's backups in the vault, newest first, with their DR copies
-    Backups {
-        /// The tenant id
-        #[arg(long)]
-        tenant: String,
-    },
+    /// List a tenant's backups from the catalog, newest first, with their DR copies; or
+    /// show one backup in detail (--id)
+    Backups(BackupsArgs),
     /// Show an execution's status (its output or error once it has ended)
     Status {
         /// The execution ARN (as `bbws backup` prints it)
@@ -114,6 +112,23 @@ pub enum Command {
         #[arg(long)]
         follow: bool,
     },
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct BackupsArgs {
+    /// The tenant id
+    #[arg(long)]
+    pub tenant: String,
+    /// Show this one backup in detail: its points, sizes, DR copies, expiry and the
+    /// restores that used it
+    #[arg(long, value_name = "BACKUP", conflicts_with_all = ["since", "limit"])]
+    pub id: Option<String>,
+    /// Only backups made at or after this moment (RFC 3339, e.g. 2026-11-26T00:00:00Z)
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub since: Option<i64>,
+    /// At most this many backups, newest first
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Args)]
@@ -248,18 +263,25 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
             )
             .await
         }
-        Command::Backups { tenant } => {
-            let tenant = match valid_tenant(tenant, term) {
+        Command::Backups(args) => {
+            let tenant = match valid_tenant(&args.tenant, term) {
                 Ok(tenant) => tenant,
                 Err(code) => return Ok(code),
             };
-            let sdk = aws_config(global).await;
-            let (backup, rds) = (
-                aws_sdk_backup::Client::new(&sdk),
-                aws_sdk_rds::Client::new(&sdk),
-            );
-            backups::list(&backup, &rds, &global.vault_name(), tenant.as_str(), term).await?;
-            Ok(0)
+            let catalog = Catalog {
+                dynamodb: aws_sdk_dynamodb::Client::new(&aws_config(global).await),
+                table: global.catalog_table(),
+                dr_delete_after_days: 30,
+            };
+            match &args.id {
+                Some(id) => backups::describe(&catalog, tenant.as_str(), id, term).await,
+                None => {
+                    let limit = args.limit.map_or(backups::DEFAULT_LIMIT, |n| {
+                        n.min(usize::MAX as u64) as usize
+                    });
+                    backups::list(&catalog, tenant.as_str(), args.since, limit, term).await
+                }
+            }
         }
         Command::Status {
             execution_arn,
@@ -286,6 +308,13 @@ fn valid_tenant(raw: &str, term: &mut Term) -> Result<TenantId, i32> {
 
 fn poll_interval(global: &Global) -> Duration {
     global.poll_interval
+}
+
+/// An RFC 3339 moment, as seconds since the epoch.
+fn parse_time(raw: &str) -> Result<i64, String> {
+    OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| format!("{raw:?} is not an RFC 3339 time ({e})"))
 }
 
 /// A positive number of seconds, at most an hour.
@@ -388,7 +417,7 @@ mod tests {
         let cli =
             Cli::try_parse_from(["bbws", "backups", "--tenant", "t", "--env", "prod"]).unwrap();
         assert_eq!(cli.global.state_machine_name(), "bbws-prod-tenant-backup");
-        assert_eq!(cli.global.vault_name(), "bbws-prod-backup-vault");
+        assert_eq!(cli.global.catalog_table(), "bbws-prod-backup-catalog");
         assert_eq!(cli.global.poll_interval, Duration::from_secs(1));
         let cli =
             Cli::try_parse_from(["bbws", "status", "arn", "--poll-interval", "0.25"]).unwrap();
@@ -398,10 +427,39 @@ mod tests {
             assert_eq!(error.unwrap_err().exit_code(), 2, "{bad}");
         }
         assert!(!cli.global.json);
-        let cli =
-            Cli::try_parse_from(["bbws", "--vault", "v", "backups", "--tenant", "t"]).unwrap();
-        assert_eq!(cli.global.vault_name(), "v");
+        let cli = Cli::try_parse_from(["bbws", "--catalog-table", "v", "backups", "--tenant", "t"])
+            .unwrap();
+        assert_eq!(cli.global.catalog_table(), "v");
         assert_eq!(cli.global.state_machine_name(), "bbws-dev-tenant-backup");
+    }
+
+    #[test]
+    fn backups_takes_since_limit_and_id() {
+        let cli = Cli::try_parse_from([
+            "bbws",
+            "backups",
+            "--tenant",
+            "t",
+            "--since",
+            "2026-11-26T07:30:00+02:00",
+            "--limit",
+            "20",
+        ])
+        .unwrap();
+        let Command::Backups(args) = cli.command else {
+            panic!("not backups")
+        };
+        assert_eq!(args.since, Some(1_795_671_000));
+        assert_eq!(args.limit, Some(20));
+        for bad in [
+            &["--since", "yesterday"][..],
+            &["--limit", "0"],
+            &["--id", "tb-1", "--limit", "3"],
+        ] {
+            let error =
+                Cli::try_parse_from([&["bbws", "backups", "--tenant", "t"][..], bad].concat());
+            assert_eq!(error.unwrap_err().exit_code(), 2, "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,15 +1,14 @@
 //! The commands against the real SDK clients, answered by aws-smithy-mocks rules: what is
 //! sent to AWS, and what the operator sees and gets as exit code.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_backup::operation::list_copy_jobs::ListCopyJobsOutput;
-use aws_sdk_backup::operation::list_recovery_points_by_backup_vault::ListRecoveryPointsByBackupVaultOutput;
-use aws_sdk_backup::operation::list_tags::ListTagsOutput;
-use aws_sdk_backup::types::{
-    CopyJob, CopyJobState, RecoveryPointByBackupVault, RecoveryPointStatus,
-};
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::operation::get_execution_history::{
     GetExecutionHistoryError, GetExecutionHistoryOutput,
@@ -27,6 +26,8 @@ use clap::Parser;
 use serde_json::{json, Value};
 use time::macros::datetime;
 
+use bbws::catalog::Catalog;
+
 use crate::output::Term;
 use crate::{backup_command, backups, follow, BackupArgs, Cli, Command};
 
@@ -43,11 +44,6 @@ fn execution_arn(name: &str) -> String {
 fn sfn(rules: &[&Rule]) -> aws_sdk_sfn::Client {
     mock_client!(aws_sdk_sfn, RuleMode::MatchAny, rules, |c| c
         .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled()))
-}
-
-fn backup_client(rules: &[&Rule]) -> aws_sdk_backup::Client {
-    mock_client!(aws_sdk_backup, RuleMode::MatchAny, rules, |c| c
-        .retry_config(aws_sdk_backup::config::retry::RetryConfig::disabled()))
 }
 
 fn machine(name: &str) -> StateMachineListItem {
@@ -419,153 +415,268 @@ const FS: &str =
     "arn:aws:elasticfilesystem:af-south-1:123456789012:file-system/fs-0123456789abcdef0";
 const DB: &str = "arn:aws:rds:af-south-1:123456789012:db:tenant-1";
 const DR_VAULT: &str = "arn:aws:backup:eu-west-1:123456789012:backup-vault:bbws-dr-vault";
+const TABLE: &str = "bbws-dev-backup-catalog";
 
 fn rp(id: &str) -> String {
     format!("arn:aws:backup:af-south-1:123456789012:recovery-point:{id}")
 }
 
-fn vault_point(id: &str, resource: &str, at: i64) -> RecoveryPointByBackupVault {
-    RecoveryPointByBackupVault::builder()
-        .recovery_point_arn(rp(id))
-        .resource_arn(resource)
-        .resource_type(if resource == FS { "EFS" } else { "RDS" })
-        .status(RecoveryPointStatus::Completed)
-        .creation_date(DateTime::from_secs(at))
-        .build()
+fn catalog(rules: &[&Rule]) -> Catalog {
+    Catalog {
+        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules, |c| c
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())),
+        table: TABLE.into(),
+        dr_delete_after_days: 30,
+    }
 }
 
-fn tags_of(id: &'static str, tags: &'static [(&'static str, &'static str)]) -> Rule {
-    mock!(aws_sdk_backup::Client::list_tags)
-        .match_requests(move |req| req.resource_arn() == Some(rp(id).as_str()))
-        .then_output(move || {
-            let mut out = ListTagsOutput::builder();
-            for (k, v) in tags {
-                out = out.tags(*k, *v);
-            }
-            out.build()
-        })
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn point_item(id: &str, resource: &str, at: i64, size: i64) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("recoveryPointArn".into(), s(&rp(id))),
+        ("resourceArn".into(), s(resource)),
+        (
+            "resourceType".into(),
+            s(if resource == FS { "EFS" } else { "RDS" }),
+        ),
+        ("vault".into(), s("bbws-dev-backup-vault")),
+        ("createdAt".into(), n(at)),
+        ("sizeBytes".into(), n(size)),
+        ("status".into(), s("COMPLETED")),
+    ]))
+}
+
+/// A tenant backup item as the catalog writes it, `hours` before 2026-09-21T14:00:00Z.
+fn backup_item(hours: i64) -> HashMap<String, AttributeValue> {
+    let t = 1_790_000_000 - 1_790_000_000 % 3600 - hours * 3600;
+    let id = bbws::catalog::hourly_backup_id(t);
+    let sk = format!(
+        "backup#{}#{id}",
+        DateTime::from_secs(t)
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap()
+            .replace(['-', ':'], "")
+    );
+    HashMap::from([
+        ("pk".into(), s("tenant#tenant-1")),
+        ("sk".into(), s(&sk)),
+        ("tenantId".into(), s("tenant-1")),
+        ("backupId".into(), s(&id)),
+        ("kind".into(), s("hourly")),
+        ("time".into(), n(t)),
+        (
+            "files".into(),
+            point_item(&format!("efs-{hours}"), FS, t + 60, 4096),
+        ),
+        (
+            "database".into(),
+            point_item(&format!("db-{hours}"), DB, t + 90, 1024),
+        ),
+    ])
+}
+
+fn copies_rule() -> Rule {
+    mock!(aws_sdk_dynamodb::Client::batch_get_item).then_compute_output(|req| {
+        let keys = req.request_items().unwrap()[TABLE].keys();
+        // Only the file-system points were copied.
+        let items: Vec<HashMap<String, AttributeValue>> = keys
+            .iter()
+            .filter_map(|key| {
+                let arn = key["pk"].as_s().unwrap().strip_prefix("point#")?.to_owned();
+                arn.contains(":efs-").then(|| {
+                    HashMap::from([
+                        ("pk".into(), key["pk"].clone()),
+                        ("sk".into(), s("point")),
+                        ("recoveryPointArn".into(), s(&arn)),
+                        (
+                            "drCopy".into(),
+                            AttributeValue::M(HashMap::from([
+                                ("copyJobId".into(), s("copy-1")),
+                                ("vaultArn".into(), s(DR_VAULT)),
+                                ("state".into(), s("COMPLETED")),
+                                ("createdAt".into(), n(1_790_000_000)),
+                                ("rank".into(), n(3)),
+                            ])),
+                        ),
+                    ])
+                })
+            })
+            .collect();
+        BatchGetItemOutput::builder()
+            .responses(TABLE, items)
+            .build()
+    })
 }
 
 #[tokio::test]
-async fn backups_lists_the_tenants_recovery_points_grouped_with_their_dr_copies() {
-    let t = 1_790_000_000;
-    let points = mock!(aws_sdk_backup::Client::list_recovery_points_by_backup_vault)
-        .match_requests(|req| req.backup_vault_name() == Some("bbws-dev-backup-vault"))
-        .then_compute_output(move |req| match req.next_token() {
-            None => ListRecoveryPointsByBackupVaultOutput::builder()
-                .recovery_points(vault_point("efs-1", FS, t))
-                .recovery_points(vault_point("db-1", DB, t + 60))
-                .next_token("more")
-                .build(),
-            Some(_) => ListRecoveryPointsByBackupVaultOutput::builder()
-                .recovery_points(vault_point("efs-hourly", FS, t - 3600))
-                .recovery_points(vault_point("efs-other", FS, t + 10))
-                .build(),
-        });
-    let tags = [
-        tags_of(
-            "efs-1",
-            &[
-                ("bbws:tenant-id", "tenant-1"),
-                ("bbws:backup-id", "tb-1"),
-                ("bbws:component", "efs"),
-            ],
-        ),
-        tags_of(
-            "db-1",
-            &[
-                ("bbws:tenant-id", "tenant-1"),
-                ("bbws:backup-id", "tb-1"),
-                ("bbws:component", "database"),
-            ],
-        ),
-        tags_of("efs-hourly", &[("bbws:backup:tb-0", "tenant-1")]),
-        tags_of(
-            "efs-other",
-            &[("bbws:tenant-id", "tenant-2"), ("bbws:backup-id", "tb-2")],
-        ),
-    ];
-    // Copy jobs are listed per source resource; the file system's include another
-    // tenant's copy, which must not show.
-    let copies = mock!(aws_sdk_backup::Client::list_copy_jobs).then_compute_output(move |req| {
-        let job = |source: &str, state: CopyJobState, at: i64| {
-            CopyJob::builder()
-                .source_recovery_point_arn(rp(source))
-                .resource_arn(req.by_resource_arn().unwrap())
-                .destination_backup_vault_arn(DR_VAULT)
-                .destination_recovery_point_arn(
-                    rp(&format!("{source}-dr")).replace("af-south-1", "eu-west-1"),
-                )
-                .state(state)
-                .creation_date(DateTime::from_secs(at))
-                .build()
+async fn backups_queries_the_catalog_newest_first_page_by_page_up_to_the_limit() {
+    // 7 backups, an hour apart; DynamoDB answers at most 2 items a page (a page may end
+    // before Limit: at 1 MB), so a limit of 5 takes three pages and stops there.
+    let all: Vec<_> = (0..7).map(backup_item).collect();
+    let pages = all.clone();
+    let query = mock!(aws_sdk_dynamodb::Client::query).then_compute_output(move |req| {
+        assert_eq!(req.table_name(), Some(TABLE));
+        assert_eq!(req.scan_index_forward(), Some(false), "newest first");
+        let from = match req.exclusive_start_key() {
+            None => 0,
+            Some(key) => pages.iter().position(|i| i["sk"] == key["sk"]).unwrap() + 1,
         };
-        let mut out = ListCopyJobsOutput::builder();
-        if req.by_resource_arn() == Some(FS) {
+        let take = (req.limit().unwrap() as usize).min(2);
+        let items: Vec<_> = pages.iter().skip(from).take(take).cloned().collect();
+        let mut out = QueryOutput::builder().set_items(Some(items.clone()));
+        if from + take < pages.len() {
+            let last = items.last().unwrap();
             out = out
-                .copy_jobs(job("efs-1", CopyJobState::Failed, t + 100))
-                .copy_jobs(job("efs-1", CopyJobState::Completed, t + 200))
-                .copy_jobs(job("efs-other", CopyJobState::Running, t + 300));
+                .last_evaluated_key("pk", last["pk"].clone())
+                .last_evaluated_key("sk", last["sk"].clone());
         }
         out.build()
     });
-    let mut rules: Vec<&Rule> = vec![&points, &copies];
-    rules.extend(tags.iter());
-    let client = backup_client(&rules);
+    let copies = copies_rule();
+    let catalog = catalog(&[&query, &copies]);
 
     let (mut term, out, err) = Term::captured(false, true);
-    let rds = aws_sdk_rds::Client::from_conf(
-        aws_sdk_rds::Config::builder()
-            .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
-            .region(aws_sdk_rds::config::Region::new("us-east-1"))
-            .build(),
-    );
-    let listed = backups::list(
-        &client,
-        &rds,
-        "bbws-dev-backup-vault",
-        "tenant-1",
-        &mut term,
-    )
-    .await
-    .unwrap();
-    assert_eq!(err.text(), "");
-    assert_eq!(points.num_calls(), 2);
+    let code = backups::list(&catalog, "tenant-1", None, 5, &mut term)
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{}", err.text());
+    assert_eq!(query.num_calls(), 3, "three pages for five backups");
+    assert_eq!(copies.num_calls(), 1, "one BatchGetItem for the DR copies");
+    let json: Value = serde_json::from_str(out.text().trim_end()).unwrap();
+    let ids: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["backupId"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        copies.num_calls(),
-        2,
-        "once per resource: the file system and the database"
+        ids,
+        [
+            "hourly-20260921T1400Z",
+            "hourly-20260921T1300Z",
+            "hourly-20260921T1200Z",
+            "hourly-20260921T1100Z",
+            "hourly-20260921T1000Z",
+        ]
+    );
+    assert_eq!(
+        json[0],
+        json!({
+            "backupId": "hourly-20260921T1400Z",
+            "tenantId": "tenant-1",
+            "kind": "hourly",
+            "time": "2026-09-21T14:00:00Z",
+            "sizeBytes": 5120,
+            "files": {"recoveryPointArn": rp("efs-0"), "createdAt": "2026-09-21T14:01:00Z",
+                      "sizeBytes": 4096, "status": "COMPLETED", "drCopy": "COMPLETED"},
+            "database": {"recoveryPointArn": rp("db-0"), "createdAt": "2026-09-21T14:01:30Z",
+                         "sizeBytes": 1024, "status": "COMPLETED", "drCopy": null},
+        })
     );
 
+    // Everything there is: the last page carries no LastEvaluatedKey.
+    let (mut term, out, _) = Term::captured(false, true);
+    backups::list(&catalog, "tenant-1", None, 100, &mut term)
+        .await
+        .unwrap();
     let json: Value = serde_json::from_str(out.text().trim_end()).unwrap();
-    assert_eq!(json, serde_json::to_value(&listed).unwrap());
-    assert_eq!(
-        json,
-        json!([
-            {
-                "backupId": "tb-1",
-                "automated": false,
-                "tenantId": "tenant-1",
-                "createdAt": "2026-09-21T14:14:20Z",
-                "recoveryPoints": [
-                    {"arn": rp("db-1"), "component": "database", "resourceType": "RDS",
-                     "status": "COMPLETED", "createdAt": "2026-09-21T14:14:20Z", "drCopy": null},
-                    {"arn": rp("efs-1"), "component": "efs", "resourceType": "EFS",
-                     "status": "COMPLETED", "createdAt": "2026-09-21T14:13:20Z",
-                     "drCopy": {"state": "COMPLETED", "destinationVaultArn": DR_VAULT,
-                                "destinationRecoveryPointArn": rp("efs-1-dr").replace("af-south-1", "eu-west-1")}},
-                ]
-            },
-            {
-                "backupId": "tb-0",
-                "automated": false,
-                "tenantId": "tenant-1",
-                "createdAt": "2026-09-21T13:13:20Z",
-                "recoveryPoints": [
-                    {"arn": rp("efs-hourly"), "component": "EFS", "resourceType": "EFS",
-                     "status": "COMPLETED", "createdAt": "2026-09-21T13:13:20Z", "drCopy": null},
-                ]
-            },
-        ])
+    assert_eq!(json.as_array().unwrap().len(), 7);
+    assert_eq!(query.num_calls(), 3 + 4);
+}
+
+#[tokio::test]
+async fn since_bounds_the_key_condition() {
+    let query = mock!(aws_sdk_dynamodb::Client::query).then_compute_output(|req| {
+        let values = req.expression_attribute_values().unwrap();
+        assert_eq!(values[":pk"], s("tenant#tenant-1"));
+        assert_eq!(values[":from"], s("backup#20260921T120000Z"));
+        assert_eq!(values[":to"], s("backup#~"));
+        QueryOutput::builder()
+            .set_items(Some(vec![backup_item(0), backup_item(1)]))
+            .build()
+    });
+    let copies = copies_rule();
+    let catalog = catalog(&[&query, &copies]);
+    let (mut term, out, _) = Term::captured(false, false);
+    let since = 1_790_000_000 - 1_790_000_000 % 3600 - 2 * 3600;
+    let code = backups::list(&catalog, "tenant-1", Some(since), 20, &mut term)
+        .await
+        .unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(query.num_calls(), 1);
+    let lines: Vec<String> = out.text().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines[1].starts_with("hourly-20260921T1400Z  hourly"),
+        "{lines:?}"
     );
+    assert!(lines[1].contains("5.0 KiB"), "{lines:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_tenant_or_backup_is_named_with_its_exit_code() {
+    let empty = mock!(aws_sdk_dynamodb::Client::query)
+        .then_output(|| QueryOutput::builder().set_items(Some(vec![])).build());
+    let none =
+        mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
+    let catalog = catalog(&[&empty, &none]);
+
+    let (mut term, out, err) = Term::captured(false, true);
+    let code = backups::list(&catalog, "nobody", None, 20, &mut term)
+        .await
+        .unwrap();
+    assert_eq!(code, 40);
+    // The listing, the probe for any backup, and the tenant's lives.
+    assert_eq!(empty.num_calls(), 3);
+    let line: Value = serde_json::from_str(out.text().trim_end()).unwrap();
+    assert_eq!(line["error"], "InvalidTenant");
+    assert!(err.text().contains("tenant nobody is not in the catalog"));
+
+    let (mut term, out, err) = Term::captured(false, true);
+    let code = backups::describe(&catalog, "tenant-1", "hourly-20260921T1400Z", &mut term)
+        .await
+        .unwrap();
+    assert_eq!(code, 44);
+    assert_eq!(none.num_calls(), 1);
+    let line: Value = serde_json::from_str(out.text().trim_end()).unwrap();
+    assert_eq!(line["error"], "BackupNotFound");
+    assert!(err
+        .text()
+        .contains("tenant tenant-1 has no backup hourly-20260921T1400Z"));
+}
+
+#[tokio::test]
+async fn one_backup_in_detail_is_one_get_item_and_its_copies() {
+    let get = mock!(aws_sdk_dynamodb::Client::get_item).then_compute_output(|req| {
+        assert_eq!(req.consistent_read(), Some(true));
+        let mut item = backup_item(0);
+        assert_eq!(req.key().unwrap()["sk"], item["sk"]);
+        item.insert(
+            "restores".into(),
+            AttributeValue::Ss(vec!["arn:restore-b".into(), "arn:restore-a".into()]),
+        );
+        item.insert("expiresAt".into(), n(1_790_000_000 + 30 * 86_400));
+        GetItemOutput::builder().set_item(Some(item)).build()
+    });
+    let copies = copies_rule();
+    let catalog = catalog(&[&get, &copies]);
+    let (mut term, out, _) = Term::captured(false, true);
+    let code = backups::describe(&catalog, "tenant-1", "hourly-20260921T1400Z", &mut term)
+        .await
+        .unwrap();
+    assert_eq!(code, 0);
+    assert_eq!((get.num_calls(), copies.num_calls()), (1, 1));
+    let json: Value = serde_json::from_str(out.text().trim_end()).unwrap();
+    assert_eq!(json["files"]["drCopy"]["state"], "COMPLETED");
+    assert_eq!(json["files"]["sizeBytes"], 4096);
+    assert_eq!(json["database"]["drCopy"], Value::Null);
+    assert_eq!(json["expiresAt"], "2026-10-21T14:13:20Z");
+    assert_eq!(json["restores"], json!(["arn:restore-a", "arn:restore-b"]));
 }

@@ -178,3 +178,138 @@ async fn a_redelivered_job_event_changes_nothing() {
         "no tenant got a point twice: {again:?}"
     );
 }
+
+/// Now, to the second, as RFC 3339 (what `--since` and `--at` take).
+fn now_rfc3339() -> (i64, String) {
+    use aws_sdk_backup::primitives::{DateTime, DateTimeFormat};
+    let secs = DateTime::from(std::time::SystemTime::now()).secs();
+    (
+        secs,
+        DateTime::from_secs(secs)
+            .fmt(DateTimeFormat::DateTime)
+            .unwrap(),
+    )
+}
+
+fn seconds_of(rfc3339: &Value) -> i64 {
+    use aws_sdk_backup::primitives::{DateTime, DateTimeFormat};
+    DateTime::from_str(rfc3339.as_str().expect("a time"), DateTimeFormat::DateTime)
+        .expect("RFC 3339")
+        .secs()
+}
+
+#[tokio::test]
+async fn backups_lists_the_catalog_newest_first_and_describes_one_backup() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("e2e-listed").await;
+    let (hourly, point) = plan_run_recorded(&stack, "all").await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (_, since) = now_rfc3339();
+    let on_demand = stack.backed_up("e2e-listed", &[]);
+
+    // Newest first: the on-demand backup, then the plan run's.
+    let (code, listing) = stack.bbws(&["backups", "--tenant", "e2e-listed"]);
+    assert_eq!(code, 0, "{listing}");
+    let listed = listing.as_array().expect("a JSON array");
+    let ids: Vec<&str> = listed
+        .iter()
+        .map(|b| b["backupId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [on_demand.as_str(), hourly.as_str()]);
+    assert_eq!(listed[0]["kind"], "on-demand");
+    assert_eq!(listed[1]["kind"], "hourly");
+    assert_eq!(listed[1]["files"]["recoveryPointArn"], point.as_str());
+    assert!(
+        listed[1]["sizeBytes"].as_i64().is_some_and(|n| n > 0),
+        "{listing}"
+    );
+    // The plan copies its points to the DR vault; the on-demand backup asked for no copy.
+    assert!(listed[1]["files"]["drCopy"].is_string(), "{listing}");
+    assert_eq!(listed[0]["files"]["drCopy"], Value::Null);
+
+    let (code, limited) = stack.bbws(&["backups", "--tenant", "e2e-listed", "--limit", "1"]);
+    assert_eq!(code, 0, "{limited}");
+    assert_eq!(limited.as_array().unwrap().len(), 1);
+    assert_eq!(limited[0]["backupId"], on_demand.as_str());
+    let (code, recent) = stack.bbws(&["backups", "--tenant", "e2e-listed", "--since", &since]);
+    assert_eq!(code, 0, "{recent}");
+    assert_eq!(recent.as_array().unwrap().len(), 1, "{recent}");
+    assert_eq!(recent[0]["backupId"], on_demand.as_str());
+
+    // One backup in detail: its points, sizes, DR copies, expiry and the restores using it.
+    let (code, detail) = stack.bbws(&["backups", "--tenant", "e2e-listed", "--id", &hourly]);
+    assert_eq!(code, 0, "{detail}");
+    assert_eq!(detail["backupId"], hourly.as_str());
+    assert_eq!(detail["files"]["recoveryPointArn"], point.as_str());
+    assert_eq!(
+        detail["database"]["resourceArn"],
+        tenant.database_arn.as_str()
+    );
+    assert!(detail["expiresAt"].is_string(), "{detail}");
+    assert!(
+        detail["files"]["drCopy"]["copyJobId"].is_string(),
+        "{detail}"
+    );
+    assert_eq!(detail["restores"], json!([]));
+
+    let (code, out) = stack.bbws(&["backups", "--tenant", "e2e-listed", "--id", "tb-nothing"]);
+    assert_eq!(code, 44, "{out}");
+    assert_eq!(out["error"], "BackupNotFound");
+    let (code, out) = stack.bbws(&["backups", "--tenant", "e2e-never-onboarded"]);
+    assert_eq!(code, 40, "{out}");
+    assert_eq!(out["error"], "InvalidTenant");
+}
+
+#[tokio::test]
+async fn at_between_two_backups_takes_the_older_pair_and_reports_the_gap() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("e2e-at").await;
+    let before = snapshot(&tenant.directory);
+    // One plan run, its database job two seconds after its file-system job: one hourly
+    // backup whose files and database are apart.
+    let (hourly, _) = plan_run_recorded(&stack, "efs").await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    stack.plan_run("database").await;
+    stack.wait_for_jobs().await;
+    stack.deliver_catalog_events().await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (_, at) = now_rfc3339();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    std::fs::write(
+        tenant.directory.join("wp-content/index.php"),
+        "<?php // changed after the moment\n",
+    )
+    .unwrap();
+    let newer = stack.backed_up("e2e-at", &[]);
+    assert_ne!(newer, hourly);
+
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-at",
+        "--at",
+        &at,
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let pit = &out["output"]["pointInTime"];
+    assert_eq!(pit["at"], at.as_str(), "{out}");
+    assert_eq!(pit["filesBackupId"], hourly.as_str(), "{out}");
+    assert_eq!(pit["databaseBackupId"], hourly.as_str(), "{out}");
+    let gap = seconds_of(&pit["databaseCreatedAt"]) - seconds_of(&pit["filesCreatedAt"]);
+    assert!(gap >= 2, "the database job ran after the files': {out}");
+    assert_eq!(pit["gapSeconds"], gap, "{out}");
+    assert!(
+        out["output"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{gap} s apart")),
+        "{out}"
+    );
+    assert_eq!(
+        snapshot(&tenant.directory),
+        before,
+        "the files as they were at the moment"
+    );
+}
