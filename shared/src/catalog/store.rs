@@ -429,48 +429,21 @@ impl Catalog {
         items.first().map(|item| decode(op, item)).transpose()
     }
 
-    /// The tenant's newest backup whose file-system point was made at or before `at`, with
-    /// that point. Reads pages newest first from the latest id time such a point can have,
-    /// and stops once no older backup can hold a later point.
+    /// The tenant's newest backup whose file-system point was made at or before `at`. Reads
+    /// pages newest first from the latest id time such a point can have, and stops once no
+    /// older backup can hold a later point.
     pub async fn files_at_or_before(
         &self,
         op: Operation,
         tenant: &str,
         at: i64,
     ) -> Result<Option<TenantBackup>, Error> {
-        let mut best: Option<TenantBackup> = None;
-        let mut start: Option<String> = None;
-        loop {
-            let page = self
-                .backups(
-                    op,
-                    tenant,
-                    None,
-                    Some(at + JOINED_BEFORE_SECONDS),
-                    100,
-                    start.as_deref(),
-                )
-                .await?;
-            for backup in page.backups {
-                let best_at = best
-                    .as_ref()
-                    .and_then(|b| b.files.as_ref())
-                    .map(|f| f.created_at);
-                if let Some(best_at) = best_at {
-                    if backup.time + MADE_AFTER_SECONDS < best_at {
-                        return Ok(best);
-                    }
-                }
-                let Some(files) = &backup.files else { continue };
-                if files.created_at <= at && best_at.is_none_or(|b| files.created_at > b) {
-                    best = Some(backup);
-                }
-            }
-            match page.next {
-                Some(next) => start = Some(next),
-                None => return Ok(best),
-            }
-        }
+        let found = self
+            .newest_point_at_or_before(op, tenant, at, at + JOINED_BEFORE_SECONDS, |b| {
+                b.files.as_ref()
+            })
+            .await?;
+        Ok(found.map(|(backup, _)| backup))
     }
 
     /// The tenant's newest database point made at or before `at`, in the backups around it.
@@ -480,6 +453,23 @@ impl Catalog {
         tenant: &str,
         at: i64,
     ) -> Result<Option<(TenantBackup, Point)>, Error> {
+        self.newest_point_at_or_before(op, tenant, at, at + MADE_AFTER_SECONDS, |b| {
+            b.database.as_ref()
+        })
+        .await
+    }
+
+    /// The backup holding the newest `point` made at or before `at`, with that point: pages
+    /// newest first from backups whose id time is at most `latest_id_time`, until no older
+    /// backup can hold a later point.
+    async fn newest_point_at_or_before(
+        &self,
+        op: Operation,
+        tenant: &str,
+        at: i64,
+        latest_id_time: i64,
+        point: impl Fn(&TenantBackup) -> Option<&Point>,
+    ) -> Result<Option<(TenantBackup, Point)>, Error> {
         let mut start: Option<String> = None;
         let mut best: Option<(TenantBackup, Point)> = None;
         loop {
@@ -488,7 +478,7 @@ impl Catalog {
                     op,
                     tenant,
                     None,
-                    Some(at + MADE_AFTER_SECONDS),
+                    Some(latest_id_time),
                     100,
                     start.as_deref(),
                 )
@@ -500,11 +490,11 @@ impl Catalog {
                         return Ok(best);
                     }
                 }
-                let Some(db) = backup.database.clone() else {
+                let Some(found) = point(&backup).cloned() else {
                     continue;
                 };
-                if db.created_at <= at && best_at.is_none_or(|b| db.created_at > b) {
-                    best = Some((backup, db));
+                if found.created_at <= at && best_at.is_none_or(|b| found.created_at > b) {
+                    best = Some((backup, found));
                 }
             }
             match page.next {
