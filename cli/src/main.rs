@@ -3,6 +3,7 @@
 
 mod backup;
 mod backups;
+mod catalog;
 mod exit;
 mod follow;
 mod output;
@@ -104,6 +105,9 @@ pub enum Command {
     /// List a tenant's backups from the catalog, newest first, with their DR copies; or
     /// show one backup in detail (--id)
     Backups(BackupsArgs),
+    /// The tenant backup catalog itself
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
     /// Show an execution's status (its output or error once it has ended)
     Status {
         /// The execution ARN (as `bbws backup` prints it)
@@ -112,6 +116,29 @@ pub enum Command {
         #[arg(long)]
         follow: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Make the catalog again from the backup vault's recovery points and tags, the tenants'
+    /// access points and the copy jobs, for a table that was lost or emptied. Items already
+    /// there are left as they are; progress goes to stderr
+    Rebuild(RebuildArgs),
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct RebuildArgs {
+    /// The shared file system whose points hold the tenants (e.g. fs-0123456789abcdef0)
+    #[arg(long, value_name = "ID")]
+    pub file_system_id: String,
+    /// The backup vault [default: bbws-<env>-backup-vault]
+    #[arg(long, value_name = "NAME")]
+    pub vault: Option<String>,
+    /// Days the DR copies are kept (the stack's DrRetentionDays): an item lives as long as
+    /// a copy may
+    #[arg(long = "dr-retention-days", value_name = "DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(i64).range(1..))]
+    pub dr_delete_after_days: i64,
 }
 
 #[derive(Clone, Debug, Default, Args)]
@@ -282,6 +309,26 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
                     backups::list(&catalog, tenant.as_str(), args.since, limit, term).await
                 }
             }
+        }
+        Command::Catalog(CatalogCommand::Rebuild(args)) => {
+            let config = aws_config(global).await;
+            let sources = bbws::catalog::rebuild::Sources {
+                catalog: Catalog {
+                    dynamodb: aws_sdk_dynamodb::Client::new(&config),
+                    table: global.catalog_table(),
+                    dr_delete_after_days: args.dr_delete_after_days,
+                },
+                backup: aws_sdk_backup::Client::new(&config),
+                efs: aws_sdk_efs::Client::new(&config),
+                tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
+                rds: aws_sdk_rds::Client::new(&config),
+                vault: args
+                    .vault
+                    .clone()
+                    .unwrap_or_else(|| format!("bbws-{}-backup-vault", global.env.as_str())),
+                file_system_id: args.file_system_id.clone(),
+            };
+            catalog::rebuild(&sources, term).await
         }
         Command::Status {
             execution_arn,

@@ -31,3 +31,11 @@ pub fn compact_utc(epoch_seconds: i64) -> String {
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_else(|| epoch_seconds.to_string())
 }
+
+/// Reads back what [`compact_utc`] writes.
+pub fn parse_compact_utc(text: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(text, &format)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+}

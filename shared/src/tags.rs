@@ -5,8 +5,17 @@ pub const BACKUP_ID: &str = "bbws:backup-id";
 pub const BACKUP_TYPE: &str = "bbws:backup-type";
 pub const COMPONENT: &str = "bbws:component";
 /// Prefix of the tag a joined shared file-system recovery point gets for each tenant backup
-/// that joined it: `bbws:backup:<tenant backup id>` = `<tenant id>`.
+/// that joined it: `bbws:backup:<tenant backup id>` = `<tenant id>/<kind>` (kind `fleet` or
+/// `on-demand`; a bare `<tenant id>` is on-demand). `bbws catalog rebuild` reads it.
 pub const JOINED_BACKUP_PREFIX: &str = "bbws:backup:";
+/// On a tenant's access point: when its life on the file system began, as the catalog
+/// records it (`YYYYMMDDTHHMMSSZ`). `bbws catalog rebuild` reads it.
+pub const ONBOARDED_AT: &str = "bbws:onboarded-at";
+/// Prefix of the tag an offboarded tenant's life leaves on its newest file-system recovery
+/// points: `bbws:life:<access point id>` = `<tenant id>/<onboarded at>/<offboarded at>`
+/// (`YYYYMMDDTHHMMSSZ`). The newest point of a kind is the last of that kind to expire, so
+/// the life is readable for as long as any point it decides about exists.
+pub const LIFE_PREFIX: &str = "bbws:life:";
 pub const ENVIRONMENT: &str = "bbws:environment";
 /// On a restored database: the tenant backup id it was restored from.
 pub const RESTORED_FROM: &str = "bbws:restored-from";

@@ -476,7 +476,7 @@ impl BackupService {
             .lifecycle(lifecycle)
             .recovery_point_tags(tags::TENANT_ID, plan.tenant_id.as_str())
             .recovery_point_tags(tags::BACKUP_ID, &plan.backup_id)
-            .recovery_point_tags(tags::BACKUP_TYPE, "on-demand")
+            .recovery_point_tags(tags::BACKUP_TYPE, plan.kind.as_str())
             .recovery_point_tags(tags::COMPONENT, resource.component())
             .send()
             .await

@@ -2,8 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::{compact_utc, parse_compact_utc};
+
 /// How a tenant backup was made.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackupKind {
     /// `bbws backup`, the state machine started by hand, or offboarding's final backup.
@@ -22,6 +26,27 @@ impl BackupKind {
             BackupKind::Fleet => "fleet",
             BackupKind::Hourly => "hourly",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [BackupKind::OnDemand, BackupKind::Fleet, BackupKind::Hourly]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+/// The value of a joined point's `bbws:backup:<id>` tag: `<tenant id>/<kind>`.
+pub fn joined_tag_value(tenant: &str, kind: BackupKind) -> String {
+    format!("{tenant}/{}", kind.as_str())
+}
+
+/// Reads a joined point's tag value back: the tenant and the backup's kind (a bare tenant id,
+/// as earlier versions wrote it, is an on-demand backup's).
+pub fn parse_joined_tag_value(value: &str) -> Option<(String, BackupKind)> {
+    match value.split_once('/') {
+        None if !value.is_empty() => Some((value.to_owned(), BackupKind::OnDemand)),
+        None => None,
+        Some((tenant, kind)) => Some((tenant.to_owned(), BackupKind::parse(kind)?)),
     }
 }
 
@@ -126,6 +151,38 @@ pub struct Life {
 }
 
 impl Life {
+    /// The tag an ended life leaves on recovery points (`bbws:life:<access point id>`):
+    /// `None` while the life goes on.
+    pub fn tag(&self) -> Option<(String, String)> {
+        let ended = self.offboarded_at?;
+        Some((
+            format!("{}{}", crate::tags::LIFE_PREFIX, self.access_point_id),
+            format!(
+                "{}/{}/{}",
+                self.tenant_id,
+                compact_utc(self.onboarded_at),
+                compact_utc(ended)
+            ),
+        ))
+    }
+
+    /// Reads back what [`Life::tag`] writes; `None` for any other tag.
+    pub fn from_tag(key: &str, value: &str) -> Option<Life> {
+        let access_point_id = key.strip_prefix(crate::tags::LIFE_PREFIX)?;
+        let mut parts = value.split('/');
+        let (Some(tenant), Some(on), Some(off), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        Some(Life {
+            tenant_id: tenant.to_owned(),
+            access_point_id: access_point_id.to_owned(),
+            onboarded_at: parse_compact_utc(on)?,
+            offboarded_at: Some(parse_compact_utc(off)?),
+        })
+    }
+
     /// Whether the tenant was on the file system at `t`.
     pub fn covers(&self, t: i64) -> bool {
         self.onboarded_at <= t && self.offboarded_at.is_none_or(|end| t <= end)
@@ -159,6 +216,43 @@ mod tests {
             ..life
         };
         assert!(open.covers(10_000));
+    }
+
+    #[test]
+    fn an_ended_life_reads_back_from_its_tag() {
+        let life = Life {
+            tenant_id: "acme".into(),
+            access_point_id: "fsap-0123".into(),
+            onboarded_at: 1_764_142_930,
+            offboarded_at: Some(1_764_150_000),
+        };
+        let (key, value) = life.tag().unwrap();
+        assert_eq!(key, "bbws:life:fsap-0123");
+        assert_eq!(value, "acme/20251126T074210Z/20251126T094000Z");
+        assert_eq!(Life::from_tag(&key, &value), Some(life.clone()));
+        assert_eq!(Life::from_tag("bbws:tenant-id", &value), None);
+        assert_eq!(Life::from_tag(&key, "acme/20251126T074210Z"), None);
+        let open = Life {
+            offboarded_at: None,
+            ..life
+        };
+        assert_eq!(open.tag(), None);
+    }
+
+    #[test]
+    fn a_joined_tag_names_the_tenant_and_the_kind() {
+        let value = joined_tag_value("acme", BackupKind::Fleet);
+        assert_eq!(value, "acme/fleet");
+        assert_eq!(
+            parse_joined_tag_value(&value),
+            Some(("acme".into(), BackupKind::Fleet))
+        );
+        assert_eq!(
+            parse_joined_tag_value("acme"),
+            Some(("acme".into(), BackupKind::OnDemand))
+        );
+        assert_eq!(parse_joined_tag_value("acme/weekly"), None);
+        assert_eq!(parse_joined_tag_value(""), None);
     }
 
     #[test]

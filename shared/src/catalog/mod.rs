@@ -31,9 +31,20 @@ mod values;
     feature = "sdk-tagging"
 ))]
 pub mod events;
+#[cfg(all(
+    feature = "sdk-dynamodb",
+    feature = "sdk-backup",
+    feature = "sdk-efs",
+    feature = "sdk-rds",
+    feature = "sdk-tagging"
+))]
+pub mod rebuild;
 
 pub use ids::{backup_time, hourly_backup_id, planned_at};
-pub use items::{BackupKind, Component, DrCopy, Life, Point, TenantBackup};
+pub use items::{
+    joined_tag_value, parse_joined_tag_value, BackupKind, Component, DrCopy, Life, Point,
+    TenantBackup,
+};
 #[cfg(feature = "sdk-dynamodb")]
 pub use store::Catalog;
 

@@ -115,6 +115,7 @@ impl JobWatcher {
     /// Describes every job not yet complete and says what the set amounts to.
     pub async fn poll(&self, mut set: JobSet) -> Result<JobSet, Error> {
         let op = set.operation;
+        let kind = set.backup_kind.unwrap_or_default();
         for job in set.jobs.iter_mut().filter(|j| !j.state.is_completed()) {
             let seen = self.describe(op, job).await?;
             // Every tenant backup names the shared file-system recovery point it used, whether
@@ -128,7 +129,7 @@ impl JobWatcher {
                     .as_deref()
                     .or(job.recovery_point_arn.as_deref());
                 if let Some(rp) = rp {
-                    self.tag_joined(op, rp, &set.tenant_id, &set.backup_id)
+                    self.tag_joined(op, rp, &set.tenant_id, &set.backup_id, kind)
                         .await?;
                 }
             }
@@ -217,21 +218,23 @@ impl JobWatcher {
         Ok(())
     }
 
-    /// Tags a shared file-system recovery point `bbws:backup:<backup id>` = `<tenant id>`, so a
-    /// restore finds it by this tenant backup's id even when another backup made it.
+    /// Tags a shared file-system recovery point `bbws:backup:<backup id>` = `<tenant id>/<kind>`:
+    /// the vault itself then says which tenant backups used it, even one another backup made,
+    /// and `bbws catalog rebuild` reads it back.
     async fn tag_joined(
         &self,
         op: Operation,
         recovery_point_arn: &str,
         tenant_id: &str,
         backup_id: &str,
+        kind: crate::catalog::BackupKind,
     ) -> Result<(), Error> {
         self.backup
             .tag_resource()
             .resource_arn(recovery_point_arn)
             .tags(
                 format!("{}{backup_id}", tags::JOINED_BACKUP_PREFIX),
-                tenant_id,
+                crate::catalog::joined_tag_value(tenant_id, kind),
             )
             .send()
             .await

@@ -18,6 +18,9 @@ pub struct AccessPoints {
     /// The shared file system tenants' access points are made on (`FILE_SYSTEM_ID`).
     pub file_system_id: Option<String>,
     pub efs: aws_sdk_efs::Client,
+    /// Offboarding leaves the ended life on the tenant's newest recovery points.
+    #[cfg(feature = "sdk-backup")]
+    pub backup: aws_sdk_backup::Client,
     /// Where each tenant's life on the file system is recorded.
     #[cfg(feature = "sdk-dynamodb")]
     pub catalog: Option<crate::catalog::Catalog>,
@@ -32,6 +35,8 @@ impl Service for AccessPoints {
         Ok(Self {
             file_system_id: config.file_system_id,
             efs: aws_sdk_efs::Client::new(sdk),
+            #[cfg(feature = "sdk-backup")]
+            backup: aws_sdk_backup::Client::new(sdk),
             #[cfg(feature = "sdk-dynamodb")]
             catalog: Some(crate::catalog::Catalog::from_lookup(
                 sdk,
@@ -82,18 +87,96 @@ impl AccessPoints {
         }))
     }
 
-    /// Records the start of the tenant's life on the file system (its access point `id`);
-    /// a repeated onboarding keeps the first record.
+    /// Records the start of the tenant's life on the file system (its access point); a
+    /// repeated onboarding keeps the first record. The access point then carries the life's
+    /// start as a tag (`bbws:onboarded-at`), so `bbws catalog rebuild` can read it back.
     #[cfg(feature = "sdk-dynamodb")]
-    pub async fn record_life(&self, tenant: &TenantId, id: &str) -> Result<(), Error> {
-        if let Some(catalog) = &self.catalog {
-            let life = crate::catalog::Life {
-                tenant_id: tenant.to_string(),
-                access_point_id: id.to_owned(),
-                onboarded_at: crate::jobs::Clock::System.now(),
-                offboarded_at: None,
-            };
-            catalog.put_life(OP, &life).await?;
+    pub async fn record_life(
+        &self,
+        tenant: &TenantId,
+        access_point: &AccessPointDescription,
+    ) -> Result<(), Error> {
+        let (Some(catalog), Some(id)) = (&self.catalog, access_point.access_point_id()) else {
+            return Ok(());
+        };
+        let life = crate::catalog::Life {
+            tenant_id: tenant.to_string(),
+            access_point_id: id.to_owned(),
+            onboarded_at: crate::jobs::Clock::System.now(),
+            offboarded_at: None,
+        };
+        let life = catalog.put_life(OP, &life).await?;
+        let stamp = crate::clock::compact_utc(life.onboarded_at);
+        let tagged = access_point
+            .tags()
+            .iter()
+            .any(|t| t.key() == crate::tags::ONBOARDED_AT && t.value() == stamp);
+        if !tagged {
+            let tag = aws_sdk_efs::types::Tag::builder()
+                .key(crate::tags::ONBOARDED_AT)
+                .value(stamp)
+                .build()
+                .map_err(|e| OP.failed(format!("a tag could not be built: {e}")))?;
+            self.efs
+                .tag_resource()
+                .resource_id(id)
+                .tags(tag)
+                .send()
+                .await
+                .map_err(|e| OP.aws(&format!("tagging access point {id}"), e))?;
+        }
+        Ok(())
+    }
+
+    /// Leaves an ended life on the tenant's newest file-system recovery point, and on its
+    /// newest hourly one when that is another (`bbws:life:<access point id>`): the newest
+    /// point of a kind expires last, so the life outlasts every point it decides about.
+    #[cfg(all(feature = "sdk-dynamodb", feature = "sdk-backup"))]
+    async fn leave_life(
+        &self,
+        catalog: &crate::catalog::Catalog,
+        tenant: &TenantId,
+        access_point_id: &str,
+    ) -> Result<(), Error> {
+        let life = catalog
+            .lives_of(OP, tenant.as_str())
+            .await?
+            .into_iter()
+            .find(|l| l.access_point_id == access_point_id);
+        let Some((key, value)) = life.as_ref().and_then(|l| l.tag()) else {
+            return Ok(());
+        };
+        // The backups read newest first, until the newest hourly one (it may be older).
+        let mut newest: Option<String> = None;
+        let mut newest_hourly: Option<String> = None;
+        let mut start: Option<String> = None;
+        'pages: loop {
+            let page = catalog
+                .backups(OP, tenant.as_str(), None, None, 100, start.as_deref())
+                .await?;
+            for backup in &page.backups {
+                let Some(files) = &backup.files else { continue };
+                newest.get_or_insert_with(|| files.recovery_point_arn.clone());
+                if backup.kind == crate::catalog::BackupKind::Hourly {
+                    newest_hourly = Some(files.recovery_point_arn.clone());
+                    break 'pages;
+                }
+            }
+            match page.next {
+                Some(next) => start = Some(next),
+                None => break,
+            }
+        }
+        let mut points: Vec<String> = newest.into_iter().chain(newest_hourly).collect();
+        points.dedup();
+        for arn in points {
+            self.backup
+                .tag_resource()
+                .resource_arn(&arn)
+                .tags(&key, &value)
+                .send()
+                .await
+                .map_err(|e| OP.aws(&format!("tagging recovery point {arn}"), e))?;
         }
         Ok(())
     }
@@ -111,6 +194,8 @@ impl AccessPoints {
                 catalog
                     .end_life(OP, tenant.as_str(), id, crate::jobs::Clock::System.now())
                     .await?;
+                #[cfg(feature = "sdk-backup")]
+                self.leave_life(catalog, tenant, id).await?;
             }
             self.efs
                 .delete_access_point()

@@ -157,7 +157,9 @@ impl Onboarding {
         };
         self.tag_resources(tenant, &event.resources).await?;
         #[cfg(feature = "sdk-dynamodb")]
-        self.access_points.record_life(tenant, id).await?;
+        self.access_points
+            .record_life(tenant, &access_point)
+            .await?;
         let detail = serde_json::to_value(&ready).expect("plain fields encode");
         ready.event_id = events::put(
             &self.events,

@@ -112,6 +112,7 @@ impl Mocks {
         let access_points = AccessPoints {
             file_system_id: config.file_system_id.clone(),
             efs: efs.clone(),
+            backup: backup.clone(),
             catalog: writes_catalog.clone(),
         };
         Deps {
@@ -157,6 +158,7 @@ impl Mocks {
                 access_points: AccessPoints {
                     file_system_id: access_points.file_system_id.clone(),
                     efs: access_points.efs.clone(),
+                    backup: access_points.backup.clone(),
                     catalog: writes_catalog,
                 },
                 tagging: tagging.clone(),

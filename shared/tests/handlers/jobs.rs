@@ -446,6 +446,7 @@ async fn a_joined_recovery_point_is_tagged_for_this_backup_when_its_job_complete
             .unwrap()
             .get("bbws:backup:tb-0123")
             .map(String::as_str),
-        Some("tenant-1")
+        // The tenant and the backup's kind (a set without a kind is an on-demand backup's).
+        Some("tenant-1/on-demand")
     );
 }

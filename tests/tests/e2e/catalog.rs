@@ -313,3 +313,153 @@ async fn at_between_two_backups_takes_the_older_pair_and_reports_the_gap() {
         "the files as they were at the moment"
     );
 }
+
+/// Waits until no copy job is still under way, then hands the catalog every event so far.
+async fn copies_settled_and_recorded(stack: &Stack) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let jobs: Vec<_> = stack
+            .backup
+            .list_copy_jobs()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .unwrap();
+        let busy = jobs.iter().any(|j| {
+            matches!(
+                j.state(),
+                Some(
+                    aws_sdk_backup::types::CopyJobState::Created
+                        | aws_sdk_backup::types::CopyJobState::Running
+                )
+            )
+        });
+        if !busy {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "copies still running after 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    stack.wait_for_jobs().await;
+    stack.deliver_catalog_events().await;
+}
+
+type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// The items of `tenants` (their backups and lives) and of the DR copies of their points,
+/// by key.
+fn tenants_items(items: &[Item], tenants: &[&str]) -> std::collections::BTreeMap<String, Item> {
+    let pks: Vec<String> = tenants.iter().map(|t| format!("tenant#{t}")).collect();
+    let of_tenants: Vec<&Item> = items
+        .iter()
+        .filter(|i| pks.iter().any(|pk| text(i, "pk") == pk))
+        .collect();
+    let mut points = std::collections::BTreeSet::new();
+    for item in &of_tenants {
+        for component in ["files", "database"] {
+            if let Some(point) = item.get(component).and_then(|p| p.as_m().ok()) {
+                points.insert(format!("point#{}", text(point, "recoveryPointArn")));
+            }
+        }
+    }
+    items
+        .iter()
+        .filter(|i| pks.iter().any(|pk| text(i, "pk") == pk) || points.contains(text(i, "pk")))
+        .map(|i| (format!("{} {}", text(i, "pk"), text(i, "sk")), i.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
+    let stack = Stack::new().await;
+    let (kept, gone) = ("e2e-rebuild-kept", "e2e-rebuild-gone");
+    stack.onboarded_tenant(kept).await;
+    stack.onboarded_tenant(gone).await;
+    // An on-demand backup of one; an hourly run of both, copied to the DR vault; then the
+    // other is offboarded (its final backup, then its access point goes).
+    stack.backed_up(kept, &[]);
+    plan_run_recorded(&stack, "all").await;
+    let done = stack
+        .run_execution(
+            "backup",
+            &unique("rebuild-offboard"),
+            &json!({"tenantId": gone, "fresh": true, "offboard": true, "pollSeconds": 1, "copyToDr": false}),
+        )
+        .await;
+    assert_eq!(
+        done.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Succeeded,
+        "{:?}",
+        done.cause()
+    );
+    copies_settled_and_recorded(&stack).await;
+    let original = tenants_items(&stack.catalog_items().await, &[kept, gone]);
+    let kinds: std::collections::BTreeSet<&str> = original
+        .values()
+        .map(|i| text(i, "kind"))
+        .filter(|k| !k.is_empty())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["hourly", "on-demand"].into(),
+        "the scenario has both kinds"
+    );
+    assert!(
+        original
+            .values()
+            .any(|i| i.get("drCopy").is_some() && text(i, "pk").starts_with("point#")),
+        "and DR copies: {original:?}"
+    );
+    let gone_life = original
+        .iter()
+        .find(|(k, _)| k.starts_with(&format!("tenant#{gone} life#")))
+        .map(|(_, i)| i.clone())
+        .expect("the offboarded tenant's life");
+    assert!(gone_life.contains_key("offboardedAt"), "{gone_life:?}");
+
+    // An empty table of the catalog's own design.
+    let source = stack.platform["catalogTable"].as_str().unwrap().to_owned();
+    let table = stack.empty_copy_of_table(&source, &unique("catalog-rebuild")).await;
+    let (code, report) = stack.bbws(&[
+        "--catalog-table",
+        &table,
+        "catalog",
+        "rebuild",
+        "--file-system-id",
+        stack.file_system_id(),
+    ]);
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        report["recoveryPointsRead"].as_u64().unwrap() > 0
+            && report["pointsWritten"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    let rebuilt = tenants_items(&stack.table_items(&table).await, &[kept, gone]);
+    assert_eq!(
+        rebuilt.keys().collect::<Vec<_>>(),
+        original.keys().collect::<Vec<_>>(),
+        "the same items"
+    );
+    for (key, item) in &original {
+        assert_eq!(&rebuilt[key], item, "item {key}");
+    }
+
+    // Into the catalog itself, a rebuild changes none of these items.
+    let (code, report) = stack.bbws(&[
+        "catalog",
+        "rebuild",
+        "--file-system-id",
+        stack.file_system_id(),
+    ]);
+    assert_eq!(code, 0, "{report}");
+    assert!(report["pointsAlreadyRecorded"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(
+        tenants_items(&stack.catalog_items().await, &[kept, gone]),
+        original
+    );
+}

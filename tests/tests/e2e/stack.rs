@@ -34,7 +34,7 @@ const IDLE_DEADLINE: Duration = Duration::from_secs(60);
 pub struct Stack {
     endpoint: String,
     /// `.local/platform.json`, as the seed wrote it.
-    platform: Value,
+    pub platform: Value,
     http: Client<HttpConnector, Full<Bytes>>,
     pub backup: aws_sdk_backup::Client,
     /// The tenant backup catalog's table.
@@ -165,6 +165,14 @@ impl Stack {
         let table = self.platform["catalogTable"]
             .as_str()
             .expect("platform.json names the catalog");
+        self.table_items(table).await
+    }
+
+    /// Every item of the table `table`, sorted by key.
+    pub async fn table_items(
+        &self,
+        table: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         let mut items: Vec<_> = self
             .dynamodb
             .scan()
@@ -177,6 +185,42 @@ impl Stack {
             .unwrap();
         items.sort_by_key(|i| format!("{:?}{:?}", i.get("pk"), i.get("sk")));
         items
+    }
+
+    /// A new, empty table `name` of the same keys and indexes as `source`.
+    pub async fn empty_copy_of_table(&self, source: &str, name: &str) -> String {
+        use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex};
+        let described = self
+            .dynamodb
+            .describe_table()
+            .table_name(source)
+            .send()
+            .await
+            .unwrap();
+        let table = described.table().expect("the table is described");
+        let indexes = table
+            .global_secondary_indexes()
+            .iter()
+            .map(|i| {
+                GlobalSecondaryIndex::builder()
+                    .index_name(i.index_name().unwrap())
+                    .set_key_schema(Some(i.key_schema().to_vec()))
+                    .set_projection(i.projection().cloned())
+                    .build()
+                    .unwrap()
+            })
+            .collect::<Vec<_>>();
+        self.dynamodb
+            .create_table()
+            .table_name(name)
+            .set_attribute_definitions(Some(table.attribute_definitions().to_vec()))
+            .set_key_schema(Some(table.key_schema().to_vec()))
+            .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
+        name.to_owned()
     }
 
     /// The catalog's backups of `tenant`, as items.
