@@ -424,7 +424,9 @@ async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
 
     // An empty table of the catalog's own design.
     let source = stack.platform["catalogTable"].as_str().unwrap().to_owned();
-    let table = stack.empty_copy_of_table(&source, &unique("catalog-rebuild")).await;
+    let table = stack
+        .empty_copy_of_table(&source, &unique("catalog-rebuild"))
+        .await;
     let (code, report) = stack.bbws(&[
         "--catalog-table",
         &table,
@@ -457,7 +459,10 @@ async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
         stack.file_system_id(),
     ]);
     assert_eq!(code, 0, "{report}");
-    assert!(report["pointsAlreadyRecorded"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        report["pointsAlreadyRecorded"].as_u64().unwrap() > 0,
+        "{report}"
+    );
     assert_eq!(
         tenants_items(&stack.catalog_items().await, &[kept, gone]),
         original
