@@ -296,7 +296,7 @@ impl RestoreService {
             Some(pit) => pit.files_backup_id.clone(),
             None => request.backup_id.clone(),
         };
-        let found = self.from_dr_copies(located.points, &backup_id).await?;
+        let found = self.with_dr_copies(located.points, &backup_id).await?;
         for point in &found {
             match &point.owner {
                 Some(owner) if owner == source.as_str() => {}
@@ -524,7 +524,7 @@ impl RestoreService {
 
     /// Each point to be restored from its DR copy replaced by the copy the catalog records
     /// (one BatchGetItem for all of them).
-    async fn from_dr_copies(
+    async fn with_dr_copies(
         &self,
         points: Vec<Found>,
         backup_id: &str,
