@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
-use crate::stack::{snapshot, Stack};
-
-const TENANT: &str = "e2e-dr";
+use crate::stack::{snapshot, unique, Stack};
 
 /// Whether a catalog event is a copy job's end: what turns the catalog's DR copy COMPLETED.
 fn copy_completed(event: &Value) -> bool {
@@ -36,16 +34,18 @@ async fn replica_copy(stack: &Stack, arn: &str) -> Option<HashMap<String, Attrib
 #[tokio::test]
 async fn a_restore_from_the_dr_vault_into_the_dr_region() {
     let stack = Stack::new().await;
-    let tenant = stack.seed_tenant(TENANT);
+    // A tenant of its own each run: the DR region's directory starts empty.
+    let tenant_id = unique("e2e-dr");
+    let tenant = stack.seed_tenant(&tenant_id);
     let before = snapshot(&tenant.directory);
-    let dr_tenant = stack.seed_dr_tenant(TENANT);
+    let dr_tenant = stack.seed_dr_tenant(&tenant_id);
     assert!(snapshot(&dr_tenant.directory).is_empty());
 
     // A backup in the primary region, waiting until its points are copied to the DR vault.
     let (code, out) = stack.bbws(&[
         "backup",
         "--tenant",
-        TENANT,
+        &tenant_id,
         "--poll-seconds",
         "1",
         "--wait-for-copy",
@@ -79,7 +79,7 @@ async fn a_restore_from_the_dr_vault_into_the_dr_region() {
     let (code, out) = stack.bbws_in_dr(&[
         "restore",
         "--tenant",
-        TENANT,
+        &tenant_id,
         "--backup",
         &backup_id,
         "--poll-seconds",
@@ -105,10 +105,21 @@ async fn a_restore_from_the_dr_vault_into_the_dr_region() {
         copy_arn.starts_with("arn:aws:backup:eu-west-1:123456789012:recovery-point:"),
         "{copy_arn}"
     );
+    // On the day, the operator lists the tenant's backups from the replica.
+    let (code, listing) = stack.bbws_in_dr(&["backups", "--tenant", &tenant_id]);
+    assert_eq!(code, 0, "{listing}");
+    let listed = listing
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["backupId"] == backup_id.as_str())
+        .unwrap_or_else(|| panic!("the replica lists {backup_id}: {listing}"));
+    assert_eq!(listed["files"]["drCopy"], "COMPLETED", "{listing}");
+    assert_eq!(listed["database"]["drCopy"], "COMPLETED", "{listing}");
     let (code, out) = stack.bbws_in_dr(&[
         "restore",
         "--tenant",
-        TENANT,
+        &tenant_id,
         "--backup",
         &backup_id,
         "--poll-seconds",
@@ -150,4 +161,24 @@ async fn a_restore_from_the_dr_vault_into_the_dr_region() {
     let deployment = &report["deployment"]["jobs"][0];
     assert_eq!(deployment["state"], "COMPLETED", "{report}");
     assert_eq!(deployment["resourceArn"], dr_tenant.service_arn.as_str());
+    let restored = report["database"]["jobs"][0]["createdResourceArn"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        restored.starts_with("arn:aws:rds:eu-west-1:123456789012:db:r-e2e-dr"),
+        "the database restored beside the tenant's in the DR region: {report}"
+    );
+
+    // The restore noted itself on the backup in the replica; the primary's table has it too
+    // (a global table: a write in either region reaches the other).
+    let (code, detail) = stack.bbws(&["backups", "--tenant", &tenant_id, "--id", &backup_id]);
+    assert_eq!(code, 0, "{detail}");
+    assert!(
+        detail["restores"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r.as_str().is_some_and(|r| r.contains(":eu-west-1:"))),
+        "{detail}"
+    );
 }
