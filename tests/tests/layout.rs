@@ -199,7 +199,10 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
         ("force-redeploy", &["sdk-ecs"]),
         ("list-tenants", &["sdk-tagging"]),
         ("catalog", &["sdk-backup", "sdk-dynamodb", "sdk-tagging"]),
-        ("offboard-tenant", &["sdk-backup", "sdk-dynamodb", "sdk-efs"]),
+        (
+            "offboard-tenant",
+            &["sdk-backup", "sdk-dynamodb", "sdk-efs"],
+        ),
         (
             "onboard-tenant",
             &["sdk-dynamodb", "sdk-efs", "sdk-tagging", "sdk-eventbridge"],

@@ -328,7 +328,7 @@ impl Sources {
             "RDS" | "Aurora" => {
                 let resource = &item.point.resource_arn;
                 if !database_tenants.contains_key(resource) {
-                    let tenant = self.tenant_of(resource).await?;
+                    let tenant = super::tenant_of(&self.tagging, OP, resource).await?;
                     database_tenants.insert(resource.clone(), tenant);
                 }
                 // The database's tag, as the catalog function reads it; a deleted database's
@@ -343,23 +343,6 @@ impl Sources {
             _ => {}
         }
         Ok(owners)
-    }
-
-    /// The tenant a database is tagged for, if any.
-    async fn tenant_of(&self, database_arn: &str) -> Result<Option<String>, Error> {
-        let out = self
-            .tagging
-            .get_resources()
-            .resource_arn_list(database_arn)
-            .send()
-            .await
-            .map_err(|e| OP.aws(&format!("reading the tags of {database_arn}"), e))?;
-        Ok(out
-            .resource_tag_mapping_list()
-            .iter()
-            .flat_map(|m| m.tags())
-            .find(|t| t.key() == tags::TENANT_ID)
-            .map(|t| t.value().to_owned()))
     }
 
     /// Each copy job of a point of the vault, oldest first, as its events would have

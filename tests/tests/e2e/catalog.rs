@@ -318,15 +318,7 @@ async fn at_between_two_backups_takes_the_older_pair_and_reports_the_gap() {
 async fn copies_settled_and_recorded(stack: &Stack) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let jobs: Vec<_> = stack
-            .backup
-            .list_copy_jobs()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .unwrap();
+        let jobs = stack.all_copy_jobs().await;
         let busy = jobs.iter().any(|j| {
             matches!(
                 j.state(),

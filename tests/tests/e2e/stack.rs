@@ -674,6 +674,18 @@ impl Stack {
             .to_vec()
     }
 
+    /// Every copy job AWS Backup lists.
+    pub async fn all_copy_jobs(&self) -> Vec<aws_sdk_backup::types::CopyJob> {
+        self.backup
+            .list_copy_jobs()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .unwrap()
+    }
+
     /// The copy jobs of one resource's recovery points.
     pub async fn copy_jobs_on(&self, resource_arn: &str) -> Vec<aws_sdk_backup::types::CopyJob> {
         self.backup
