@@ -241,6 +241,9 @@ def base_env(fn, stub_port, endpoint_port, scratch):
         "EFS_MOUNT_PATH": str(mount),
         "EVENT_BUS_NAME": "default",
         "BBWS_ENVIRONMENT": "dev",
+        "CATALOG_TABLE_NAME": "bbws-dev-backup-catalog",
+        "TENANT_BACKUP_STATE_MACHINE_ARN":
+            "arn:aws:states:us-east-1:123456789012:stateMachine:bbws-dev-tenant-backup",
     }
 
 
