@@ -59,7 +59,7 @@ PEER_CLIENTS = {
     "copy-to-dr": ("backup",),
     "force-redeploy": ("ecs",),
     "list-tenants": ("resourcegroupstaggingapi",),
-    "offboard-tenant": ("dynamodb", "efs"),
+    "offboard-tenant": ("backup", "dynamodb", "efs"),
     "onboard-tenant": ("dynamodb", "efs", "resourcegroupstaggingapi", "events"),
     "poll-job": ("backup", "dynamodb", "ecs", "rds"),
     "promote-restore": (),
