@@ -57,6 +57,7 @@ PEER_CLIENTS = {
     "catalog": ("backup", "dynamodb", "resourcegroupstaggingapi"),
     "copy-to-dr": ("backup",),
     "force-redeploy": ("ecs",),
+    "ingest-media": ("s3", "resourcegroupstaggingapi", "events"),
     "list-tenants": ("resourcegroupstaggingapi",),
     "offboard-tenant": ("dynamodb", "efs"),
     "onboard-tenant": ("dynamodb", "efs", "resourcegroupstaggingapi", "events"),

@@ -197,9 +197,16 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
         ("advance-fleet", &["sdk-sfn"]),
         ("copy-to-dr", &["sdk-backup"]),
         ("force-redeploy", &["sdk-ecs"]),
+        (
+            "ingest-media",
+            &["sdk-eventbridge", "sdk-s3", "sdk-tagging"],
+        ),
         ("list-tenants", &["sdk-tagging"]),
         ("catalog", &["sdk-backup", "sdk-dynamodb", "sdk-tagging"]),
-        ("offboard-tenant", &["sdk-dynamodb", "sdk-efs"]),
+        (
+            "offboard-tenant",
+            &["sdk-backup", "sdk-dynamodb", "sdk-efs"],
+        ),
         (
             "onboard-tenant",
             &["sdk-dynamodb", "sdk-efs", "sdk-tagging", "sdk-eventbridge"],

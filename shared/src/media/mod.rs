@@ -35,9 +35,16 @@
 //! and other Matroska than WebM (rarely played), 3GP, ZIP and the office formats built on it
 //! (a ZIP can carry anything, and a JAR or a phar is a ZIP).
 
+#[cfg(all(
+    feature = "sdk-s3",
+    feature = "sdk-eventbridge",
+    feature = "sdk-tagging"
+))]
+pub mod ingest;
 pub mod jpeg;
 pub mod name;
 pub mod sniff;
+pub mod store;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -165,6 +172,10 @@ pub enum Refusal {
     ScriptInside { marker: &'static str, offset: u64 },
     /// Content that starts as an allowed type but cannot be read as one.
     Damaged { detail: String },
+    /// The upload names no valid tenant id.
+    InvalidTenant { tenant: String, why: String },
+    /// The tenant has no access point: never onboarded, or offboarded.
+    NotOnboarded { tenant: String },
 }
 
 impl Refusal {
@@ -177,6 +188,8 @@ impl Refusal {
             Self::ExtensionMismatch { .. } => "ExtensionMismatch",
             Self::ScriptInside { .. } => "ScriptInside",
             Self::Damaged { .. } => "Damaged",
+            Self::InvalidTenant { .. } => "InvalidTenant",
+            Self::NotOnboarded { .. } => "NotOnboarded",
         }
     }
 }
@@ -220,6 +233,13 @@ impl fmt::Display for Refusal {
                 write!(f, "the content holds script ({marker:?} at byte {offset})")
             }
             Self::Damaged { detail } => write!(f, "the content is damaged: {detail}"),
+            Self::InvalidTenant { why, .. } => f.write_str(why),
+            Self::NotOnboarded { tenant } => {
+                write!(
+                    f,
+                    "tenant {tenant} is not onboarded: it has no access point"
+                )
+            }
         }
     }
 }

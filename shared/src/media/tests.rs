@@ -387,6 +387,13 @@ fn every_reason_has_its_stable_name() {
             offset: 0,
         },
         Refusal::Damaged { detail: "x".into() },
+        Refusal::InvalidTenant {
+            tenant: "A".into(),
+            why: "tenant id \"A\" is not valid".into(),
+        },
+        Refusal::NotOnboarded {
+            tenant: "gone".into(),
+        },
     ];
     let names: Vec<&str> = reasons.iter().map(Refusal::reason).collect();
     assert_eq!(
@@ -397,7 +404,9 @@ fn every_reason_has_its_stable_name() {
             "NotAllowedType",
             "ExtensionMismatch",
             "ScriptInside",
-            "Damaged"
+            "Damaged",
+            "InvalidTenant",
+            "NotOnboarded"
         ]
     );
     for r in &reasons {
