@@ -66,6 +66,7 @@ PEER_CLIENTS = {
     "publish-outcome": ("events",),
     "restore": ("backup", "dynamodb", "efs", "resourcegroupstaggingapi", "rds", "ssm"),
     "start-backup": ("backup", "efs", "resourcegroupstaggingapi"),
+    "upload-media": ("s3",),
 }
 # A function missing from the table gets this (and a warning).
 DEFAULT_PEER_CLIENTS = ("backup", "ecs", "efs", "resourcegroupstaggingapi", "rds", "ssm", "events")

@@ -106,7 +106,8 @@ class Template:
         props = r.get("Properties", {})
         if r["Type"] == "AWS::Serverless::Function":
             return r.get("Metadata", {}).get("BuildProperties", {}).get("Binary", logical)
-        for key in ("Name", "RoleName", "BackupVaultName", "QueueName", "LogGroupName", "TableName"):
+        for key in ("Name", "RoleName", "BackupVaultName", "QueueName", "LogGroupName", "TableName",
+                    "BucketName"):
             if key in props:
                 return self.resolve(props[key])
         return logical
@@ -133,6 +134,8 @@ class Template:
             return f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
         if t == "AWS::KMS::Key":
             return f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{name}"
+        if t == "AWS::S3::Bucket":
+            return f"arn:{PARTITION}:s3:::{name}"
         raise KeyError(f"no ARN known for {logical} ({t})")
 
     def ref(self, name):

@@ -31,7 +31,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::store::{store, WORDPRESS_OWNER};
-use super::{check_size, inspect, Refusal, DEFAULT_MAX_BYTES};
+use super::{check_size, inspect, max_bytes, Refusal, INCOMING_PREFIX};
 use crate::config::{required, Config, ConfigError};
 use crate::error::{Error, ErrorKind, Operation};
 use crate::events::put;
@@ -39,8 +39,6 @@ use crate::runtime::Service;
 use crate::tenant_id::TenantId;
 use crate::tenants::list::is_onboarded;
 
-/// The staging bucket's prefix the function takes uploads from.
-pub const INCOMING_PREFIX: &str = "incoming/";
 /// The detail-types it announces.
 pub const UPLOADED: &str = "TenantMediaUploaded";
 pub const REJECTED: &str = "TenantMediaRejected";
@@ -84,21 +82,6 @@ impl Service for Ingest {
             max_bytes: max_bytes(lookup("MEDIA_MAX_BYTES").as_deref())?,
             owner: owner(lookup("MEDIA_OWNER").as_deref())?,
         })
-    }
-}
-
-/// `MEDIA_MAX_BYTES`: a positive number of bytes.
-pub fn max_bytes(raw: Option<&str>) -> Result<u64, ConfigError> {
-    match raw.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(DEFAULT_MAX_BYTES),
-        Some(v) => v
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| ConfigError::Invalid {
-                name: "MEDIA_MAX_BYTES",
-                reason: format!("{v:?} is not a positive number of bytes"),
-            }),
     }
 }
 

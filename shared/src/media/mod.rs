@@ -45,14 +45,20 @@ pub mod jpeg;
 pub mod name;
 pub mod sniff;
 pub mod store;
+#[cfg(feature = "sdk-s3")]
+pub mod upload;
 
 use std::borrow::Cow;
 use std::fmt;
+
+use crate::config::ConfigError;
 
 pub use jpeg::strip_metadata;
 pub use name::{extension, sanitize_file_name, unique_name};
 pub use sniff::{find_script, sniff, Sniffed, SCRIPT_MARKERS};
 
+/// The staging bucket's prefix uploads go under, as `incoming/<tenant>/<upload id>/<name>`.
+pub const INCOMING_PREFIX: &str = "incoming/";
 /// The size limit unless set otherwise: 64 MiB.
 pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// The longest cleaned name taken, in bytes, leaving room for a `-<n>` and a temporary
@@ -254,6 +260,21 @@ pub struct Accepted<'a> {
     pub content: Cow<'a, [u8]>,
     /// Metadata segments removed from a JPEG.
     pub metadata_segments_removed: usize,
+}
+
+/// `MEDIA_MAX_BYTES`: a positive number of bytes.
+pub fn max_bytes(raw: Option<&str>) -> Result<u64, ConfigError> {
+    match raw.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(DEFAULT_MAX_BYTES),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError::Invalid {
+                name: "MEDIA_MAX_BYTES",
+                reason: format!("{v:?} is not a positive number of bytes"),
+            }),
+    }
 }
 
 /// Refuses an upload of `size` bytes over `limit` before it is read.
