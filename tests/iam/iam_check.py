@@ -80,12 +80,10 @@ UNREACHABLE_FOR = {
     ("ingest-media", "kms:Decrypt"): "S3 decrypts the staged upload with the bucket's key",
 }
 
-# The media functions' grants, until the local stack delivers the staging bucket's events
-# and an end-to-end scenario uploads through them: their handler tests (shared/tests/handlers/
-# media.rs) and the template's own test (test_template.py) cover them meanwhile.
-for _action in ("s3:GetObject", "s3:DeleteObject", "tag:GetResources", "events:PutEvents"):
-    UNREACHABLE_FOR[("ingest-media", _action)] = "no end-to-end scenario uploads media yet"
-UNREACHABLE_FOR[("upload-media", "s3:PutObject")] = "no end-to-end scenario uploads media yet"
+# upload-media's PutObject is used through the URLs it signs: the upload is the uploader's
+# request, recorded with the uploader's user agent (the e2e scenarios make it), not the
+# function's own call.
+UNREACHABLE_FOR[("upload-media", "s3:PutObject")] = "used through its presigned URLs, by the uploader"
 
 # Managed policies attached by name (SAM); what they grant is AWS's, not ours.
 MANAGED = {"AWSLambdaVPCAccessExecutionRole": "the function's network interfaces in the VPC"}
@@ -549,6 +547,15 @@ def authorisations(record):
             owner = resource.split(":")[2]
             out.append((TAG_ACTIONS[owner], resource, {}))
         return op, out
+    if service == "s3":
+        # Path-style object requests (the functions address S3 so on an overridden endpoint):
+        # authorised on the object's ARN.
+        bucket, _, key = path.lstrip("/").partition("/")
+        action = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject",
+                  "DELETE": "s3:DeleteObject"}.get(method)
+        if bucket and key and action and not record.get("params", {}).keys() & {"uploads", "uploadId"}:
+            return action.split(":")[1], [(action, f"arn:{PARTITION}:s3:::{bucket}/{unquote(key)}", {})]
+        return op, None
     if service == "lambda" and path.startswith("/2015-03-31/functions/"):
         name = _segments(path)[2]
         fn = name if name.startswith("arn:") else arn("lambda", f"function:{name}", region)

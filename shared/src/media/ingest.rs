@@ -140,7 +140,9 @@ pub struct StagingKey {
     pub name: String,
 }
 
-/// The key as S3 events give it (URL-encoded, `+` for a space), decoded.
+/// The key as S3 events give it (URL-encoded, `+` for a space: S3's event message,
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html),
+/// decoded.
 pub fn decode_key(raw: &str) -> String {
     percent_encoding::percent_decode_str(&raw.replace('+', " "))
         .decode_utf8_lossy()

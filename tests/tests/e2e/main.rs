@@ -14,6 +14,7 @@ mod databases;
 mod events;
 mod fleet;
 mod lost_answers;
+mod media;
 mod plans;
 mod restore;
 mod tenants;
