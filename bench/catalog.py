@@ -43,6 +43,9 @@ ACCOUNT = "123456789012"
 
 for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
     os.environ.setdefault(name, "local")
+# The CLI and the functions sign for the local stack's region, as scripts/local-env.sh sets it.
+for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+    os.environ.setdefault(name, REGION)
 
 
 def client(service):

@@ -3,6 +3,9 @@ LOCAL_DIR="${LOCAL_DIR:-$PWD/.local}"
 FRONT_PORT="${FRONT_PORT:-4599}"
 MOTO_PORT_LISTEN="${MOTO_PORT_LISTEN:-4598}"
 LAMBDA_PORT="${LAMBDA_PORT:-9009}"
+# The DR region's deployment's functions: their own cargo lambda watch.
+LAMBDA_DR_PORT="${LAMBDA_DR_PORT:-$((LAMBDA_PORT + 1))}"
+DR_REGION="eu-west-1"
 ENDPOINT="http://127.0.0.1:${FRONT_PORT}"
 REGION="us-east-1"
 # The local stack checks no signatures; the SDKs only need something to sign with.

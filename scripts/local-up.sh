@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the local stack: moto (EFS, ECS, RDS, tagging, Step Functions with its interpreter
-# on), `cargo lambda watch` serving the real handler binaries, and the front server
+# on), `cargo lambda watch` serving the real handler binaries (a second one for the DR
+# region's deployment, eu-west-1, which restores from the DR vault), and the front server
 # (bbws-local) that routes Lambda invokes, serves AWS Backup and proxies the rest to moto.
 # Prints the endpoint URL. `scripts/local-down.sh` stops exactly what this started.
 set -euo pipefail
@@ -43,6 +44,8 @@ curl -sf -X POST "http://127.0.0.1:$MOTO_PORT_LISTEN/moto-api/config" \
 
 start front target/debug/bbws-local --listen "127.0.0.1:$FRONT_PORT" \
   --moto "http://127.0.0.1:$MOTO_PORT_LISTEN" --lambda "http://127.0.0.1:$LAMBDA_PORT" \
+  --lambda-region "$DR_REGION=http://127.0.0.1:$LAMBDA_DR_PORT" \
+  --global-table "bbws-dev-backup-catalog=$REGION,$DR_REGION" \
   --state-dir "$LOCAL_DIR/state" --efs-root "$LOCAL_DIR/efs" \
   --backup-seconds "${BACKUP_SECONDS:-2}" --copy-seconds "${COPY_SECONDS:-2}" \
   --restore-seconds "${RESTORE_SECONDS:-2}"
@@ -79,4 +82,20 @@ start lambda env PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda watch
   --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$LOCAL_DIR/functions.env"
 
 wait_for "http://127.0.0.1:$LAMBDA_PORT/" "cargo lambda watch"
+
+# The DR region's deployment (README, "Regional outage"): the same functions with that
+# region's settings, RestoreSourceVault=bbws-dr-vault; its own file system and the
+# catalog's replica (scripts/local_seed.py dr-platform).
+.venv/bin/python scripts/local_seed.py dr-platform >> "$LOCAL_DIR/logs/seed.log"
+DR_FS_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dr"]["fileSystemId"])' "$LOCAL_DIR/platform.json")
+sed -e "s|^AWS_REGION=.*|AWS_REGION=$DR_REGION|" \
+  -e "s|^EFS_MOUNT_PATH=.*|EFS_MOUNT_PATH=$LOCAL_DIR/efs/$DR_FS_ID|" \
+  -e "s|^FILE_SYSTEM_ID=.*|FILE_SYSTEM_ID=$DR_FS_ID|" \
+  -e "s|^DR_VAULT_ARN=.*|DR_VAULT_ARN=arn:aws:backup:$REGION:123456789012:backup-vault:bbws-dev-backup-vault|" \
+  -e "s|^TENANT_BACKUP_STATE_MACHINE_ARN=.*|TENANT_BACKUP_STATE_MACHINE_ARN=arn:aws:states:$DR_REGION:123456789012:stateMachine:bbws-dev-tenant-backup|" \
+  "$LOCAL_DIR/functions.env" > "$LOCAL_DIR/functions-dr.env"
+echo "RESTORE_SOURCE_VAULT=bbws-dr-vault" >> "$LOCAL_DIR/functions-dr.env"
+start lambda-dr env PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda watch --ignore-changes \
+  --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_DR_PORT" --env-file "$LOCAL_DIR/functions-dr.env"
+wait_for "http://127.0.0.1:$LAMBDA_DR_PORT/" "cargo lambda watch (DR region)"
 echo "$ENDPOINT"

@@ -15,6 +15,14 @@
                                 <count> minimal tenants <prefix>-00001, ... at once (the scale
                                 bench): one small file each, the access point and an RDS
                                 instance, tagged; no service. Prints {"tenants": [ids]}
+  local_seed.py dr-platform     the DR region's deployment (eu-west-1), as the "Regional outage"
+                                runbook has it: its own file system (tagged as the data stack
+                                tags it), the ECS cluster, the catalog's replica, the tenant
+                                restore state machine on that region's functions; adds "dr"
+                                to platform.json
+  local_seed.py dr-tenant <id>  a tenant's resources in the DR region, found there by the same
+                                tags: its directory (empty) and access point on the DR file
+                                system, an RDS instance and an ECS service
   local_seed.py drain-events    the events the product put on EventBridge since the last drain
   local_seed.py drain-alerts    the alerts the template's rules sent to the alerts topic (a queue)
   local_seed.py drain-backup-events
@@ -60,11 +68,11 @@ def client(service, region=REGION):
     return boto3.client(service, endpoint_url=ENDPOINT, region_name=region)
 
 
-def function_arn(binary):
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary}"
+def function_arn(binary, region=REGION):
+    return f"arn:aws:lambda:{region}:{ACCOUNT}:function:{binary}"
 
 
-def substitutions(asl_file):
+def substitutions(asl_file, region=REGION):
     """The DefinitionSubstitutions SAM makes: each <Name>FunctionArn names a function whose
     binary is the kebab-case of <Name>, as template.yaml declares."""
     template = (ROOT / "template.yaml").read_text()
@@ -77,7 +85,7 @@ def substitutions(asl_file):
         binary = re.sub(r"(?<!^)(?=[A-Z])", "-", name[: -len("FunctionArn")]).lower()
         if f"Binary: {binary}" not in template or f"{logical}:" not in template:
             raise SystemExit(f"template.yaml has no function {logical} with binary {binary}")
-        subs[name] = function_arn(binary)
+        subs[name] = function_arn(binary, region)
     for name, value in subs.items():
         text = text.replace("${%s}" % name, value)
     return text
@@ -126,18 +134,16 @@ def alert_rules():
     return queue_url
 
 
-def catalog():
-    """The tenant backup catalog as template.yaml declares it (keys, the `lives` index, TTL,
-    KMS encryption, stream), made in moto; and the catalog function's rule, with the
-    template's event pattern, delivering to the queue `bbws-catalog-events`, which the
-    end-to-end tests hand to the function as EventBridge would. Returns the queue's URL."""
+def catalog_table(region=REGION):
+    """The catalog table as template.yaml declares it (keys, the `lives` index, TTL, KMS
+    encryption, stream), made in moto in `region` unless it exists; returns its name."""
     from cfnlint.decode import decode  # the project's venv has cfn-lint
 
     template, errors = decode(str(ROOT / "template.yaml"))
     if errors:
         raise SystemExit(f"template.yaml: {errors}")
     props = template["Resources"]["BackupCatalog"]["Properties"]
-    ddb = client("dynamodb")
+    ddb = client("dynamodb", region)
     name = f"bbws-{ENV}-backup-catalog"
     if name not in ddb.list_tables()["TableNames"]:
         ddb.create_table(
@@ -152,6 +158,20 @@ def catalog():
         ttl = props["TimeToLiveSpecification"]
         ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
             "AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]})
+    return name
+
+
+def catalog():
+    """The tenant backup catalog as template.yaml declares it (keys, the `lives` index, TTL,
+    KMS encryption, stream), made in moto; and the catalog function's rule, with the
+    template's event pattern, delivering to the queue `bbws-catalog-events`, which the
+    end-to-end tests hand to the function as EventBridge would. Returns the queue's URL."""
+    from cfnlint.decode import decode  # the project's venv has cfn-lint
+
+    template, errors = decode(str(ROOT / "template.yaml"))
+    if errors:
+        raise SystemExit(f"template.yaml: {errors}")
+    catalog_table()
     pattern = template["Resources"]["CatalogFunction"]["Properties"]["Events"]["BackupJobs"]["Properties"]["Pattern"]
     sqs = client("sqs")
     queue_url = sqs.create_queue(QueueName="bbws-catalog-events")["QueueUrl"]
@@ -251,6 +271,77 @@ def platform():
     print(json.dumps(out))
 
 
+def dr_platform():
+    """The DR region's deployment, as the README's "Regional outage" runbook has it: the data
+    layer there (a file system tagged as data/platform.yaml tags it, its directory), the
+    ECS cluster, the stack's own vault, the catalog's replica (the front replicates the
+    primary's writes to it, as DynamoDB global tables do), and the tenant restore state
+    machine on the DR region's functions (served by their own cargo lambda watch)."""
+    info = json.loads((LOCAL / "platform.json").read_text())
+    b = client("backup", DR_REGION)
+    try:
+        b.describe_backup_vault(BackupVaultName=f"bbws-{ENV}-backup-vault")
+    except b.exceptions.ResourceNotFoundException:
+        b.create_backup_vault(BackupVaultName=f"bbws-{ENV}-backup-vault")
+    efs = client("efs", DR_REGION)
+    fs = efs.create_file_system(
+        CreationToken=f"bbws-{ENV}-data-dr", PerformanceMode="generalPurpose", Encrypted=True,
+        Tags=[{"Key": "bbws:component", "Value": "efs"},
+              {"Key": "bbws:environment", "Value": ENV}])
+    fs_id = fs["FileSystemId"]
+    (LOCAL / "efs" / fs_id).mkdir(parents=True, exist_ok=True)
+    client("ecs", DR_REGION).create_cluster(clusterName=f"bbws-{ENV}")
+    table = catalog_table(DR_REGION)
+    sfn = client("stepfunctions", DR_REGION)
+    name = f"bbws-{ENV}-tenant-restore"
+    existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+    if name in existing:
+        sfn.delete_state_machine(stateMachineArn=existing[name])
+    arn = sfn.create_state_machine(
+        name=name, definition=substitutions("restore.asl.json", DR_REGION),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/bbws-{ENV}-states",
+    )["stateMachineArn"]
+    info["dr"] = {"region": DR_REGION, "fileSystemId": fs_id, "catalogTable": table,
+                  "vault": "bbws-dr-vault", "stateMachines": {"restore": arn}}
+    (LOCAL / "platform.json").write_text(json.dumps(info))
+    print(json.dumps(info["dr"]))
+
+
+def dr_tenant(tenant_id):
+    """A tenant's resources in the DR region, found there by the same tags as in the
+    primary: its access point on the DR file system (its directory, empty: the site is
+    restored into it), its RDS instance and its ECS service."""
+    dr = json.loads((LOCAL / "platform.json").read_text())["dr"]
+    fs_id = dr["fileSystemId"]
+    root = LOCAL / "efs" / fs_id / tenant_id
+    root.mkdir(parents=True, exist_ok=True)
+    efs = client("efs", DR_REGION)
+    aps = [a for a in efs.describe_access_points(FileSystemId=fs_id)["AccessPoints"]
+           if a.get("RootDirectory", {}).get("Path") == f"/{tenant_id}"]
+    ap = aps[0] if aps else efs.create_access_point(
+        ClientToken=f"bbws-{tenant_id}", FileSystemId=fs_id,
+        PosixUser={"Uid": 33, "Gid": 33},
+        RootDirectory={"Path": f"/{tenant_id}",
+                       "CreationInfo": {"OwnerUid": 33, "OwnerGid": 33, "Permissions": "0755"}},
+        Tags=[{"Key": "bbws:tenant-id", "Value": tenant_id},
+              {"Key": "bbws:component", "Value": "efs"},
+              {"Key": "bbws:environment", "Value": ENV}],
+    )
+    database_arn = rds_instance(tenant_id, [{"Key": "bbws:tenant-id", "Value": tenant_id}],
+                                DR_REGION)
+    ecs = client("ecs", DR_REGION)
+    services = ecs.describe_services(cluster=f"bbws-{ENV}", services=[tenant_id])["services"]
+    service = services[0] if services and services[0]["status"] == "ACTIVE" else ecs.create_service(
+        cluster=f"bbws-{ENV}", serviceName=tenant_id, desiredCount=1,
+        tags=[{"key": "bbws:tenant-id", "value": tenant_id}],
+    )["service"]
+    print(json.dumps({
+        "tenantId": tenant_id, "fileSystemId": fs_id, "directory": str(root), "files": [],
+        "accessPointId": ap["AccessPointId"], "accessPointArn": ap["AccessPointArn"],
+        "databaseArn": database_arn, "serviceArn": service["serviceArn"],
+    }))
+
+
 WP_FILES = {
     "wp-content/index.php": "<?php\n// Silence is golden.\n",
     "wp-content/themes/twentytwentyfour/style.css": "/*\nTheme Name: Twenty Twenty-Four\n*/\nbody { margin: 0; }\n",
@@ -327,9 +418,9 @@ def minimal_tenants(prefix, count):
     print(json.dumps({"tenants": ids}))
 
 
-def rds_instance(identifier, tags=()):
+def rds_instance(identifier, tags=(), region=REGION):
     """DB instance `identifier` (MySQL), made with `tags` unless it exists; returns its ARN."""
-    rds = client("rds")
+    rds = client("rds", region)
     try:
         db = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
     except rds.exceptions.DBInstanceNotFoundFault:
@@ -441,6 +532,8 @@ COMMANDS = {
     "tenant": (lambda tenant_id: tenant(tenant_id, rds_instance), 1),
     "aurora-tenant": (lambda tenant_id: tenant(tenant_id, aurora_cluster), 1),
     "tenants": (minimal_tenants, 2),
+    "dr-platform": (dr_platform, 0),
+    "dr-tenant": (dr_tenant, 1),
     "drain-events": (drain_events, 0),
     "drain-backup-events": (lambda: drain_events("backupEventsQueueUrl"), 0),
     "drain-alerts": (lambda: drain_events("alertsQueueUrl"), 0),

@@ -14,6 +14,12 @@ pub struct Config {
     pub moto: String,
     /// `cargo lambda watch`, for Lambda invokes.
     pub lambda: String,
+    /// Another `cargo lambda watch` per region, for the functions of a second deployment
+    /// (the DR region's): an invoke of a function ARN in that region goes there.
+    pub regional_lambdas: Vec<(String, String)>,
+    /// Global tables: a write to one of these tables in one of its regions is replicated to
+    /// the table in its other regions (moto keeps each region's table apart).
+    pub global_tables: Vec<(String, Vec<String>)>,
     /// Recovery-point snapshots go to `<state_dir>/recovery-points/<id>/`.
     pub state_dir: PathBuf,
     /// EFS file system `fs-xxx` is the directory `<efs_root>/fs-xxx/`.
@@ -50,6 +56,8 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             moto: "http://127.0.0.1:4598".to_owned(),
             lambda: "http://127.0.0.1:9000".to_owned(),
+            regional_lambdas: Vec::new(),
+            global_tables: Vec::new(),
             state_dir: state_dir.into(),
             efs_root: efs_root.into(),
             durations: JobDurations::default(),
@@ -79,6 +87,13 @@ pub struct Args {
         default_value = "http://127.0.0.1:9000"
     )]
     pub lambda: String,
+    /// `<region>=<url>`: the `cargo lambda watch` serving the functions deployed in that
+    /// region (repeatable).
+    #[arg(long = "lambda-region", value_parser = region_lambda)]
+    pub lambda_region: Vec<(String, String)>,
+    /// `<table>=<region>,<region>,…`: a global table and its replicas' regions (repeatable).
+    #[arg(long = "global-table", value_parser = global_table)]
+    pub global_table: Vec<(String, Vec<String>)>,
     /// Directory for recovery-point snapshots.
     #[arg(long, env = "BBWS_LOCAL_STATE_DIR")]
     pub state_dir: PathBuf,
@@ -105,6 +120,8 @@ impl From<Args> for Config {
             listen: a.listen,
             moto: a.moto,
             lambda: a.lambda,
+            regional_lambdas: a.lambda_region,
+            global_tables: a.global_table,
             state_dir: a.state_dir,
             efs_root: a.efs_root,
             durations: JobDurations {
@@ -115,6 +132,35 @@ impl From<Args> for Config {
             backup_events: !a.no_backup_events,
         }
     }
+}
+
+/// Parses `<region>=<url>`.
+pub fn region_lambda(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((region, url)) if !region.is_empty() && url.starts_with("http://") => {
+            Ok((region.to_owned(), url.to_owned()))
+        }
+        _ => Err(format!("{s:?} is not <region>=http://<host>:<port>")),
+    }
+}
+
+/// Parses `<table>=<region>,<region>,…` (at least two regions).
+pub fn global_table(s: &str) -> Result<(String, Vec<String>), String> {
+    let (table, regions) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not <table>=<region>,<region>"))?;
+    let regions: Vec<String> = regions
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if table.is_empty() || regions.len() < 2 {
+        return Err(format!(
+            "{s:?}: a global table has a name and two regions or more"
+        ));
+    }
+    Ok((table.to_owned(), regions))
 }
 
 /// Parses a non-negative number of seconds, fractions allowed (`0.2`).
@@ -129,6 +175,21 @@ pub fn seconds(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regional_lambdas_and_global_tables_are_parsed() {
+        assert_eq!(
+            region_lambda("eu-west-1=http://127.0.0.1:9010"),
+            Ok(("eu-west-1".into(), "http://127.0.0.1:9010".into()))
+        );
+        assert!(region_lambda("eu-west-1").is_err());
+        assert_eq!(
+            global_table("t=us-east-1,eu-west-1"),
+            Ok(("t".into(), vec!["us-east-1".into(), "eu-west-1".into()]))
+        );
+        assert!(global_table("t=us-east-1").is_err());
+        assert!(global_table("=us-east-1,eu-west-1").is_err());
+    }
 
     #[test]
     fn seconds_accept_fractions_and_refuse_negatives() {

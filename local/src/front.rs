@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::backup;
 use crate::calls::{self, Recorder};
 use crate::config::Config;
+use crate::global_tables::GlobalTables;
 use crate::proxy::{bad_gateway, Upstream};
 use crate::web::{self, Reply};
 use crate::{access_points, admin, lambda, sigv4, snapshots};
@@ -21,6 +22,9 @@ const DEFAULT_REGION: &str = "us-east-1";
 pub struct Front {
     moto: Upstream,
     lambda: Upstream,
+    /// The functions of another region's deployment, by region.
+    regional_lambdas: Vec<(String, Upstream)>,
+    global_tables: GlobalTables,
     backup: Arc<backup::Service>,
     calls: Recorder,
 }
@@ -30,6 +34,12 @@ impl Front {
         Ok(Front {
             moto: Upstream::new(&config.moto)?,
             lambda: Upstream::new(&config.lambda)?,
+            regional_lambdas: config
+                .regional_lambdas
+                .iter()
+                .map(|(region, url)| Ok((region.clone(), Upstream::new(url)?)))
+                .collect::<std::io::Result<_>>()?,
+            global_tables: GlobalTables::new(config.global_tables.clone(), &config.moto)?,
             backup: backup::Service::new(config)?,
             calls: Recorder::create(&config.state_dir)?,
         })
@@ -61,7 +71,12 @@ impl Front {
             admin::handle(&self.backup, &parts.method, rest, &body).await
         } else if let Some(binary) = lambda::invoked_binary(&parts.method, path) {
             tracing::debug!(binary, "lambda invoke");
-            lambda::invoke(&self.lambda, &binary, parts.headers.clone(), body.clone()).await
+            // A function of another region's deployment is served by that region's watcher.
+            let region = lambda::invoked_region(path);
+            let upstream = region
+                .and_then(|r| self.regional_lambdas.iter().find(|(rr, _)| *rr == r))
+                .map_or(&self.lambda, |(_, u)| u);
+            lambda::invoke(upstream, &binary, parts.headers.clone(), body.clone()).await
         } else if let Some(scope) = scope.as_ref().filter(|s| s.service == backup::SIGNING_NAME) {
             let region = if scope.region.is_empty() {
                 DEFAULT_REGION
@@ -100,7 +115,22 @@ impl Front {
                 )
                 .await
             {
-                Ok(answer) => answer.into_reply(),
+                Ok(answer) => {
+                    if answer.status.is_success() {
+                        if let (Some(scope), Some(target)) = (
+                            scope.as_ref().filter(|s| s.service == "dynamodb"),
+                            parts
+                                .headers
+                                .get("x-amz-target")
+                                .and_then(|t| t.to_str().ok()),
+                        ) {
+                            self.global_tables
+                                .replicate(&scope.region, target, &body)
+                                .await;
+                        }
+                    }
+                    answer.into_reply()
+                }
                 Err(e) => bad_gateway(&format!("moto at {}: {}", self.moto.base(), e.message)),
             }
         };

@@ -29,6 +29,20 @@ pub fn invoked_binary(method: &Method, path: &str) -> Option<String> {
     Some(binary_name(&name).to_owned())
 }
 
+/// The region an Invoke names, when its function is named by a full ARN.
+pub fn invoked_region(path: &str) -> Option<String> {
+    let encoded = path
+        .strip_prefix(INVOKE_PREFIX)?
+        .strip_suffix(INVOKE_SUFFIX)?;
+    let name = percent_decode(encoded)?;
+    match name.split(':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "lambda", region, _, "function", ..] if !region.is_empty() => {
+            Some((*region).to_owned())
+        }
+        _ => None,
+    }
+}
+
 /// `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`, the partial
 /// `<account>:function:<name>[:<qualifier>]`, `<name>:<qualifier>` and `<name>` all name
 /// the binary `<name>`.
@@ -109,6 +123,24 @@ fn is_handler_error(body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invoke_by_arn_names_its_region() {
+        let path = |name: &str| format!("{INVOKE_PREFIX}{name}{INVOKE_SUFFIX}");
+        assert_eq!(
+            invoked_region(&path(
+                "arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Arestore"
+            )),
+            Some("eu-west-1".into())
+        );
+        assert_eq!(
+            invoked_region(&path(
+                "arn:aws:lambda:us-east-1:123456789012:function:restore"
+            )),
+            Some("us-east-1".into())
+        );
+        assert_eq!(invoked_region(&path("restore")), None);
+    }
 
     #[test]
     fn every_function_name_form_reduces_to_the_binary() {

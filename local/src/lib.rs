@@ -13,6 +13,7 @@ pub mod backup;
 pub mod calls;
 pub mod config;
 pub mod front;
+pub mod global_tables;
 pub mod ids;
 pub mod lambda;
 pub mod proxy;

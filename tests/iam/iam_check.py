@@ -93,9 +93,10 @@ MANAGED = {"AWSLambdaVPCAccessExecutionRole": "the function's network interfaces
 class Template:
     """template.yaml with its intrinsics resolved for the local stack."""
 
-    def __init__(self, path, parameters, names, exports=None):
+    def __init__(self, path, parameters, names, exports=None, region=REGION):
         from cfnlint.decode import decode  # the project's venv has cfn-lint
 
+        self.region = region  # where this deployment of the template is
         doc, errors = decode(str(path))
         if errors:
             raise SystemExit(f"{path}: {errors}")
@@ -126,23 +127,23 @@ class Template:
         name = self.physical_name(logical)
         t = r["Type"]
         if t == "AWS::Serverless::Function":
-            return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}"
+            return f"arn:{PARTITION}:lambda:{self.region}:{ACCOUNT}:function:{name}"
         if t == "AWS::Serverless::StateMachine":
-            return f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+            return f"arn:{PARTITION}:states:{self.region}:{ACCOUNT}:stateMachine:{name}"
         if t == "AWS::IAM::Role":
             return f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}"
         if t == "AWS::Backup::BackupVault":
-            return f"arn:{PARTITION}:backup:{REGION}:{ACCOUNT}:backup-vault:{name}"
+            return f"arn:{PARTITION}:backup:{self.region}:{ACCOUNT}:backup-vault:{name}"
         if t == "AWS::SQS::Queue":
-            return f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT}:{name}"
+            return f"arn:{PARTITION}:sqs:{self.region}:{ACCOUNT}:{name}"
         if t == "AWS::Logs::LogGroup":
-            return f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
+            return f"arn:{PARTITION}:logs:{self.region}:{ACCOUNT}:log-group:{name}:*"
         if t == "AWS::EFS::AccessPoint":
-            return f"arn:{PARTITION}:elasticfilesystem:{REGION}:{ACCOUNT}:access-point/{name}"
+            return f"arn:{PARTITION}:elasticfilesystem:{self.region}:{ACCOUNT}:access-point/{name}"
         if t in ("AWS::DynamoDB::GlobalTable", "AWS::DynamoDB::Table"):
-            return f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+            return f"arn:{PARTITION}:dynamodb:{self.region}:{ACCOUNT}:table/{name}"
         if t == "AWS::KMS::Key":
-            return f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{name}"
+            return f"arn:{PARTITION}:kms:{self.region}:{ACCOUNT}:key/{name}"
         if t == "AWS::S3::Bucket":
             return f"arn:{PARTITION}:s3:::{name}"
         raise KeyError(f"no ARN known for {logical} ({t})")
@@ -150,7 +151,7 @@ class Template:
     def ref(self, name):
         pseudo = {
             "AWS::Partition": PARTITION,
-            "AWS::Region": REGION,
+            "AWS::Region": self.region,
             "AWS::AccountId": ACCOUNT,
             "AWS::StackName": "bbws-dev",
             "AWS::URLSuffix": "amazonaws.com",
@@ -218,7 +219,7 @@ def sam_policy_template(name, args, template):
         return [{
             "Effect": "Allow",
             "Action": ["lambda:InvokeFunction"],
-            "Resource": f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{fn}*",
+            "Resource": f"arn:{PARTITION}:lambda:{template.region}:{ACCOUNT}:function:{fn}*",
         }]
     raise KeyError(f"SAM policy template {name} is not known to the check")
 
@@ -640,19 +641,24 @@ def read_env(path):
 def load_template(template_path, env, exports=None):
     """The template for the local stack: `exports` are the platform data stack's (the local
     stack's `platform.json`, `dataStack.exports`); without them, its file system is the one
-    FILE_SYSTEM_ID names."""
+    FILE_SYSTEM_ID names. Deployed in the region AWS_REGION names (the DR region's
+    deployment has its own functions.env), with RestoreSourceVault from
+    RESTORE_SOURCE_VAULT."""
+    region = env.get("AWS_REGION") or REGION
     parameters = {"Environment": env.get("BBWS_ENVIRONMENT", "dev")}
     if exports is None and "FILE_SYSTEM_ID" in env:
         prefix = f"bbws-{parameters['Environment']}-data-"
         fs = env["FILE_SYSTEM_ID"]
         exports = {prefix + "FileSystemId": fs,
-                   prefix + "FileSystemArn": arn("elasticfilesystem", f"file-system/{fs}")}
+                   prefix + "FileSystemArn": arn("elasticfilesystem", f"file-system/{fs}", region)}
     if "DR_VAULT_ARN" in env:
         parameters["DrVaultArn"] = env["DR_VAULT_ARN"]
+    if env.get("RESTORE_SOURCE_VAULT"):
+        parameters["RestoreSourceVault"] = env["RESTORE_SOURCE_VAULT"]
     names = {}
     if "BACKUP_ROLE_ARN" in env:  # the local stack's name for BackupRole
         names["BackupRole"] = env["BACKUP_ROLE_ARN"].rsplit("/", 1)[-1]
-    return Template(template_path, parameters, names, exports)
+    return Template(template_path, parameters, names, exports, region)
 
 
 class Report:
@@ -681,23 +687,36 @@ class Report:
             self.notes.append(f"{principal.kind} {principal.name}: {action} on {resource}: condition not evaluated ({n})")
 
 
-def check(calls, template):
+def check(calls, template, elsewhere=()):
+    """Weighs the calls against `template` deployed in its region; a call made in the region
+    of one of the `elsewhere` templates (another deployment, the DR region's) is weighed
+    against that one's policies instead. Unused grants are the main deployment's."""
     by_logical = principals(template)
-    by_caller = {p.name: p for p in by_logical.values() if p.kind == "function"}
     machines = [p for p in by_logical.values() if p.kind == "state machine"]
+    deployments = {template.region: template}
+    deployments.update({t.region: t for t in elsewhere})
+    callers = {}
+    for region, t in deployments.items():
+        found = principals(t) if t is not template else by_logical
+        callers[region] = (
+            {p.name: p for p in found.values() if p.kind == "function"},
+            [p for p in found.values() if p.kind == "state machine"],
+        )
     report = Report()
     records = [json.loads(line) for line in calls if line.strip()]
     report.calls = len(records)
     report.function_calls = 0
     for r in records:
         caller = r.get("caller")
+        region = r.get("region") or REGION
+        by_caller, invokers = callers.get(region, callers[template.region])
         if caller is None:
             if r["service"] == "lambda":
                 op, requests = authorisations(r)
                 # The local interpreter invokes without saying which state machine: some
                 # state machine must be allowed to.
                 for req in requests or []:
-                    if not any(evaluate(m.statements, *req).allowed for m in machines):
+                    if not any(evaluate(m.statements, *req).allowed for m in invokers):
                         report.failures.append(f"no state machine may invoke {req[1]}")
             continue
         report.function_calls += 1
@@ -742,15 +761,29 @@ def main(argv=None):
     ap.add_argument("--template", default=str(ROOT / "template.yaml"))
     ap.add_argument("--env", default=None, help="the local stack's functions.env")
     ap.add_argument("--platform", default=None, help="the local stack's platform.json")
+    ap.add_argument("--dr-env", default=None,
+                    help="the DR region deployment's functions-dr.env (its calls are weighed "
+                         "against the template deployed there)")
     args = ap.parse_args(argv)
     local = Path(args.calls).resolve().parent.parent
     env = read_env(args.env or local / "functions.env")
+    dr_env = read_env(args.dr_env or local / "functions-dr.env")
     platform = Path(args.platform or local / "platform.json")
     exports = (json.loads(platform.read_text()).get("dataStack", {}).get("exports")
                if platform.exists() else None)
     template = load_template(args.template, env, exports)
+    elsewhere = []
+    if dr_env:
+        # The local DR region's data layer is the primary's on the DR region's own file
+        # system (scripts/local_seed.py dr-platform).
+        dr_exports = None
+        if exports is not None:
+            fs, dr_fs, dr_region = env.get("FILE_SYSTEM_ID", ""), dr_env.get("FILE_SYSTEM_ID", ""), dr_env.get("AWS_REGION", REGION)
+            dr_exports = {k: v.replace(fs, dr_fs).replace(f":{REGION}:", f":{dr_region}:") if fs else v
+                          for k, v in exports.items()}
+        elsewhere.append(load_template(args.template, dr_env, dr_exports))
     with open(args.calls) as f:
-        report = check(f, template)
+        report = check(f, template, elsewhere)
     print(f"IAM check: {report.calls} calls recorded, {report.function_calls} by functions; "
           f"{report.requests} authorisations weighed; {len(report.pairs)} distinct (principal, action) pairs")
     for n in sorted(set(report.notes)):

@@ -21,7 +21,6 @@ use super::{hourly_backup_id, Catalog};
 use crate::config::{Config, ConfigError};
 use crate::error::{Error, Operation};
 use crate::runtime::{encode, Service};
-use crate::tags;
 
 const OP: Operation = Operation::Backup;
 const BACKUP_EVENT: &str = "Backup Job State Change";
@@ -178,7 +177,7 @@ impl CatalogRecorder {
             }
             "RDS" | "Aurora" => (
                 Component::Database,
-                self.tenant_of(&point.resource_arn)
+                super::tenant_of(&self.tagging, OP, &point.resource_arn)
                     .await?
                     .into_iter()
                     .collect(),
@@ -245,22 +244,5 @@ impl CatalogRecorder {
         } else {
             Recorded::skipped("the catalog already knows the copy this far")
         })
-    }
-
-    /// The tenant a database is tagged for, if any.
-    async fn tenant_of(&self, database_arn: &str) -> Result<Option<String>, Error> {
-        let out = self
-            .tagging
-            .get_resources()
-            .resource_arn_list(database_arn)
-            .send()
-            .await
-            .map_err(|e| OP.aws(&format!("reading the tags of {database_arn}"), e))?;
-        Ok(out
-            .resource_tag_mapping_list()
-            .iter()
-            .flat_map(|m| m.tags())
-            .find(|t| t.key() == tags::TENANT_ID)
-            .map(|t| t.value().to_owned()))
     }
 }

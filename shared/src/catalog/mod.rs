@@ -81,6 +81,28 @@ pub async fn describe_point(
     })
 }
 
+/// The tenant a database is tagged for (`bbws:tenant-id`), if any: how a plan's database
+/// point finds its tenant.
+#[cfg(feature = "sdk-tagging")]
+pub async fn tenant_of(
+    tagging: &aws_sdk_resourcegroupstagging::Client,
+    op: crate::error::Operation,
+    database_arn: &str,
+) -> Result<Option<String>, crate::error::Error> {
+    let out = tagging
+        .get_resources()
+        .resource_arn_list(database_arn)
+        .send()
+        .await
+        .map_err(|e| op.aws(&format!("reading the tags of {database_arn}"), e))?;
+    Ok(out
+        .resource_tag_mapping_list()
+        .iter()
+        .flat_map(|m| m.tags())
+        .find(|t| t.key() == crate::tags::TENANT_ID)
+        .map(|t| t.value().to_owned()))
+}
+
 /// The environment variable that names the table.
 pub const TABLE_VARIABLE: &str = "CATALOG_TABLE_NAME";
 

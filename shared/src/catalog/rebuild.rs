@@ -78,7 +78,10 @@ impl Sources {
             vault: self.vault.clone(),
             ..Report::default()
         };
-        progress(&format!("reading the recovery points of vault {}", self.vault));
+        progress(&format!(
+            "reading the recovery points of vault {}",
+            self.vault
+        ));
         let mut listed = self.points(progress).await?;
         // Oldest first, as their jobs' events came: where two points name one backup (two
         // plan runs in one hour), the first stays, as it did when the events were recorded.
@@ -149,7 +152,10 @@ impl Sources {
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(|e| OP.aws(&format!("listing the recovery points of {}", self.vault), e))?;
-        progress(&format!("  {} recovery points; reading their tags", points.len()));
+        progress(&format!(
+            "  {} recovery points; reading their tags",
+            points.len()
+        ));
         // AWS Backup's ListTags reads only the points it manages fully (ARNs of the backup
         // service); a database point is an RDS snapshot, whose tags RDS reads.
         let mut tags_of: HashMap<String, BTreeMap<String, String>> = HashMap::new();
@@ -174,7 +180,11 @@ impl Sources {
                 .collect();
             tags_of.insert((*arn).to_owned(), tags);
             if (done + 1) % 100 == 0 {
-                progress(&format!("  tags of {} of {} points", done + 1, points.len()));
+                progress(&format!(
+                    "  tags of {} of {} points",
+                    done + 1,
+                    points.len()
+                ));
             }
         }
         for arn in snapshots {
@@ -307,19 +317,25 @@ impl Sources {
                     .ends_with(&format!("/{}", self.file_system_id));
                 if shared {
                     for life in lives.iter().filter(|l| l.covers(item.point.created_at)) {
-                        owners.push((life.tenant_id.clone(), backup_id.clone(), BackupKind::Hourly));
+                        owners.push((
+                            life.tenant_id.clone(),
+                            backup_id.clone(),
+                            BackupKind::Hourly,
+                        ));
                     }
                 }
             }
             "RDS" | "Aurora" => {
                 let resource = &item.point.resource_arn;
                 if !database_tenants.contains_key(resource) {
-                    let tenant = self.tenant_of(resource).await?;
+                    let tenant = super::tenant_of(&self.tagging, OP, resource).await?;
                     database_tenants.insert(resource.clone(), tenant);
                 }
                 // The database's tag, as the catalog function reads it; a deleted database's
                 // tags live on in its points (AWS Backup copies them).
-                let tenant = database_tenants[resource].clone().or_else(|| tag(tags::TENANT_ID));
+                let tenant = database_tenants[resource]
+                    .clone()
+                    .or_else(|| tag(tags::TENANT_ID));
                 if let Some(tenant) = tenant {
                     owners.push((tenant, backup_id, BackupKind::Hourly));
                 }
@@ -327,23 +343,6 @@ impl Sources {
             _ => {}
         }
         Ok(owners)
-    }
-
-    /// The tenant a database is tagged for, if any.
-    async fn tenant_of(&self, database_arn: &str) -> Result<Option<String>, Error> {
-        let out = self
-            .tagging
-            .get_resources()
-            .resource_arn_list(database_arn)
-            .send()
-            .await
-            .map_err(|e| OP.aws(&format!("reading the tags of {database_arn}"), e))?;
-        Ok(out
-            .resource_tag_mapping_list()
-            .iter()
-            .flat_map(|m| m.tags())
-            .find(|t| t.key() == tags::TENANT_ID)
-            .map(|t| t.value().to_owned()))
     }
 
     /// Each copy job of a point of the vault, oldest first, as its events would have

@@ -55,6 +55,13 @@ pub struct RestoreSource {
     pub metadata: HashMap<String, String>,
     /// What the restore creates: the tenant's directory, or the new database's identifier.
     pub target: String,
+    /// The vault the recovery point is in, when it is not the region's own backup vault (a
+    /// DR copy restored in the DR region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<String>,
+    /// When the point restored is a DR copy: the recovery point it is a copy of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_of: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

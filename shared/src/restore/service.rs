@@ -22,7 +22,7 @@ use super::request::{
     RestoreTimeouts, UsedBackup,
 };
 use crate::aws::{database_kind, recovery_points, ResourceKind};
-use crate::catalog::{Catalog, Point, TenantBackup};
+use crate::catalog::{Catalog, DrCopy, Point, TenantBackup};
 use crate::config::{Config, ConfigError, TimeoutOverrides, Vault};
 use crate::error::{Error, ErrorKind, Operation};
 use crate::jobs::{compact_utc, idempotency_token, Clock, Job, JobKind, JobSet, JobState};
@@ -43,6 +43,10 @@ struct Found {
     status: Option<RecoveryPointStatus>,
     owner: Option<String>,
     created_at: Option<i64>,
+    /// The vault it is in, when not the region's own backup vault.
+    vault: Option<String>,
+    /// When it is a DR copy: the recovery point it is a copy of.
+    copy_of: Option<String>,
 }
 
 /// What the catalog gave for a request: the points, the backups they belong to, and for a
@@ -69,8 +73,79 @@ impl Found {
             status: Some(status),
             owner: Some(owner.to_string()),
             created_at: Some(point.created_at),
+            vault: None,
+            copy_of: None,
         }
     }
+
+    /// The point's DR copy in place of the point, for a restore in `region` (the region of
+    /// the DR vault) from the vault `source_vault` when one is named. The copy must be
+    /// COMPLETED, in this region, in that vault and not past its lifecycle; anything else is
+    /// BackupNotFound, naming what is missing.
+    fn dr_copy(
+        &self,
+        copy: Option<&DrCopy>,
+        region: Option<&str>,
+        source_vault: Option<&str>,
+        backup_id: &str,
+        now: i64,
+    ) -> Result<Found, Error> {
+        let here = region.unwrap_or("this region");
+        let not_found = |why: String| {
+            Error::new(
+                ErrorKind::BackupNotFound,
+                format!(
+                    "recovery point {} of backup {backup_id} {why}: it cannot be restored in \
+                     {here}",
+                    self.arn
+                ),
+            )
+        };
+        let copy = copy.ok_or_else(|| not_found("has no DR copy in the catalog".into()))?;
+        let copy_arn = match (&copy.recovery_point_arn, copy.state.as_str()) {
+            (Some(arn), "COMPLETED") => arn,
+            (_, state) => {
+                return Err(not_found(format!(
+                    "has a DR copy that is {state}, not COMPLETED (copy job {})",
+                    copy.copy_job_id
+                )))
+            }
+        };
+        if copy.delete_at.is_some_and(|d| d <= now) {
+            return Err(not_found(format!(
+                "has a DR copy {copy_arn} past its lifecycle (EXPIRED)"
+            )));
+        }
+        let copy_region = arn_region(&copy.vault_arn);
+        if region.is_some_and(|r| Some(r) != copy_region) {
+            return Err(not_found(format!(
+                "has its DR copy in {}, not in this region",
+                copy.vault_arn
+            )));
+        }
+        let vault = copy
+            .vault_arn
+            .rsplit_once(":backup-vault:")
+            .map(|(_, name)| name.to_owned())
+            .unwrap_or_default();
+        if let Some(source) = source_vault.filter(|s| *s != vault) {
+            return Err(not_found(format!(
+                "has its DR copy in vault {vault}, not in the restore's source vault {source}"
+            )));
+        }
+        Ok(Found {
+            arn: copy_arn.clone(),
+            status: Some(RecoveryPointStatus::Completed),
+            vault: Some(vault),
+            copy_of: Some(self.arn.clone()),
+            ..self.clone()
+        })
+    }
+}
+
+/// The region of an ARN (`arn:aws:backup:<region>:…`).
+fn arn_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
 }
 
 fn used(backup: &TenantBackup) -> UsedBackup {
@@ -109,6 +184,12 @@ pub struct RestoreService {
     /// Finishing and promoting the restored database.
     pub database: DatabaseService,
     pub clock: Clock,
+    /// The vault restores read from when it is not the region's own (`RESTORE_SOURCE_VAULT`):
+    /// in the DR region, the DR vault. Each point is then restored from its DR copy.
+    pub source_vault: Option<String>,
+    /// The region the function runs in: a catalog point of another region is restored from
+    /// its DR copy in this one.
+    pub region: Option<String>,
 }
 
 impl Service for RestoreService {
@@ -131,9 +212,16 @@ impl Service for RestoreService {
             },
             config,
             clock: Clock::System,
+            source_vault: lookup(SOURCE_VAULT_VARIABLE)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
+            region: sdk.region().map(|r| r.to_string()),
         })
     }
 }
+
+/// The setting that names the vault restores read from (empty: the region's own vault).
+pub const SOURCE_VAULT_VARIABLE: &str = "RESTORE_SOURCE_VAULT";
 
 /// The `restore` handler: runs whichever step the input names; the output goes back into
 /// the state machine.
@@ -208,7 +296,7 @@ impl RestoreService {
             Some(pit) => pit.files_backup_id.clone(),
             None => request.backup_id.clone(),
         };
-        let found = located.points;
+        let found = self.with_dr_copies(located.points, &backup_id).await?;
         for point in &found {
             match &point.owner {
                 Some(owner) if owner == source.as_str() => {}
@@ -313,8 +401,15 @@ impl RestoreService {
             ),
             None => String::new(),
         };
+        let from_copies = [&files, &database]
+            .into_iter()
+            .flatten()
+            .find(|s| s.copy_of.is_some())
+            .and_then(|s| s.vault.as_ref())
+            .map(|vault| format!(", from the DR copies in vault {vault}"))
+            .unwrap_or_default();
         let summary = format!(
-            "restore backup {} of tenant {source} into tenant {target}: {}{}{}{gap}",
+            "restore backup {} of tenant {source} into tenant {target}: {}{}{}{gap}{from_copies}",
             backup_id,
             if files.is_some() { "files" } else { "" },
             if files.is_some() && database.is_some() {
@@ -402,7 +497,7 @@ impl RestoreService {
                     now,
                     timeout,
                 )
-                .in_vault(&self.vault.name),
+                .in_vault(source.vault.as_ref().unwrap_or(&self.vault.name)),
             );
         }
         Ok(JobSet::new(
@@ -412,6 +507,55 @@ impl RestoreService {
             jobs,
             plan.polling,
         ))
+    }
+
+    /// Whether a point is restored from its DR copy: when restores read from a vault other
+    /// than the region's own (the DR region's deployment), or the point is of another region.
+    fn restores_from_copy(&self, point: &Found) -> bool {
+        if point.vault.is_some() {
+            return false; // a recovery point ARN named in the source vault itself
+        }
+        self.source_vault.is_some()
+            || matches!(
+                (self.region.as_deref(), arn_region(&point.arn)),
+                (Some(here), Some(there)) if here != there
+            )
+    }
+
+    /// Each point to be restored from its DR copy replaced by the copy the catalog records
+    /// (one BatchGetItem for all of them).
+    async fn with_dr_copies(
+        &self,
+        points: Vec<Found>,
+        backup_id: &str,
+    ) -> Result<Vec<Found>, Error> {
+        let wanted: Vec<String> = points
+            .iter()
+            .filter(|p| self.restores_from_copy(p))
+            .map(|p| p.arn.clone())
+            .collect();
+        if wanted.is_empty() {
+            return Ok(points);
+        }
+        let copies = self.catalog.copies(OP, &wanted).await?;
+        let now = self.clock.now();
+        points
+            .into_iter()
+            .map(|p| {
+                if !self.restores_from_copy(&p) {
+                    return Ok(p);
+                }
+                let copy = p.dr_copy(
+                    copies.get(&p.arn),
+                    self.region.as_deref(),
+                    self.source_vault.as_deref(),
+                    backup_id,
+                    now,
+                )?;
+                tracing::info!(point = %p.arn, copy = %copy.arn, "restoring from the DR copy");
+                Ok(copy)
+            })
+            .collect()
     }
 
     fn timeouts(&self, overrides: Option<&TimeoutOverrides>) -> Result<RestoreTimeouts, Error> {
@@ -428,7 +572,7 @@ impl RestoreService {
     /// The recovery points a backup id names: one ARN (described, its tags read), or a
     /// tenant backup as the catalog has it. No vault is listed.
     async fn find(&self, backup_id: &str, source: &TenantId) -> Result<Located, Error> {
-        let vault = &self.vault.name;
+        let vault = self.source_vault.as_ref().unwrap_or(&self.vault.name);
         if backup_id.starts_with("arn:") {
             let described = self
                 .backup
@@ -468,6 +612,8 @@ impl RestoreService {
                     status: described.status().cloned(),
                     owner,
                     created_at,
+                    vault: self.source_vault.clone(),
+                    copy_of: None,
                 }],
                 used: Vec::new(),
                 point_in_time: None,
@@ -578,11 +724,12 @@ impl RestoreService {
         recovery_points::tags(&self.backup, &self.database.rds, OP, arn).await
     }
 
-    async fn metadata(&self, arn: &str) -> Result<HashMap<String, String>, Error> {
+    async fn metadata(&self, point: &Found) -> Result<HashMap<String, String>, Error> {
+        let arn = &point.arn;
         let out = self
             .backup
             .get_recovery_point_restore_metadata()
-            .backup_vault_name(&self.vault.name)
+            .backup_vault_name(point.vault.as_ref().unwrap_or(&self.vault.name))
             .recovery_point_arn(arn)
             .send()
             .await
@@ -598,7 +745,9 @@ impl RestoreService {
         file_system: &FileSystemTarget,
     ) -> Result<RestoreSource, Error> {
         let backed_up = point.resource_arn.rsplit('/').next().unwrap_or_default();
-        if backed_up != file_system.file_system_id {
+        // A DR copy is of the primary region's file system; it is restored into this
+        // region's, found by the tenant's tags like any other.
+        if point.copy_of.is_none() && backed_up != file_system.file_system_id {
             return Err(Error::new(
                 ErrorKind::InvalidRestoreTarget,
                 format!(
@@ -608,7 +757,7 @@ impl RestoreService {
             ),
             ));
         }
-        let mut metadata = self.metadata(&point.arn).await?;
+        let mut metadata = self.metadata(point).await?;
         metadata.insert("file-system-id".into(), file_system.file_system_id.clone());
         metadata.insert("newFileSystem".into(), "false".into());
         // Paths from the file system's root, as a JSON array in a string.
@@ -622,6 +771,8 @@ impl RestoreService {
             resource_type: "EFS".into(),
             metadata,
             target: file_system.root_path.clone(),
+            vault: point.vault.clone(),
+            copy_of: point.copy_of.clone(),
         })
     }
 
@@ -639,7 +790,7 @@ impl RestoreService {
                 ResourceKind::RdsInstance
             });
         let identifier = restored_identifier(target, execution_id);
-        let mut metadata = self.metadata(&point.arn).await?;
+        let mut metadata = self.metadata(point).await?;
         let key = match kind {
             ResourceKind::AuroraCluster => "DBClusterIdentifier",
             _ => "DBInstanceIdentifier",
@@ -651,6 +802,108 @@ impl RestoreService {
             resource_type: point.resource_type.clone(),
             metadata,
             target: identifier,
+            vault: point.vault.clone(),
+            copy_of: point.copy_of.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POINT: &str = "arn:aws:backup:us-east-1:123456789012:recovery-point:rp-1";
+    const COPY: &str = "arn:aws:backup:eu-west-1:123456789012:recovery-point:rp-copy";
+    const DR_VAULT: &str = "arn:aws:backup:eu-west-1:123456789012:backup-vault:bbws-dr-vault";
+
+    fn point() -> Found {
+        Found {
+            arn: POINT.into(),
+            resource_arn: "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1"
+                .into(),
+            resource_type: "EFS".into(),
+            status: Some(RecoveryPointStatus::Completed),
+            owner: Some("tenant-1".into()),
+            created_at: Some(1_000),
+            vault: None,
+            copy_of: None,
+        }
+    }
+
+    fn copy(state: &str, arn: Option<&str>) -> DrCopy {
+        DrCopy {
+            copy_job_id: "copy-1".into(),
+            recovery_point_arn: arn.map(str::to_owned),
+            vault_arn: DR_VAULT.into(),
+            state: state.into(),
+            created_at: 1_000,
+            delete_at: Some(10_000),
+        }
+    }
+
+    #[test]
+    fn a_completed_copy_in_the_source_vault_takes_the_points_place() {
+        let c = copy("COMPLETED", Some(COPY));
+        let found = point()
+            .dr_copy(
+                Some(&c),
+                Some("eu-west-1"),
+                Some("bbws-dr-vault"),
+                "tb-1",
+                2_000,
+            )
+            .unwrap();
+        assert_eq!(found.arn, COPY);
+        assert_eq!(found.copy_of.as_deref(), Some(POINT));
+        assert_eq!(found.vault.as_deref(), Some("bbws-dr-vault"));
+        assert_eq!(found.resource_type, "EFS");
+        assert_eq!(found.owner.as_deref(), Some("tenant-1"));
+    }
+
+    #[test]
+    fn a_copy_missing_unfinished_expired_elsewhere_or_in_another_vault_is_backup_not_found() {
+        let running = copy("RUNNING", None);
+        let other_region = DrCopy {
+            vault_arn: "arn:aws:backup:eu-central-1:123456789012:backup-vault:bbws-dr-vault".into(),
+            ..copy("COMPLETED", Some(COPY))
+        };
+        let completed = copy("COMPLETED", Some(COPY));
+        for (c, source, now, says) in [
+            (None, Some("bbws-dr-vault"), 2_000, "has no DR copy"),
+            (
+                Some(&running),
+                Some("bbws-dr-vault"),
+                2_000,
+                "RUNNING, not COMPLETED",
+            ),
+            (Some(&completed), Some("bbws-dr-vault"), 20_000, "EXPIRED"),
+            (
+                Some(&other_region),
+                Some("bbws-dr-vault"),
+                2_000,
+                "not in this region",
+            ),
+            (
+                Some(&completed),
+                Some("another-vault"),
+                2_000,
+                "source vault another-vault",
+            ),
+        ] {
+            let e = point()
+                .dr_copy(c, Some("eu-west-1"), source, "tb-1", now)
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::BackupNotFound, "{says}");
+            assert!(e.message().contains(says), "{}", e.message());
+            let m = e.message();
+            assert!(m.contains(POINT) && m.contains("tb-1"), "{m}");
+        }
+    }
+
+    #[test]
+    fn regions_are_read_from_arns() {
+        assert_eq!(arn_region(POINT), Some("us-east-1"));
+        assert_eq!(arn_region(DR_VAULT), Some("eu-west-1"));
+        assert_eq!(arn_region("tb-1"), None);
     }
 }

@@ -151,6 +151,8 @@ impl Mocks {
                     clock,
                 },
                 clock,
+                source_vault: None,
+                region: None,
             },
             redeployer: Redeployer { ecs, clock },
             onboarding: Onboarding {

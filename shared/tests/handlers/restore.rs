@@ -903,3 +903,163 @@ async fn a_moment_takes_the_newest_points_at_or_before_it_and_says_the_gap() {
 async fn plan_err(deps: &Deps, request: Value) -> bbws::Error {
     plan(deps, request).await.unwrap_err()
 }
+
+const COPY_EFS: &str = "arn:aws:backup:eu-west-1:123456789012:recovery-point:rp-efs-1-copy";
+const COPY_DB: &str = "arn:aws:rds:eu-west-1:123456789012:snapshot:awsbackup:copyjob-db-1";
+const DR_VAULT_ARN: &str = "arn:aws:backup:eu-west-1:123456789012:backup-vault:bbws-dr-vault";
+
+/// The catalog's DR copies of `points` (source ARN, copy ARN or none, copy job state), as
+/// BatchGetItem answers for them.
+fn dr_copies(points: &[(&'static str, Option<&'static str>, &'static str)]) -> Rule {
+    let items: Vec<HashMap<String, AttributeValue>> = points
+        .iter()
+        .map(|(source, copy, state)| {
+            let mut fields = HashMap::from([
+                (
+                    "copyJobId".to_owned(),
+                    AttributeValue::S(format!("copy-of-{source}")),
+                ),
+                (
+                    "vaultArn".to_owned(),
+                    AttributeValue::S(DR_VAULT_ARN.into()),
+                ),
+                ("state".to_owned(), AttributeValue::S((*state).into())),
+                (
+                    "createdAt".to_owned(),
+                    AttributeValue::N((NOW - 500).to_string()),
+                ),
+            ]);
+            if let Some(copy) = copy {
+                fields.insert("recoveryPointArn".into(), AttributeValue::S((*copy).into()));
+            }
+            HashMap::from([
+                (
+                    "pk".to_owned(),
+                    AttributeValue::S(format!("point#{source}")),
+                ),
+                ("sk".to_owned(), AttributeValue::S("point".into())),
+                (
+                    "recoveryPointArn".to_owned(),
+                    AttributeValue::S((*source).into()),
+                ),
+                ("drCopy".to_owned(), AttributeValue::M(fields)),
+            ])
+        })
+        .collect();
+    mock!(aws_sdk_dynamodb::Client::batch_get_item).then_compute_output(move |_| {
+        aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput::builder()
+            .responses("bbws-dev-backup-catalog", items.clone())
+            .build()
+    })
+}
+
+/// The restore function as the DR region's deployment runs it: in eu-west-1, restoring
+/// from the DR vault.
+fn in_the_dr_region(mut deps: Deps) -> Deps {
+    deps.restore.source_vault = Some("bbws-dr-vault".into());
+    deps.restore.region = Some("eu-west-1".into());
+    deps
+}
+
+#[tokio::test]
+async fn in_the_dr_region_each_point_is_restored_from_its_completed_dr_copy() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    vault(&mut mocks, owned_pair());
+    mocks.dynamodb.push(dr_copies(&[
+        (RP_EFS, Some(COPY_EFS), "COMPLETED"),
+        (RP_DB, Some(COPY_DB), "COMPLETED"),
+    ]));
+    // The copies' restore metadata is read from the DR vault.
+    let read = Sent::default();
+    let reads = read.clone();
+    mocks.backup.insert(
+        0,
+        mock!(aws_sdk_backup::Client::get_recovery_point_restore_metadata)
+            .match_requests(|r| r.backup_vault_name() == Some("bbws-dr-vault"))
+            .then_compute_output(move |r| {
+                reads.push(r);
+                GetRecoveryPointRestoreMetadataOutput::builder()
+                    .recovery_point_arn(r.recovery_point_arn().unwrap_or_default())
+                    .set_restore_metadata(Some(HashMap::from([(
+                        "Encrypted".to_owned(),
+                        "true".to_owned(),
+                    )])))
+                    .build()
+            }),
+    );
+    let sent = Sent::default();
+    mocks.backup.push(recording_restore(&sent));
+    let deps = in_the_dr_region(mocks.deps());
+
+    let plan = plan(&deps, json!({"tenantId": "tenant-1", "backupId": BACKUP}))
+        .await
+        .unwrap();
+    let files = plan.files.as_ref().unwrap();
+    assert_eq!(files.recovery_point_arn, COPY_EFS);
+    assert_eq!(files.copy_of.as_deref(), Some(RP_EFS));
+    assert_eq!(files.vault.as_deref(), Some("bbws-dr-vault"));
+    assert_eq!(
+        files.metadata["file-system-id"], FS_ID,
+        "this region's file system"
+    );
+    assert_eq!(files.metadata["ItemsToRestore"], r#"["/tenant-1"]"#);
+    let db = plan.database.as_ref().unwrap();
+    assert_eq!(db.recovery_point_arn, COPY_DB);
+    assert_eq!(db.copy_of.as_deref(), Some(RP_DB));
+    assert!(
+        plan.summary
+            .ends_with("from the DR copies in vault bbws-dr-vault"),
+        "{}",
+        plan.summary
+    );
+    assert_eq!(
+        read.all().len(),
+        2,
+        "both copies' metadata, from the DR vault"
+    );
+
+    let set = start(&deps, &plan).await.unwrap();
+    let restored: Vec<_> = sent
+        .all()
+        .iter()
+        .map(|r| r.recovery_point_arn().unwrap().to_owned())
+        .collect();
+    assert_eq!(restored, vec![COPY_EFS, COPY_DB]);
+    assert!(set.jobs.iter().all(|j| j.vault == "bbws-dr-vault"));
+}
+
+#[tokio::test]
+async fn in_the_dr_region_a_copy_not_completed_is_backup_not_found() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    vault(&mut mocks, owned_pair());
+    mocks.dynamodb.push(dr_copies(&[
+        (RP_EFS, Some(COPY_EFS), "COMPLETED"),
+        (RP_DB, None, "RUNNING"),
+    ]));
+    let deps = in_the_dr_region(mocks.deps());
+    let e = plan_err(&deps, json!({"tenantId": "tenant-1", "backupId": BACKUP})).await;
+    assert_eq!(e.kind(), bbws::ErrorKind::BackupNotFound);
+    assert!(e.message().contains(RP_DB), "{}", e.message());
+    assert!(
+        e.message().contains("RUNNING, not COMPLETED"),
+        "{}",
+        e.message()
+    );
+
+    // A point the catalog knows no copy of.
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    vault(&mut mocks, owned_pair());
+    mocks
+        .dynamodb
+        .push(dr_copies(&[(RP_EFS, Some(COPY_EFS), "COMPLETED")]));
+    let e = plan_err(
+        &in_the_dr_region(mocks.deps()),
+        json!({"tenantId": "tenant-1", "backupId": BACKUP}),
+    )
+    .await;
+    assert_eq!(e.kind(), bbws::ErrorKind::BackupNotFound);
+    assert!(e.message().contains("has no DR copy"), "{}", e.message());
+}

@@ -421,3 +421,107 @@ async fn onboarding_tags_the_tenants_database_and_service() {
     assert_eq!(created.all().len(), 1, "no access point made");
     assert_eq!(tagged.all().len(), 1, "nothing tagged");
 }
+
+#[tokio::test]
+async fn offboarding_leaves_the_ended_life_on_the_newest_points() {
+    use aws_sdk_backup::operation::tag_resource::{TagResourceInput, TagResourceOutput};
+    use aws_sdk_dynamodb::operation::query::QueryOutput;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use std::collections::HashMap;
+
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let n = |v: i64| AttributeValue::N(v.to_string());
+    let point = |arn: &str, at: i64| {
+        AttributeValue::M(HashMap::from([
+            ("recoveryPointArn".to_owned(), s(arn)),
+            ("resourceArn".to_owned(), s(FS_ARN)),
+            ("resourceType".to_owned(), s("EFS")),
+            ("vault".to_owned(), s("bbws-dev-backup-vault")),
+            ("createdAt".to_owned(), n(at)),
+            ("status".to_owned(), s("COMPLETED")),
+        ]))
+    };
+    let backup = |id: &str, kind: &str, arn: &str, at: i64| {
+        HashMap::from([
+            ("tenantId".to_owned(), s("tenant-1")),
+            ("backupId".to_owned(), s(id)),
+            ("kind".to_owned(), s(kind)),
+            ("time".to_owned(), n(at)),
+            ("files".to_owned(), point(arn, at)),
+        ])
+    };
+    let life = HashMap::from([
+        ("tenantId".to_owned(), s("tenant-1")),
+        ("accessPointId".to_owned(), s(AP_ID)),
+        ("onboardedAt".to_owned(), n(NOW - 86_400)),
+        ("offboardedAt".to_owned(), n(NOW)),
+    ]);
+    // Newest first: the final backup, an older on-demand one, then the newest hourly one.
+    let backups = vec![
+        backup("tb-final", "on-demand", "arn:rp:final", NOW - 60),
+        backup("tb-older", "on-demand", "arn:rp:older", NOW - 7_200),
+        backup("hourly-x", "hourly", "arn:rp:hourly", NOW - 10_800),
+        backup("hourly-y", "hourly", "arn:rp:hourly-older", NOW - 14_400),
+    ];
+    let existing = Arc::new(Mutex::new(vec![AccessPointDescription::builder()
+        .access_point_id(AP_ID)
+        .access_point_arn(AP_ARN)
+        .root_directory(RootDirectory::builder().path("/tenant-1").build())
+        .build()]));
+    let tagged: Sent<TagResourceInput> = Sent::default();
+    let rec = tagged.clone();
+    let mut mocks = Mocks::new();
+    mocks.efs.extend(efs(existing, &Sent::default()));
+    mocks.efs.push(
+        mock!(aws_sdk_efs::Client::delete_access_point)
+            .then_output(|| DeleteAccessPointOutput::builder().build()),
+    );
+    mocks.dynamodb.push(
+        mock!(aws_sdk_dynamodb::Client::update_item)
+            .then_output(|| UpdateItemOutput::builder().build()),
+    );
+    mocks.dynamodb.push(
+        mock!(aws_sdk_dynamodb::Client::query)
+            .match_requests(|r| {
+                r.expression_attribute_values()
+                    .and_then(|v| v.get(":life"))
+                    .is_some()
+            })
+            .then_output(move || QueryOutput::builder().items(life.clone()).build()),
+    );
+    mocks
+        .dynamodb
+        .push(mock!(aws_sdk_dynamodb::Client::query).then_output(move || {
+            QueryOutput::builder()
+                .set_items(Some(backups.clone()))
+                .build()
+        }));
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::tag_resource).then_compute_output(move |r| {
+            rec.push(r);
+            TagResourceOutput::builder().build()
+        }),
+    );
+    let deps = deps(&mocks);
+    offboard_tenant(
+        LambdaEvent::new(json!({"tenantId": "tenant-1"}), Context::default()),
+        &deps,
+    )
+    .await
+    .unwrap();
+    let sent = tagged.all();
+    let arns: Vec<_> = sent.iter().filter_map(|t| t.resource_arn()).collect();
+    assert_eq!(
+        arns,
+        ["arn:rp:final", "arn:rp:hourly"],
+        "the newest of each kind"
+    );
+    let key = format!("bbws:life:{AP_ID}");
+    for t in &sent {
+        let value = t.tags().unwrap()[&key].clone();
+        let life = bbws::catalog::Life::from_tag(&key, &value).unwrap();
+        assert_eq!(life.onboarded_at, NOW - 86_400);
+        assert_eq!(life.offboarded_at, Some(NOW));
+    }
+}

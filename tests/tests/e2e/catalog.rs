@@ -318,15 +318,7 @@ async fn at_between_two_backups_takes_the_older_pair_and_reports_the_gap() {
 async fn copies_settled_and_recorded(stack: &Stack) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let jobs: Vec<_> = stack
-            .backup
-            .list_copy_jobs()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .unwrap();
+        let jobs = stack.all_copy_jobs().await;
         let busy = jobs.iter().any(|j| {
             matches!(
                 j.state(),
@@ -424,7 +416,9 @@ async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
 
     // An empty table of the catalog's own design.
     let source = stack.platform["catalogTable"].as_str().unwrap().to_owned();
-    let table = stack.empty_copy_of_table(&source, &unique("catalog-rebuild")).await;
+    let table = stack
+        .empty_copy_of_table(&source, &unique("catalog-rebuild"))
+        .await;
     let (code, report) = stack.bbws(&[
         "--catalog-table",
         &table,
@@ -457,7 +451,10 @@ async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
         stack.file_system_id(),
     ]);
     assert_eq!(code, 0, "{report}");
-    assert!(report["pointsAlreadyRecorded"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        report["pointsAlreadyRecorded"].as_u64().unwrap() > 0,
+        "{report}"
+    );
     assert_eq!(
         tenants_items(&stack.catalog_items().await, &[kept, gone]),
         original

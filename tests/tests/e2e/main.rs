@@ -11,6 +11,7 @@ mod stack;
 mod backup;
 mod catalog;
 mod databases;
+mod dr_region;
 mod events;
 mod fleet;
 mod lost_answers;

@@ -376,14 +376,8 @@ async fn ended(stack: &Stack, id: &str) -> DescribeBackupJobOutput {
 /// The copy jobs a plan started for backup job `id`.
 async fn copies_of(stack: &Stack, id: &str) -> Vec<CopyJob> {
     stack
-        .backup
-        .list_copy_jobs()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
+        .all_copy_jobs()
         .await
-        .unwrap()
         .into_iter()
         .filter(|c| c.created_by_backup_job_id() == Some(id))
         .collect()

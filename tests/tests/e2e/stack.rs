@@ -41,6 +41,8 @@ pub struct Stack {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// AWS Backup in the DR region.
     pub dr_backup: aws_sdk_backup::Client,
+    /// The catalog's replica in the DR region.
+    pub dr_dynamodb: aws_sdk_dynamodb::Client,
     pub efs: aws_sdk_efs::Client,
     pub rds: aws_sdk_rds::Client,
     pub sfn: aws_sdk_sfn::Client,
@@ -89,6 +91,7 @@ impl Stack {
             backup: aws_sdk_backup::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             dr_backup: aws_sdk_backup::Client::new(&dr_config),
+            dr_dynamodb: aws_sdk_dynamodb::Client::new(&dr_config),
             efs: aws_sdk_efs::Client::new(&config),
             rds: aws_sdk_rds::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),
@@ -316,6 +319,12 @@ impl Stack {
         Tenant::from_seed(&self.seed(&["tenant", tenant]))
     }
 
+    /// The tenant's resources in the DR region's deployment, found there by the same tags:
+    /// an empty directory and access point on the DR file system, an RDS instance, a service.
+    pub fn seed_dr_tenant(&self, tenant: &str) -> Tenant {
+        Tenant::from_seed(&self.seed(&["dr-tenant", tenant]))
+    }
+
     /// The same, but the tenant's database is an Aurora MySQL cluster `<tenant>` with one
     /// db.serverless instance `<tenant>-1`.
     pub fn seed_aurora_tenant(&self, tenant: &str) -> Tenant {
@@ -458,6 +467,17 @@ impl Stack {
             .unwrap_or_default()
     }
 
+    /// How many restore jobs the Backup stand-in has started in the DR region.
+    pub async fn dr_restore_jobs(&self) -> usize {
+        self.dr_backup
+            .list_restore_jobs()
+            .send()
+            .await
+            .unwrap()
+            .restore_jobs()
+            .len()
+    }
+
     /// How many restore jobs the Backup stand-in has started.
     pub async fn restore_jobs(&self) -> usize {
         self.backup
@@ -541,6 +561,11 @@ impl Stack {
             .unwrap_or("null");
         let value = serde_json::from_str(last).unwrap_or(Value::Null);
         (out.status.code().unwrap_or(-1), value)
+    }
+
+    /// Runs the operator CLI against the DR region's deployment (`--region eu-west-1`).
+    pub fn bbws_in_dr(&self, args: &[&str]) -> (i32, Value) {
+        self.bbws(&[&["--region", DR_REGION][..], args].concat())
     }
 
     /// Backs `tenant` up through the CLI (no DR copy, `extra` flags added) and returns the
@@ -691,6 +716,18 @@ impl Stack {
             .unwrap()
             .backup_jobs()
             .to_vec()
+    }
+
+    /// Every copy job AWS Backup lists.
+    pub async fn all_copy_jobs(&self) -> Vec<aws_sdk_backup::types::CopyJob> {
+        self.backup
+            .list_copy_jobs()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .unwrap()
     }
 
     /// The copy jobs of one resource's recovery points.
