@@ -58,6 +58,7 @@ PEER_CLIENTS = {
     "catalog": ("backup", "dynamodb", "resourcegroupstaggingapi"),
     "copy-to-dr": ("backup",),
     "force-redeploy": ("ecs",),
+    "ingest-media": ("s3", "resourcegroupstaggingapi", "events"),
     "list-tenants": ("resourcegroupstaggingapi",),
     "offboard-tenant": ("backup", "dynamodb", "efs"),
     "onboard-tenant": ("dynamodb", "efs", "resourcegroupstaggingapi", "events"),
@@ -66,6 +67,7 @@ PEER_CLIENTS = {
     "publish-outcome": ("events",),
     "restore": ("backup", "dynamodb", "efs", "resourcegroupstaggingapi", "rds", "ssm"),
     "start-backup": ("backup", "efs", "resourcegroupstaggingapi"),
+    "upload-media": ("s3",),
 }
 # A function missing from the table gets this (and a warning).
 DEFAULT_PEER_CLIENTS = ("backup", "ecs", "efs", "resourcegroupstaggingapi", "rds", "ssm", "events")

@@ -55,6 +55,9 @@ wait_for "$ENDPOINT/_local/health" "the front server"
 # The platform (vaults, shared file system, cluster, state machines) first: the handlers'
 # settings name the file system's directory, the promote function's "mount".
 .venv/bin/python scripts/local_seed.py platform > "$LOCAL_DIR/logs/seed.log"
+# Uploads are given to WordPress (33:33) as in Lambda, which only root may do: anyone else
+# keeps them.
+if [ "$(id -u)" = 0 ]; then MEDIA_OWNER=33:33; else MEDIA_OWNER="$(id -u):$(id -g)"; fi
 FS_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fileSystemId"])' "$LOCAL_DIR/platform.json")
 cat > "$LOCAL_DIR/functions.env" <<ENV
 AWS_ENDPOINT_URL=$ENDPOINT
@@ -72,6 +75,8 @@ EVENT_BUS_NAME=default
 BBWS_ENVIRONMENT=dev
 TENANT_BACKUP_STATE_MACHINE_ARN=arn:aws:states:$REGION:123456789012:stateMachine:bbws-dev-tenant-backup
 CATALOG_TABLE_NAME=bbws-dev-backup-catalog
+MEDIA_STAGING_BUCKET=bbws-dev-media-staging-123456789012
+MEDIA_OWNER=$MEDIA_OWNER
 ENV
 start lambda env PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda watch --ignore-changes \
   --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$LOCAL_DIR/functions.env"

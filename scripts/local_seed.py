@@ -183,6 +183,49 @@ def catalog():
     return queue_url
 
 
+def media():
+    """The media staging bucket as template.yaml declares it (SSE-KMS, public access blocked,
+    the 1-day expiry), made in moto, with the S3 notification the template gives
+    ingest-media (ObjectCreated under incoming/) delivering to the queue `bbws-media-uploads`,
+    which the end-to-end tests hand to the function as S3 would invoke it. S3 sends the event
+    message of https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+    (the key URL-encoded, `+` for a space), to a queue as to a function. Returns the bucket's
+    name and the queue's URL."""
+    from cfnlint.decode import decode  # the project's venv has cfn-lint
+
+    template, errors = decode(str(ROOT / "template.yaml"))
+    if errors:
+        raise SystemExit(f"template.yaml: {errors}")
+    props = template["Resources"]["MediaStagingBucket"]["Properties"]
+    event = template["Resources"]["IngestMediaFunction"]["Properties"]["Events"]["Uploaded"]["Properties"]
+    bucket = f"bbws-{ENV}-media-staging-{ACCOUNT}"
+    s3 = client("s3")
+    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=bucket)  # us-east-1: no location constraint
+    key_id = client("kms").create_key(Description="the media staging bucket's key")["KeyMetadata"]["Arn"]
+    sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {
+            "SSEAlgorithm": sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "KMSMasterKeyID": key_id},
+        "BucketKeyEnabled": sse["BucketKeyEnabled"]}]})
+    s3.put_public_access_block(Bucket=bucket,
+                               PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
+        "ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": ""},
+        "Expiration": {"Days": rule["ExpirationInDays"]},
+        "AbortIncompleteMultipartUpload": rule["AbortIncompleteMultipartUpload"]}]})
+    sqs = client("sqs")
+    queue_url = sqs.create_queue(QueueName="bbws-media-uploads")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{
+            "Id": "ingest-media", "QueueArn": queue_arn, "Events": [event["Events"]],
+            "Filter": {"Key": {"FilterRules": event["Filter"]["S3Key"]["Rules"]}}}]})
+    return bucket, queue_url
+
+
 def platform():
     for region, vault in ((REGION, f"bbws-{ENV}-backup-vault"), (DR_REGION, "bbws-dr-vault")):
         b = client("backup", region)
@@ -202,6 +245,7 @@ def platform():
     backup_queue_url = forward_events("bbws-backup-events", "aws.backup")
     alerts_queue_url = alert_rules()
     catalog_queue_url = catalog()
+    media_bucket, media_queue_url = media()
     sfn = client("stepfunctions")
     machines = {}
     existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
@@ -221,7 +265,8 @@ def platform():
     out = {"fileSystemId": fs_id, "dataStack": data, "stateMachines": machines, "endpoint": ENDPOINT,
            "eventsQueueUrl": queue_url, "backupEventsQueueUrl": backup_queue_url,
            "alertsQueueUrl": alerts_queue_url, "catalogQueueUrl": catalog_queue_url,
-           "catalogTable": f"bbws-{ENV}-backup-catalog"}
+           "catalogTable": f"bbws-{ENV}-backup-catalog",
+           "mediaBucket": media_bucket, "mediaQueueUrl": media_queue_url}
     (LOCAL / "platform.json").write_text(json.dumps(out))
     print(json.dumps(out))
 

@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod media;
 pub mod restore;
 pub mod runtime;
 pub mod tags;

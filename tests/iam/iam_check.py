@@ -74,7 +74,16 @@ UNREACHABLE = {
 UNREACHABLE_FOR = {
     ("poll-job", "rds:DescribeDBInstances"):
         "moto makes a restored DB instance available at once: the restore never waits on one",
+    # S3 uses the staging bucket's key itself, with the caller's permission, to encrypt an
+    # upload and to decrypt it for reading: no call of the function's own.
+    ("upload-media", "kms:GenerateDataKey"): "S3 encrypts the presigned upload with the bucket's key",
+    ("ingest-media", "kms:Decrypt"): "S3 decrypts the staged upload with the bucket's key",
 }
+
+# upload-media's PutObject is used through the URLs it signs: the upload is the uploader's
+# request, recorded with the uploader's user agent (the e2e scenarios make it), not the
+# function's own call.
+UNREACHABLE_FOR[("upload-media", "s3:PutObject")] = "used through its presigned URLs, by the uploader"
 
 # Managed policies attached by name (SAM); what they grant is AWS's, not ours.
 MANAGED = {"AWSLambdaVPCAccessExecutionRole": "the function's network interfaces in the VPC"}
@@ -107,7 +116,8 @@ class Template:
         props = r.get("Properties", {})
         if r["Type"] == "AWS::Serverless::Function":
             return r.get("Metadata", {}).get("BuildProperties", {}).get("Binary", logical)
-        for key in ("Name", "RoleName", "BackupVaultName", "QueueName", "LogGroupName", "TableName"):
+        for key in ("Name", "RoleName", "BackupVaultName", "QueueName", "LogGroupName", "TableName",
+                    "BucketName"):
             if key in props:
                 return self.resolve(props[key])
         return logical
@@ -134,6 +144,8 @@ class Template:
             return f"arn:{PARTITION}:dynamodb:{self.region}:{ACCOUNT}:table/{name}"
         if t == "AWS::KMS::Key":
             return f"arn:{PARTITION}:kms:{self.region}:{ACCOUNT}:key/{name}"
+        if t == "AWS::S3::Bucket":
+            return f"arn:{PARTITION}:s3:::{name}"
         raise KeyError(f"no ARN known for {logical} ({t})")
 
     def ref(self, name):
@@ -536,6 +548,15 @@ def authorisations(record):
             owner = resource.split(":")[2]
             out.append((TAG_ACTIONS[owner], resource, {}))
         return op, out
+    if service == "s3":
+        # Path-style object requests (the functions address S3 so on an overridden endpoint):
+        # authorised on the object's ARN.
+        bucket, _, key = path.lstrip("/").partition("/")
+        action = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject",
+                  "DELETE": "s3:DeleteObject"}.get(method)
+        if bucket and key and action and not record.get("params", {}).keys() & {"uploads", "uploadId"}:
+            return action.split(":")[1], [(action, f"arn:{PARTITION}:s3:::{bucket}/{unquote(key)}", {})]
+        return op, None
     if service == "lambda" and path.startswith("/2015-03-31/functions/"):
         name = _segments(path)[2]
         fn = name if name.startswith("arn:") else arn("lambda", f"function:{name}", region)

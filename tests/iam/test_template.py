@@ -93,6 +93,39 @@ class Template(unittest.TestCase):
         self.assertEqual(deleted["EventBusName"], {"Ref": "TenantEventsBus"})
 
 
+    def test_media_uploads_are_put_only_under_incoming_and_staged_a_day(self):
+        bucket = "arn:aws:s3:::bbws-dev-media-staging-123456789012"
+        functions = c.principals(self.t)
+        upload = functions["UploadMediaFunction"].statements
+        allowed = lambda statements, action, key: c.evaluate(
+            statements, action, f"{bucket}/{key}", {}).allowed
+        self.assertTrue(allowed(upload, "s3:PutObject", "incoming/tenant-1/u1/a.jpg"))
+        for key in ["a.jpg", "outgoing/tenant-1/u1/a.jpg", "incomingx/a.jpg"]:
+            self.assertFalse(allowed(upload, "s3:PutObject", key), key)
+        for action in ["s3:GetObject", "s3:DeleteObject", "s3:PutBucketPolicy"]:
+            self.assertFalse(allowed(upload, action, "incoming/tenant-1/u1/a.jpg"), action)
+        ingest = functions["IngestMediaFunction"].statements
+        for action in ["s3:GetObject", "s3:DeleteObject"]:
+            self.assertTrue(allowed(ingest, action, "incoming/tenant-1/u1/a.jpg"), action)
+            self.assertFalse(allowed(ingest, action, "other/a.jpg"), action)
+        self.assertFalse(allowed(ingest, "s3:PutObject", "incoming/tenant-1/u1/a.jpg"))
+
+        props = self.resources["MediaStagingBucket"]["Properties"]
+        self.assertEqual(self.t.resolve(props["BucketName"]), "bbws-dev-media-staging-123456789012")
+        sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        self.assertEqual(sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "aws:kms")
+        self.assertTrue(all(props["PublicAccessBlockConfiguration"].values()))
+        self.assertEqual(len(props["PublicAccessBlockConfiguration"]), 4)
+        (rule,) = props["LifecycleConfiguration"]["Rules"]
+        self.assertEqual((rule["Status"], rule["ExpirationInDays"]), ("Enabled", 1))
+        # ingest-media names the bucket as the bucket names itself, and S3 invokes it for
+        # objects under incoming/ only.
+        env = self.resources["IngestMediaFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(self.t.resolve(env["MEDIA_STAGING_BUCKET"]), self.t.resolve(props["BucketName"]))
+        event = self.resources["IngestMediaFunction"]["Properties"]["Events"]["Uploaded"]["Properties"]
+        self.assertEqual(event["Bucket"], {"Ref": "MediaStagingBucket"})
+        self.assertEqual(event["Filter"]["S3Key"]["Rules"], [{"Name": "prefix", "Value": "incoming/"}])
+
     def test_every_alarm_and_failed_plan_job_reaches_the_alerts_topic(self):
         alarms = [k for k, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"]
         self.assertGreaterEqual(len(alarms), 6)

@@ -197,6 +197,10 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
         ("advance-fleet", &["sdk-sfn"]),
         ("copy-to-dr", &["sdk-backup"]),
         ("force-redeploy", &["sdk-ecs"]),
+        (
+            "ingest-media",
+            &["sdk-eventbridge", "sdk-s3", "sdk-tagging"],
+        ),
         ("list-tenants", &["sdk-tagging"]),
         ("catalog", &["sdk-backup", "sdk-dynamodb", "sdk-tagging"]),
         (
@@ -225,6 +229,7 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
             ],
         ),
         ("start-backup", &["sdk-backup", "sdk-efs", "sdk-tagging"]),
+        ("upload-media", &["sdk-s3"]),
     ];
     let mut seen = Vec::new();
     for entry in std::fs::read_dir(root().join("functions")).unwrap() {

@@ -38,3 +38,30 @@ pub async fn list_tenants(
     tenants.dedup();
     Ok(tenants)
 }
+
+/// Whether `tenant` is onboarded: an access point carries its `bbws:tenant-id`. An
+/// offboarded tenant's files stay on the file system, but its access point is gone.
+pub async fn is_onboarded(
+    tagging: &aws_sdk_resourcegroupstagging::Client,
+    tenant: &TenantId,
+) -> Result<bool, Error> {
+    let pages = tagging
+        .get_resources()
+        .tag_filters(
+            TagFilter::builder()
+                .key(tags::TENANT_ID)
+                .values(tenant.as_str())
+                .build(),
+        )
+        .resource_type_filters(TYPE_ACCESS_POINT)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| {
+            Operation::Restore.aws(&format!("finding tenant {tenant}'s access point"), e)
+        })?;
+    Ok(pages
+        .iter()
+        .any(|page| !page.resource_tag_mapping_list().is_empty()))
+}

@@ -8,5 +8,6 @@ mod database;
 mod files;
 mod fleet;
 mod jobs;
+mod media;
 mod restore;
 mod tenants;

@@ -15,6 +15,7 @@ mod dr_region;
 mod events;
 mod fleet;
 mod lost_answers;
+mod media;
 mod plans;
 mod restore;
 mod tenants;

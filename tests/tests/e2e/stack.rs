@@ -111,6 +111,8 @@ impl Stack {
         // The last scenario's job events reach the catalog, as EventBridge would deliver them.
         self.deliver_catalog_events().await;
         self.drain_alerts().await;
+        // The staging bucket's notifications (S3's test event when it was configured too).
+        self.media_notifications().await;
         self.admin(Method::DELETE, "faults", None).await;
     }
 
@@ -153,6 +155,48 @@ impl Stack {
             done.push(out);
         }
         done
+    }
+
+    /// The media staging bucket's notifications since the last call, taken from the queue
+    /// standing in for ingest-media as the notification's target.
+    pub async fn media_notifications(&self) -> Vec<Value> {
+        self.drain_queue("mediaQueueUrl").await
+    }
+
+    /// Hands every object-created notification of the staging bucket so far to ingest-media
+    /// as S3 invokes it (asynchronously, the notification as the payload); returns what each
+    /// invocation did. Every one must succeed.
+    pub async fn deliver_media_notifications(&self) -> Vec<Value> {
+        let mut done = Vec::new();
+        for notification in self.media_notifications().await {
+            // S3 also sends a test event when a notification is configured: not an upload.
+            if notification.get("Records").is_none() {
+                continue;
+            }
+            let (error, out) = self.invoke("ingest-media", &notification).await;
+            assert_eq!(error, None, "ingest-media failed on {notification}: {out}");
+            done.push(out);
+        }
+        done
+    }
+
+    /// Sends `body` to a presigned URL with its signed headers, as an uploader would;
+    /// returns the answer's status.
+    pub async fn put_presigned(&self, url: &str, headers: &Value, body: Vec<u8>) -> StatusCode {
+        let mut request = Request::builder().method(Method::PUT).uri(url);
+        for (name, value) in headers.as_object().into_iter().flatten() {
+            request = request.header(name.as_str(), value.as_str().unwrap_or_default());
+        }
+        let response = self
+            .http
+            .request(
+                request
+                    .body(Full::new(Bytes::from(body)))
+                    .expect("a valid request"),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("PUT {url}: {e}"));
+        response.status()
     }
 
     /// Delivers every event the catalog's rule caught so far.

@@ -1,0 +1,429 @@
+//! `ingest-media`: an upload that landed in the staging bucket, put into the tenant's
+//! WordPress uploads or refused.
+//!
+//! S3 invokes it for each object created under `incoming/` (`incoming/<tenant>/<upload
+//! id>/<name>`). With the file system mounted through its root access point (as
+//! promote-restore mounts it, `EFS_MOUNT_PATH`), for each object it:
+//!
+//! 1. checks the tenant: a valid id (`InvalidTenant`) with an access point (`NotOnboarded`);
+//! 2. checks the size the event gives before reading anything (`TooLarge`), then the rest
+//!    of [`super::inspect`] on the content;
+//! 3. writes the file into `/<tenant>/wp-content/uploads/YYYY/MM/` ([`super::store`]): the
+//!    month of the upload, a free name, owned 33:33, mode 0644, whole or not at all;
+//! 4. deletes the staging object;
+//! 5. announces `TenantMediaUploaded` (the MediaFile: `fileName`, `filePath`, `fileSize`,
+//!    `mimeType`, `uploadedAt`, `tenantId`; and the `uploadId`), or for a refusal, having
+//!    written nothing, deleted the staging object the same way, `TenantMediaRejected` with
+//!    the named `reason` and a `message`.
+//!
+//! A second delivery of the same S3 event finds the staging object gone and does nothing.
+//! A failure (AWS, the file system) fails the invocation, which Lambda retries; the staging
+//! object stays until then, and the bucket expires it after a day.
+//!
+//! The owner is set with `fchown` as root. Over NFS the server, not the Lambda's kernel,
+//! decides; through the root access point every request is made as uid 0, which may.
+
+use std::path::PathBuf;
+
+use aws_config::SdkConfig;
+use lambda_runtime::LambdaEvent;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::store::{store, WORDPRESS_OWNER};
+use super::{check_size, inspect, max_bytes, Refusal, INCOMING_PREFIX};
+use crate::config::{required, Config, ConfigError};
+use crate::error::{Error, ErrorKind, Operation};
+use crate::events::put;
+use crate::runtime::Service;
+use crate::tenant_id::TenantId;
+use crate::tenants::list::is_onboarded;
+
+/// The detail-types it announces.
+pub const UPLOADED: &str = "TenantMediaUploaded";
+pub const REJECTED: &str = "TenantMediaRejected";
+
+/// Failures are those of putting content into a tenant's files, as a restore does.
+const OP: Operation = Operation::Restore;
+
+pub struct Ingest {
+    pub config: Config,
+    pub s3: aws_sdk_s3::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    /// The file system's root (`EFS_MOUNT_PATH`).
+    pub mount: PathBuf,
+    /// The staging bucket (`MEDIA_STAGING_BUCKET`): objects of any other are left alone.
+    pub bucket: String,
+    /// The size limit (`MEDIA_MAX_BYTES`, 64 MiB by default).
+    pub max_bytes: u64,
+    /// The owner of what is written (`MEDIA_OWNER`, `33:33` by default; `none` leaves the
+    /// writer's, for a local stack run by a user who cannot give files away).
+    pub owner: Option<(u32, u32)>,
+}
+
+impl Service for Ingest {
+    fn build(
+        sdk: &SdkConfig,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        // Path-style addressing where the endpoint is overridden (a local stack on one
+        // address); virtual-hosted style, AWS's default, elsewhere.
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build();
+        Ok(Self {
+            config: Config::from_lookup(lookup)?,
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+            mount: required(&lookup, "EFS_MOUNT_PATH")?.into(),
+            bucket: required(&lookup, "MEDIA_STAGING_BUCKET")?,
+            max_bytes: max_bytes(lookup("MEDIA_MAX_BYTES").as_deref())?,
+            owner: owner(lookup("MEDIA_OWNER").as_deref())?,
+        })
+    }
+}
+
+/// `MEDIA_OWNER`: `uid:gid`, or `none`.
+pub fn owner(raw: Option<&str>) -> Result<Option<(u32, u32)>, ConfigError> {
+    match raw.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(Some(WORDPRESS_OWNER)),
+        Some("none") => Ok(None),
+        Some(v) => v
+            .split_once(':')
+            .and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)))
+            .map(Some)
+            .ok_or_else(|| ConfigError::Invalid {
+                name: "MEDIA_OWNER",
+                reason: format!("{v:?} is not uid:gid or none"),
+            }),
+    }
+}
+
+#[derive(Deserialize)]
+struct Notification {
+    #[serde(rename = "Records", default)]
+    records: Vec<Record>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    event_time: String,
+    s3: Entity,
+}
+
+#[derive(Deserialize)]
+struct Entity {
+    bucket: Bucket,
+    object: Object,
+}
+
+#[derive(Deserialize)]
+struct Bucket {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Object {
+    key: String,
+    #[serde(default)]
+    size: Option<u64>,
+}
+
+/// An upload's staging key, read: `incoming/<tenant>/<upload id>/<name>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagingKey {
+    pub tenant: String,
+    pub upload_id: String,
+    pub name: String,
+}
+
+/// The key as S3 events give it (URL-encoded, `+` for a space: S3's event message,
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html),
+/// decoded.
+pub fn decode_key(raw: &str) -> String {
+    percent_encoding::percent_decode_str(&raw.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Reads a decoded staging key; a key of any other shape is a bad name.
+pub fn parse_key(key: &str) -> Result<StagingKey, Refusal> {
+    let bad = || Refusal::BadName {
+        name: key.to_owned(),
+        why: "is not incoming/<tenant>/<upload id>/<name>",
+    };
+    let rest = key.strip_prefix(INCOMING_PREFIX).ok_or_else(bad)?;
+    let mut parts = rest.splitn(3, '/');
+    let (Some(tenant), Some(upload_id), Some(name)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let id_ok = !upload_id.is_empty()
+        && upload_id.len() <= 64
+        && upload_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !id_ok {
+        return Err(bad());
+    }
+    Ok(StagingKey {
+        tenant: tenant.to_owned(),
+        upload_id: upload_id.to_owned(),
+        name: name.to_owned(),
+    })
+}
+
+/// `YYYY-MM…` of an RFC 3339 time: the uploads' year and month.
+fn year_month(time: &str) -> Option<(u16, u8)> {
+    let year: u16 = time.get(0..4)?.parse().ok()?;
+    let month: u8 = time.get(5..7)?.parse().ok()?;
+    (time.get(4..5) == Some("-") && (1..=12).contains(&month)).then_some((year, month))
+}
+
+/// The `ingest-media` handler.
+pub async fn handler(event: LambdaEvent<Value>, ingest: &Ingest) -> Result<Value, Error> {
+    let notification: Notification = serde_json::from_value(event.payload).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidTenant,
+            format!("ingest-media takes an S3 event notification: {e}"),
+        )
+    })?;
+    let mut results = Vec::new();
+    for record in &notification.records {
+        results.push(ingest_record(ingest, record).await?);
+    }
+    Ok(json!({ "results": results }))
+}
+
+async fn ingest_record(ingest: &Ingest, record: &Record) -> Result<Value, Error> {
+    let key = decode_key(&record.s3.object.key);
+    if record.s3.bucket.name != ingest.bucket {
+        tracing::warn!(bucket = %record.s3.bucket.name, %key, "not the staging bucket: left alone");
+        return Ok(json!({ "key": key, "outcome": "ignored" }));
+    }
+    let upload = match parse_key(&key) {
+        Ok(upload) => upload,
+        Err(refusal) => {
+            let none = StagingKey {
+                tenant: String::new(),
+                upload_id: String::new(),
+                name: key.clone(),
+            };
+            return reject(ingest, record, &key, &none, record.s3.object.size, refusal).await;
+        }
+    };
+    let size = record.s3.object.size;
+    let tenant = match TenantId::parse(&upload.tenant) {
+        Ok(tenant) => tenant,
+        Err(e) => {
+            let refusal = Refusal::InvalidTenant {
+                tenant: upload.tenant.clone(),
+                why: e.message().to_owned(),
+            };
+            return reject(ingest, record, &key, &upload, size, refusal).await;
+        }
+    };
+    if !is_onboarded(&ingest.tagging, &tenant).await? {
+        let refusal = Refusal::NotOnboarded {
+            tenant: tenant.to_string(),
+        };
+        return reject(ingest, record, &key, &upload, size, refusal).await;
+    }
+    if let Some(Err(refusal)) = size.map(|s| check_size(s, ingest.max_bytes)) {
+        return reject(ingest, record, &key, &upload, size, refusal).await;
+    }
+
+    let object = match ingest
+        .s3
+        .get_object()
+        .bucket(&ingest.bucket)
+        .key(&key)
+        .send()
+        .await
+    {
+        Ok(object) => object,
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+            tracing::info!(%key, "the staging object is gone: already ingested");
+            return Ok(json!({ "key": key, "outcome": "gone" }));
+        }
+        Err(e) => return Err(OP.aws(&format!("reading s3://{}/{key}", ingest.bucket), e)),
+    };
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| {
+            Error::caused_by(
+                ErrorKind::Transient,
+                format!("reading s3://{}/{key}: {e}", ingest.bucket),
+                e,
+            )
+        })?
+        .into_bytes();
+    let size = bytes.len() as u64;
+    let accepted = match inspect(&upload.name, &bytes, ingest.max_bytes) {
+        Ok(accepted) => accepted,
+        Err(refusal) => return reject(ingest, record, &key, &upload, Some(size), refusal).await,
+    };
+    let when = year_month(&record.event_time).ok_or_else(|| {
+        OP.failed(format!(
+            "the event's time {:?} is not an RFC 3339 time",
+            record.event_time
+        ))
+    })?;
+
+    let mount = ingest.mount.clone();
+    let (name, content) = (accepted.file_name.clone(), accepted.content.into_owned());
+    let (owner, upload_id, for_tenant) = (ingest.owner, upload.upload_id.clone(), tenant.clone());
+    let file_size = content.len() as u64;
+    let stored = tokio::task::spawn_blocking(move || {
+        store(
+            &mount,
+            &for_tenant,
+            when,
+            &name,
+            &content,
+            owner,
+            &upload_id,
+        )
+    })
+    .await
+    .map_err(|e| OP.failed(format!("writing the upload stopped: {e}")))?
+    .map_err(|e| {
+        Error::caused_by(
+            OP.failed_kind(),
+            format!(
+                "writing {} into tenant {tenant}'s uploads: {e}",
+                accepted.file_name
+            ),
+            e,
+        )
+    })?;
+    delete_staging(ingest, &key).await?;
+
+    let detail = json!({
+        "tenantId": tenant,
+        "fileName": stored.file_name,
+        "filePath": stored.file_path,
+        "fileSize": file_size,
+        "mimeType": accepted.media_type.mime_type(),
+        "uploadedAt": record.event_time,
+        "uploadId": upload.upload_id,
+        "originalName": upload.name,
+        "metadataSegmentsRemoved": accepted.metadata_segments_removed,
+    });
+    put(
+        &ingest.events,
+        OP,
+        &ingest.config.event_bus_name,
+        UPLOADED,
+        &detail,
+    )
+    .await?;
+    tracing::info!(%detail, "upload ingested");
+    Ok(json!({ "key": key, "outcome": "uploaded", "detail": detail }))
+}
+
+/// A refused upload: nothing written, the staging object deleted, the refusal announced.
+async fn reject(
+    ingest: &Ingest,
+    record: &Record,
+    key: &str,
+    upload: &StagingKey,
+    size: Option<u64>,
+    refusal: Refusal,
+) -> Result<Value, Error> {
+    delete_staging(ingest, key).await?;
+    let detail = json!({
+        "tenantId": upload.tenant,
+        "uploadId": upload.upload_id,
+        "fileName": upload.name,
+        "fileSize": size,
+        "reason": refusal.reason(),
+        "message": refusal.to_string(),
+        "rejectedAt": record.event_time,
+    });
+    put(
+        &ingest.events,
+        OP,
+        &ingest.config.event_bus_name,
+        REJECTED,
+        &detail,
+    )
+    .await?;
+    tracing::info!(%detail, "upload refused");
+    Ok(json!({ "key": key, "outcome": "rejected", "detail": detail }))
+}
+
+async fn delete_staging(ingest: &Ingest, key: &str) -> Result<(), Error> {
+    ingest
+        .s3
+        .delete_object()
+        .bucket(&ingest.bucket)
+        .key(key)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| OP.aws(&format!("deleting s3://{}/{key}", ingest.bucket), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_decoded_as_s3_events_encode_them() {
+        assert_eq!(
+            decode_key("incoming/t/u/My+Photo%281%29.jpg"),
+            "incoming/t/u/My Photo(1).jpg"
+        );
+        assert_eq!(
+            decode_key("incoming/t/u/caf%C3%A9.jpg"),
+            "incoming/t/u/café.jpg"
+        );
+        assert_eq!(decode_key("incoming/t/u/a%2Bb.jpg"), "incoming/t/u/a+b.jpg");
+    }
+
+    #[test]
+    fn staging_keys_are_read_and_other_shapes_refused() {
+        assert_eq!(
+            parse_key("incoming/tenant-1/0f8e-11/My Photo.jpg").unwrap(),
+            StagingKey {
+                tenant: "tenant-1".into(),
+                upload_id: "0f8e-11".into(),
+                name: "My Photo.jpg".into()
+            }
+        );
+        // A name holding a slash stays one name, which cleaning then refuses as a path.
+        assert_eq!(parse_key("incoming/t/u/../x.jpg").unwrap().name, "../x.jpg");
+        for key in [
+            "other/t/u/a.jpg",
+            "incoming/t/a.jpg",
+            "incoming/t//a.jpg",
+            "incoming/t/u.v/a.jpg",
+        ] {
+            assert_eq!(parse_key(key).unwrap_err().reason(), "BadName", "{key}");
+        }
+    }
+
+    #[test]
+    fn settings_have_their_defaults_and_refuse_nonsense() {
+        assert_eq!(max_bytes(None).unwrap(), 64 * 1024 * 1024);
+        assert_eq!(max_bytes(Some("1024")).unwrap(), 1024);
+        assert!(max_bytes(Some("0")).is_err() && max_bytes(Some("lots")).is_err());
+        assert_eq!(owner(None).unwrap(), Some((33, 33)));
+        assert_eq!(owner(Some("none")).unwrap(), None);
+        assert_eq!(owner(Some("1000:1000")).unwrap(), Some((1000, 1000)));
+        assert!(owner(Some("www-data")).is_err());
+    }
+
+    #[test]
+    fn the_month_comes_from_the_event_time() {
+        assert_eq!(year_month("2026-11-26T13:45:00.123Z"), Some((2026, 11)));
+        assert_eq!(year_month("2026-13-01T00:00:00Z"), None);
+        assert_eq!(year_month("soon"), None);
+    }
+}

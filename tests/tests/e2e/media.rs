@@ -1,0 +1,224 @@
+//! Media uploads: upload-media's presigned PUT into the staging bucket (moto S3), the
+//! bucket's notification handed to ingest-media as S3 invokes it, the file on the shared file
+//! system, the staging object deleted and the outcome announced.
+
+use std::os::unix::fs::MetadataExt;
+
+use hyper::StatusCode;
+use serde_json::{json, Value};
+
+use crate::stack::{Stack, Tenant};
+
+fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
+    let mut s = vec![0xFF, marker];
+    s.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    s.extend_from_slice(payload);
+    s
+}
+
+/// A JPEG's structure, with an Exif segment holding a GPS position when asked.
+fn jpeg(with_exif: bool) -> Vec<u8> {
+    let mut j = vec![0xFF, 0xD8];
+    j.extend(segment(0xE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"));
+    if with_exif {
+        j.extend(segment(0xE1, b"Exif\0\0MM\0\x2a\0\0\0\x08GPSLatitude 51.5"));
+    }
+    j.extend(segment(0xDB, &[0u8; 65]));
+    j.extend(segment(0xC0, b"\x08\0\x01\0\x01\x01\x01\x11\0"));
+    j.extend(segment(0xDA, b"\x01\x01\0\0\x3f\0"));
+    j.extend_from_slice(&[0x12, 0x34, 0x56, 0xFF, 0xD9]);
+    j
+}
+
+/// Uploads `body` as `name` for `tenant` the way the CLI does (a URL from upload-media, then
+/// the PUT), then lets S3's notification reach ingest-media; returns ingest-media's outcome
+/// and the staging key.
+async fn upload(stack: &Stack, tenant: &str, name: &str, body: Vec<u8>) -> (Value, String) {
+    let request = json!({"tenantId": tenant, "fileName": name, "size": body.len()});
+    let (error, signed) = stack.invoke("upload-media", &request).await;
+    assert_eq!(error, None, "{signed}");
+    let key = signed["key"].as_str().expect("a staging key").to_owned();
+    assert!(key.starts_with(&format!("incoming/{tenant}/")), "{key}");
+    let status = stack
+        .put_presigned(signed["url"].as_str().unwrap(), &signed["headers"], body)
+        .await;
+    assert_eq!(status, StatusCode::OK, "the presigned PUT of {key}");
+    let mut outcomes = stack.deliver_media_notifications().await;
+    assert_eq!(
+        outcomes.len(),
+        1,
+        "one notification for {key}: {outcomes:?}"
+    );
+    let outcome = outcomes.remove(0)["results"][0].clone();
+    (outcome, key)
+}
+
+/// The staging object was deleted by ingest-media (its recorded DELETE, answered 204).
+fn staging_object_deleted(stack: &Stack, key: &str) -> bool {
+    let bucket = stack.platform["mediaBucket"].as_str().unwrap();
+    stack.recorded_calls("ingest-media").iter().any(|c| {
+        c["method"] == "DELETE"
+            && c["status"] == 204
+            && c["path"]
+                .as_str()
+                .is_some_and(|p| percent_decoded(p) == format!("/{bucket}/{key}"))
+    })
+}
+
+fn percent_decoded(path: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&path[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn uploads_files(tenant: &Tenant) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut dirs = vec![tenant.directory.join("wp-content/uploads")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn announced(events: &[Value], detail_type: &str) -> Vec<Value> {
+    events
+        .iter()
+        .filter(|e| e["detail-type"] == detail_type)
+        .map(|e| e["detail"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_accepted_jpeg_lands_in_its_month_without_exif_and_owned_by_wordpress() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-accepted").await;
+    stack.drain_events().await;
+    let run = run_number();
+    let name = format!("Beach Day {run}.jpg");
+    let (outcome, key) = upload(&stack, "media-accepted", &name, jpeg(true)).await;
+    assert_eq!(outcome["outcome"], "uploaded", "{outcome}");
+    let detail = &outcome["detail"];
+    let cleaned = format!("Beach-Day-{run}.jpg");
+    assert_eq!(detail["fileName"], cleaned.as_str());
+    let path = detail["filePath"].as_str().unwrap();
+    assert!(
+        path.starts_with("wp-content/uploads/") && path.ends_with(&format!("/{cleaned}")),
+        "{path}"
+    );
+    let file = tenant.directory.join(path);
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        jpeg(false),
+        "byte-identical but the Exif segment"
+    );
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o644);
+    if running_as_root() {
+        assert_eq!((meta.uid(), meta.gid()), (33, 33));
+    }
+    assert!(staging_object_deleted(&stack, &key), "{key} deleted");
+    let events = stack.drain_events().await;
+    let uploaded = announced(&events, "TenantMediaUploaded");
+    assert_eq!(uploaded.len(), 1, "{events:?}");
+    assert_eq!(uploaded[0]["tenantId"], "media-accepted");
+    assert_eq!(uploaded[0]["mimeType"], "image/jpeg");
+    assert_eq!(uploaded[0]["fileSize"], jpeg(false).len());
+}
+
+#[tokio::test]
+async fn a_php_polyglot_is_refused_with_nothing_written_and_the_staging_object_gone() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-refused").await;
+    stack.drain_events().await;
+    // The seeded site's own uploads are there before and after, and nothing else.
+    let before = uploads_files(&tenant);
+    let mut polyglot = jpeg(false);
+    polyglot.extend_from_slice(b"<?php system($_GET['c']); ?>");
+    let (outcome, key) = upload(&stack, "media-refused", "cat.jpg", polyglot).await;
+    assert_eq!(outcome["outcome"], "rejected", "{outcome}");
+    assert_eq!(outcome["detail"]["reason"], "ScriptInside");
+    assert_eq!(uploads_files(&tenant), before, "nothing written");
+    assert!(staging_object_deleted(&stack, &key), "{key} deleted");
+    let rejected = announced(&stack.drain_events().await, "TenantMediaRejected");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["reason"], "ScriptInside");
+    assert_eq!(rejected[0]["tenantId"], "media-refused");
+}
+
+#[tokio::test]
+async fn a_name_clash_gets_a_number() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-clash").await;
+    let before = uploads_files(&tenant).len();
+    let name = format!("logo{}.jpg", run_number());
+    let (first, _) = upload(&stack, "media-clash", &name, jpeg(false)).await;
+    let (second, _) = upload(&stack, "media-clash", &name, jpeg(true)).await;
+    assert_eq!(first["detail"]["fileName"], name.as_str());
+    assert_eq!(
+        second["detail"]["fileName"],
+        name.replace(".jpg", "-1.jpg").as_str()
+    );
+    assert_eq!(uploads_files(&tenant).len(), before + 2);
+    // Both in the one month directory, the first one untouched by the second.
+    let first_path = tenant
+        .directory
+        .join(first["detail"]["filePath"].as_str().unwrap());
+    let second_path = tenant
+        .directory
+        .join(second["detail"]["filePath"].as_str().unwrap());
+    assert_eq!(first_path.parent(), second_path.parent());
+    assert_eq!(std::fs::read(&first_path).unwrap(), jpeg(false));
+    assert_eq!(std::fs::read(&second_path).unwrap(), jpeg(false));
+}
+
+#[tokio::test]
+async fn an_upload_for_a_tenant_never_onboarded_is_refused() {
+    let stack = Stack::new().await;
+    let (outcome, key) = upload(&stack, "media-nobody", "a.jpg", jpeg(false)).await;
+    assert_eq!(outcome["detail"]["reason"], "NotOnboarded", "{outcome}");
+    assert!(staging_object_deleted(&stack, &key));
+    // And a tenant id that is not strict is refused before any URL is made.
+    let (error, _) = stack
+        .invoke(
+            "upload-media",
+            &json!({"tenantId": "Media_1", "fileName": "a.jpg"}),
+        )
+        .await;
+    assert_eq!(error.as_deref(), Some("InvalidTenant"));
+}
+
+/// A number no earlier run on this stack used, so a scenario's names are its own when the
+/// scenarios run again on a stack that kept the last run's files.
+fn run_number() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos()
+}
+
+/// Whether the stack runs as root, which alone may give files to WordPress (33:33).
+fn running_as_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
+}
