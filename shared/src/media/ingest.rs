@@ -67,14 +67,9 @@ impl Service for Ingest {
         sdk: &SdkConfig,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        // Path-style addressing where the endpoint is overridden (a local stack on one
-        // address); virtual-hosted style, AWS's default, elsewhere.
-        let s3 = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(sdk.endpoint_url().is_some())
-            .build();
         Ok(Self {
             config: Config::from_lookup(lookup)?,
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            s3: super::s3_client(sdk),
             tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
             mount: required(&lookup, "EFS_MOUNT_PATH")?.into(),

@@ -262,6 +262,17 @@ pub struct Accepted<'a> {
     pub metadata_segments_removed: usize,
 }
 
+/// The S3 client of the media functions: path-style addressing where the endpoint is
+/// overridden (a local stack on one address), virtual-hosted style, AWS's default, elsewhere.
+#[cfg(feature = "sdk-s3")]
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build(),
+    )
+}
+
 /// `MEDIA_MAX_BYTES`: a positive number of bytes.
 pub fn max_bytes(raw: Option<&str>) -> Result<u64, ConfigError> {
     match raw.map(str::trim).filter(|v| !v.is_empty()) {

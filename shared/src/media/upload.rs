@@ -44,9 +44,6 @@ impl Service for Uploads {
         sdk: &SdkConfig,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let s3 = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(sdk.endpoint_url().is_some())
-            .build();
         let seconds = match lookup("MEDIA_UPLOAD_URL_SECONDS").filter(|v| !v.trim().is_empty()) {
             None => DEFAULT_URL_SECONDS,
             Some(raw) => raw
@@ -60,7 +57,7 @@ impl Service for Uploads {
                 })?,
         };
         Ok(Self {
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            s3: super::s3_client(sdk),
             bucket: required(&lookup, "MEDIA_STAGING_BUCKET")?,
             max_bytes: max_bytes(lookup("MEDIA_MAX_BYTES").as_deref())?,
             url_lifetime: Duration::from_secs(seconds),
