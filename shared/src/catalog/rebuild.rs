@@ -233,16 +233,7 @@ impl Sources {
     /// the tags their offboarding left on points.
     async fn lives(&self, listed: &[Listed], report: &mut Report) -> Result<Vec<Life>, Error> {
         let fs = &self.file_system_id;
-        let access_points = self
-            .efs
-            .describe_access_points()
-            .file_system_id(fs)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| OP.aws(&format!("listing the access points of {fs}"), e))?;
+        let access_points = crate::aws::efs::access_points(&self.efs, OP, fs).await?;
         let mut lives: BTreeMap<(String, String), Life> = BTreeMap::new();
         for ap in &access_points {
             let tag = |key: &str| {

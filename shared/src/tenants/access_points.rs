@@ -72,16 +72,7 @@ impl AccessPoints {
     /// The tenant's access point on the shared file system, if it has one.
     pub async fn find(&self, tenant: &TenantId) -> Result<Option<AccessPointDescription>, Error> {
         let fs = self.file_system_id()?;
-        let points = self
-            .efs
-            .describe_access_points()
-            .file_system_id(fs)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| OP.aws(&format!("listing the access points of {fs}"), e))?;
+        let points = crate::aws::efs::access_points(&self.efs, OP, fs).await?;
         Ok(points.into_iter().find(|ap| {
             ap.root_directory().and_then(|r| r.path()) == Some(tenant.root_path().as_str())
         }))
