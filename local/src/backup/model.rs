@@ -220,6 +220,34 @@ pub fn backup_recovery_point_arn(resource: &Resource, job_id: &str, rp_id: &str)
     }
 }
 
+/// A database's continuous recovery point, the one a rule with `EnableContinuousBackup`
+/// makes and then updates on every run ("The continuous backup plan creates one continuous
+/// recovery point and updates that recovery point whenever the job runs",
+/// https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery.html), in
+/// AWS's shape: `arn:aws:backup:<region>:<account>:recovery-point:continuous:db-<…>-<…>`.
+pub fn continuous_recovery_point_arn(resource: &Resource, suffix: &str) -> String {
+    let prefix = match resource.kind {
+        ResourceKind::Aurora => "cluster",
+        _ => "db",
+    };
+    let suffix: String = suffix
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect::<String>()
+        .to_lowercase();
+    format!(
+        "arn:aws:backup:{}:{ACCOUNT}:recovery-point:continuous:{prefix}-{}-{suffix}",
+        resource.region,
+        resource.id.to_lowercase()
+    )
+}
+
+/// Whether a recovery point ARN is a continuous one.
+pub fn is_continuous(arn: &str) -> bool {
+    arn.contains(":recovery-point:continuous:")
+}
+
 /// The recovery point a copy makes in `region` (`awsbackup:copyjob-<job id>` for databases).
 pub fn copy_recovery_point_arn(
     kind: ResourceKind,

@@ -26,6 +26,10 @@ const WATCH_EVERY: Duration = Duration::from_millis(100);
 struct RunRequest {
     /// `efs`, `database` or `all` (the default).
     plan: Option<String>,
+    /// The database rule's `EnableContinuousBackup` as a deployment set it: the template's
+    /// parameter default when absent.
+    #[serde(rename = "continuousBackup")]
+    continuous_backup: Option<bool>,
 }
 
 /// Starts the plans' jobs; answers `{"jobs": [{"plan", "backupJobId", "resourceArn"}]}`.
@@ -34,7 +38,7 @@ pub async fn run(store: &Arc<Store>, inventory: &Inventory, body: &[u8]) -> Resu
         RunRequest::default()
     } else {
         serde_json::from_slice(body).map_err(|e| {
-            format!("not a plan run ({e}); expected {{\"plan\": \"efs\" | \"database\" | \"all\"}}")
+            format!("not a plan run ({e}); expected {{\"plan\": \"efs\" | \"database\" | \"all\", \"continuousBackup\": true | false}}")
         })?
     };
     let which = request.plan.as_deref().unwrap_or("all");
@@ -63,6 +67,7 @@ pub async fn run(store: &Arc<Store>, inventory: &Inventory, body: &[u8]) -> Resu
                         .collect(),
                     backup_options: None,
                     created_by: Some(plan.creator()),
+                    continuous: plan.continuous_backup && request.continuous_backup.unwrap_or(true),
                 },
             )
             .map_err(|e| format!("{}: {}", arn, e.message))?;

@@ -45,6 +45,10 @@ pub struct Plan {
     pub recovery_point_tags: &'static [(&'static str, &'static str)],
     pub copy_actions: &'static [CopyAction],
     pub selection: Selection,
+    /// The rule's `EnableContinuousBackup` with the template's parameter default: each run
+    /// then updates one continuous recovery point per database instead of making a
+    /// snapshot (a run may ask for a deployment that turned it off).
+    pub continuous_backup: bool,
 }
 
 /// A rule's copy action: where each recovery point is copied, kept how long.
@@ -86,6 +90,7 @@ pub static PLANS: [Plan; 2] = [
         selection: Selection::FileSystem {
             name: "bbws-dev-efs",
         },
+        continuous_backup: false,
     },
     Plan {
         key: "database",
@@ -110,6 +115,7 @@ pub static PLANS: [Plan; 2] = [
         selection: Selection::TaggedDatabases {
             tag_key: "bbws:tenant-id",
         },
+        continuous_backup: true,
     },
 ];
 
@@ -324,6 +330,37 @@ mod tests {
         parse(&repo_file("template.yaml"))
     }
 
+    /// A rule's `EnableContinuousBackup`: absent is false; `!If [<Condition>, true, false]`
+    /// takes the condition as the parameter defaults make it (`!Equals [!Ref P, "true"]`).
+    fn continuous(template: &Yaml, rule: &Yaml) -> bool {
+        let Yaml::Map(entries) = rule else {
+            return false;
+        };
+        let Some((_, value)) = entries.iter().find(|(k, _)| k == "EnableContinuousBackup") else {
+            return false;
+        };
+        let value = value.text();
+        let Some(inner) = value
+            .strip_prefix("!If [")
+            .and_then(|v| v.strip_suffix(']'))
+        else {
+            return value == "true";
+        };
+        let parts: Vec<&str> = inner.split(',').map(str::trim).collect();
+        let [condition, when_true, when_false] = parts[..] else {
+            panic!("EnableContinuousBackup: {value}")
+        };
+        let equals = template.get("Conditions").get(condition).text().to_owned();
+        let inner = equals
+            .strip_prefix("!Equals [!Ref ")
+            .and_then(|v| v.strip_suffix(']'))
+            .unwrap_or_else(|| panic!("condition {condition}: {equals}"));
+        let (parameter, expected) = inner.split_once(',').unwrap();
+        let default = resolve(template, &format!("!Ref {}", parameter.trim()));
+        let holds = unquote(&default) == unquote(expected.trim());
+        (if holds { when_true } else { when_false }) == "true"
+    }
+
     #[test]
     fn the_reader_reads_maps_lists_and_scalars() {
         let y = parse(
@@ -409,6 +446,12 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect();
             assert_eq!(rule.get("RecoveryPointTags").pairs(), tags);
+            assert_eq!(
+                continuous(&template, rule),
+                plan.continuous_backup,
+                "{}: EnableContinuousBackup",
+                plan.logical_id
+            );
             let copies = rule.get("CopyActions").items();
             assert_eq!(copies.len(), plan.copy_actions.len());
             for (copy, action) in copies.iter().zip(plan.copy_actions) {

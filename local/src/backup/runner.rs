@@ -13,8 +13,8 @@ use tokio::time::{sleep, sleep_until, Instant};
 
 use super::files;
 use super::model::{
-    backup_recovery_point_arn, copy_recovery_point_arn, restore_target_arn, Detail, Job, JobKind,
-    JobState, Outcome, RecoveryPoint,
+    backup_recovery_point_arn, copy_recovery_point_arn, is_continuous, restore_target_arn, Detail,
+    Job, JobKind, JobState, Outcome, RecoveryPoint,
 };
 use super::rds::NewDatabase;
 use super::store::{State, Store};
@@ -282,23 +282,36 @@ fn complete_backup(
     else {
         return false;
     };
+    let recovery_point_tags = recovery_point_tags.clone();
     let arn = job
         .recovery_point_arn
         .clone()
         .unwrap_or_else(|| backup_recovery_point_arn(&job.resource, &job.id, recovery_point_id));
+    let mut rp_id = recovery_point_id.clone();
+    let mut created = job.created;
+    // A continuous recovery point is made by its first job and updated by every later one:
+    // it keeps its id and creation date (the start of what it can restore to), and its
+    // completion date moves on to this job's end.
+    if let Some(rp) = s.recovery_points.get(&arn).filter(|_| is_continuous(&arn)) {
+        rp_id = rp.id.clone();
+        created = rp.created;
+    }
+    let Some(job) = running(s, id) else {
+        return false;
+    };
     let rp = RecoveryPoint {
         arn: arn.clone(),
-        id: recovery_point_id.clone(),
+        id: rp_id,
         region: job.region.clone(),
         vault_name: job.vault_name.clone(),
         vault_arn: job.vault_arn.clone(),
         resource: job.resource.clone(),
-        created: job.created,
+        created,
         completed: now,
         size_bytes: size,
         iam_role_arn: job.iam_role_arn.clone(),
         lifecycle: job.lifecycle.clone(),
-        tags: super::source_tags::merged(recovery_point_tags, source),
+        tags: super::source_tags::merged(&recovery_point_tags, source),
         source_vault_arn: None,
         created_by_job: job.id.clone(),
         created_by: job.created_by.clone(),

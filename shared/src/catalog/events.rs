@@ -149,6 +149,23 @@ impl CatalogRecorder {
             )));
         };
         let point = super::describe_point(&self.backup, OP, vault, recovery_point).await?;
+        // A continuous point is one item per tenant for its whole life: every run updates
+        // the same point, and a restore takes it to whatever second it needs.
+        if super::is_continuous(recovery_point)
+            && matches!(point.resource_type.as_str(), "RDS" | "Aurora")
+        {
+            let mut recorded = Vec::new();
+            if let Some(tenant) = super::tenant_of(&self.tagging, OP, &point.resource_arn).await? {
+                if self.catalog.record_continuous(OP, &tenant, &point).await? {
+                    recorded.push(tenant);
+                }
+            }
+            return Ok(Recorded {
+                tenants: recorded,
+                backup_id: None,
+                skipped: None,
+            });
+        }
         let backup_id = hourly_backup_id(point.created_at);
         let time = super::backup_time(&backup_id).unwrap_or(point.created_at);
         let (component, tenants) = match point.resource_type.as_str() {

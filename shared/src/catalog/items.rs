@@ -67,6 +67,13 @@ impl Component {
     }
 }
 
+/// Whether a recovery point is a continuous one (`…:recovery-point:continuous:…`): a
+/// database rule with `EnableContinuousBackup` makes one per database and updates it on every
+/// run; it restores to any second of its window rather than to the moment it was made.
+pub fn is_continuous(recovery_point_arn: &str) -> bool {
+    recovery_point_arn.contains(":recovery-point:continuous:")
+}
+
 /// One recovery point as the catalog keeps it: what a restore needs without reading a vault.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -42,8 +42,8 @@ pub mod rebuild;
 
 pub use ids::{backup_time, hourly_backup_id, planned_at};
 pub use items::{
-    joined_tag_value, parse_joined_tag_value, BackupKind, Component, DrCopy, Life, Point,
-    TenantBackup,
+    is_continuous, joined_tag_value, parse_joined_tag_value, BackupKind, Component, DrCopy, Life,
+    Point, TenantBackup,
 };
 #[cfg(feature = "sdk-dynamodb")]
 pub use store::Catalog;

@@ -106,6 +106,28 @@ impl Sources {
         progress("recording the tenants' backups");
         let mut database_tenants: HashMap<String, Option<String>> = HashMap::new();
         for (done, item) in listed.iter().enumerate() {
+            if super::is_continuous(&item.point.recovery_point_arn) {
+                let resource = &item.point.resource_arn;
+                if !database_tenants.contains_key(resource) {
+                    let tenant = super::tenant_of(&self.tagging, OP, resource).await?;
+                    database_tenants.insert(resource.clone(), tenant);
+                }
+                match &database_tenants[resource] {
+                    Some(tenant) => {
+                        if self
+                            .catalog
+                            .record_continuous(OP, tenant, &item.point)
+                            .await?
+                        {
+                            report.points_written += 1;
+                        } else {
+                            report.points_already_recorded += 1;
+                        }
+                    }
+                    None => report.points_without_tenant += 1,
+                }
+                continue;
+            }
             let mut owners = self.owners(item, &lives, &mut database_tenants).await?;
             owners.sort();
             owners.dedup();

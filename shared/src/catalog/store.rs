@@ -55,6 +55,10 @@ fn backup_sort_key(time: i64, backup_id: &str) -> String {
     format!("backup#{}#{backup_id}", compact_utc(time))
 }
 
+fn continuous_key(arn: &str) -> String {
+    format!("continuous#{arn}")
+}
+
 fn point_key(arn: &str) -> String {
     format!("point#{arn}")
 }
@@ -173,6 +177,83 @@ impl Catalog {
             }
         }
         Ok(recorded)
+    }
+
+    /// Records a tenant's continuous database recovery point (`sk` `continuous#<ARN>`): one
+    /// item for the point's whole life, since every later plan run updates the same point.
+    /// Returns false when the catalog already has it (nothing changed).
+    pub async fn record_continuous(
+        &self,
+        op: Operation,
+        tenant: &str,
+        point: &Point,
+    ) -> Result<bool, Error> {
+        // What stays true for the point's whole life: its size and lifecycle move with every
+        // run, so they are not kept (a rebuild then writes the same item).
+        let point = Point {
+            size_bytes: None,
+            delete_at: None,
+            ..point.clone()
+        };
+        // UpdateItem, as every other catalog write of the function: it needs no PutItem.
+        let written = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant_key(tenant)))
+            .key("sk", s(continuous_key(&point.recovery_point_arn)))
+            .update_expression("SET #tenant = :tenant, #database = :point")
+            .condition_expression("attribute_not_exists(pk)")
+            .expression_attribute_names("#tenant", "tenantId")
+            .expression_attribute_names("#database", "database")
+            .expression_attribute_values(":tenant", s(tenant))
+            .expression_attribute_values(":point", AttributeValue::M(to_item(&encode(&point))))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(op.aws(
+                &format!(
+                    "recording continuous point {} for tenant {tenant}",
+                    point.recovery_point_arn
+                ),
+                e,
+            )),
+        }
+    }
+
+    /// A tenant's continuous database recovery points (one query).
+    pub async fn continuous_points(
+        &self,
+        op: Operation,
+        tenant: &str,
+    ) -> Result<Vec<Point>, Error> {
+        let out = self
+            .dynamodb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :c)")
+            .expression_attribute_values(":pk", s(tenant_key(tenant)))
+            .expression_attribute_values(":c", s("continuous#"))
+            .send()
+            .await
+            .map_err(|e| op.aws(&format!("reading tenant {tenant}'s continuous points"), e))?;
+        out.items()
+            .iter()
+            .map(|item| {
+                let point = item
+                    .get("database")
+                    .cloned()
+                    .unwrap_or(AttributeValue::Null(true));
+                let mut wrapped = HashMap::new();
+                wrapped.insert("point".to_owned(), point);
+                let value = from_item(&wrapped).remove("point").unwrap_or(Value::Null);
+                serde_json::from_value(value).map_err(|e| {
+                    op.failed(format!("a catalog item is not as this code writes it: {e}"))
+                })
+            })
+            .collect()
     }
 
     /// Records a copy job's state on the copied recovery point's item, unless the item

@@ -108,6 +108,10 @@ pub struct PointInTime {
     /// How many seconds apart the files and the database are (0: the same moment).
     #[serde(default)]
     pub gap_seconds: Option<i64>,
+    /// The continuous recovery point the database is restored from, to exactly the files'
+    /// moment (`RestoreTime`), when the tenant's database has continuous backup there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_continuous_point: Option<String>,
 }
 
 /// A catalog backup a restore uses.

@@ -47,6 +47,8 @@ struct Found {
     vault: Option<String>,
     /// When it is a DR copy: the recovery point it is a copy of.
     copy_of: Option<String>,
+    /// A continuous point: the second it is restored to.
+    restore_time: Option<i64>,
 }
 
 /// What the catalog gave for a request: the points, the backups they belong to, and for a
@@ -75,6 +77,22 @@ impl Found {
             created_at: Some(point.created_at),
             vault: None,
             copy_of: None,
+            restore_time: None,
+        }
+    }
+
+    /// A tenant's continuous database point, to be restored to the second `at`.
+    fn continuous(point: &Point, owner: &TenantId, at: i64) -> Self {
+        Found {
+            arn: point.recovery_point_arn.clone(),
+            resource_arn: point.resource_arn.clone(),
+            resource_type: point.resource_type.clone(),
+            status: Some(RecoveryPointStatus::from(point.status.as_str())),
+            owner: Some(owner.to_string()),
+            created_at: Some(at),
+            vault: None,
+            copy_of: None,
+            restore_time: Some(at),
         }
     }
 
@@ -146,6 +164,21 @@ impl Found {
 /// The region of an ARN (`arn:aws:backup:<region>:…`).
 fn arn_region(arn: &str) -> Option<&str> {
     arn.split(':').nth(3).filter(|r| !r.is_empty())
+}
+
+/// How far back continuous backup restores at most: "going back a maximum of 35 days"
+/// (https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery.html).
+/// The rule's own retention may be shorter; AWS Backup then refuses the restore job.
+const CONTINUOUS_MAX_SECONDS: i64 = 35 * 86_400;
+
+/// The continuous point that can restore the database to the second `at`: made at or before
+/// it, usable, and `at` within the last 35 days (the newest such point).
+fn covering(points: &[Point], at: i64, now: i64) -> Option<&Point> {
+    points
+        .iter()
+        .filter(|p| matches!(p.status.as_str(), "COMPLETED" | "AVAILABLE"))
+        .filter(|p| p.created_at <= at && at <= now && at >= now - CONTINUOUS_MAX_SECONDS)
+        .max_by_key(|p| p.created_at)
 }
 
 fn used(backup: &TenantBackup) -> UsedBackup {
@@ -395,6 +428,9 @@ impl RestoreService {
                 pit.at,
                 pit.files_created_at,
                 match (&pit.database_created_at, pit.gap_seconds) {
+                    _ if pit.database_continuous_point.is_some() => {
+                        ", database to the same second (continuous backup), 0 s apart".to_owned()
+                    }
                     (Some(db), Some(gap)) => format!(", database of {db}, {gap} s apart"),
                     _ => String::new(),
                 }
@@ -419,7 +455,14 @@ impl RestoreService {
             },
             database
                 .as_ref()
-                .map(|d| format!("database to new {}", d.target))
+                .map(|d| format!(
+                    "database to new {}{}",
+                    d.target,
+                    d.metadata
+                        .get("RestoreTime")
+                        .map(|t| format!(" as of {t}"))
+                        .unwrap_or_default()
+                ))
                 .unwrap_or_default()
         );
         Ok(RestorePlan {
@@ -614,6 +657,7 @@ impl RestoreService {
                     created_at,
                     vault: self.source_vault.clone(),
                     copy_of: None,
+                    restore_time: None,
                 }],
                 used: Vec::new(),
                 point_in_time: None,
@@ -634,11 +678,18 @@ impl RestoreService {
                 .await?;
         }
         let now = self.clock.now();
-        let points = [&backup.files, &backup.database]
+        let mut points: Vec<Found> = [&backup.files, &backup.database]
             .into_iter()
             .flatten()
             .map(|p| Found::from_catalog(p, source, now))
             .collect();
+        // A plan run's backup whose database has continuous backup: that run's database is
+        // the continuous point at the files' moment.
+        if let (Some(files), None) = (&backup.files, &backup.database) {
+            if let Some(continuous) = self.continuous_at(source, files.created_at).await? {
+                points.push(continuous);
+            }
+        }
         Ok(Located {
             points,
             used: vec![used(&backup)],
@@ -668,10 +719,6 @@ impl RestoreService {
         let now = self.clock.now();
         let mut points = vec![Found::from_catalog(&files, source, now)];
         let mut used_backups = vec![used(&files_backup)];
-        let database = self
-            .catalog
-            .database_at_or_before(OP, source.as_str(), at)
-            .await?;
         let mut pit = PointInTime {
             at: raw.to_owned(),
             files_backup_id: files_backup.backup_id.clone(),
@@ -679,7 +726,24 @@ impl RestoreService {
             database_backup_id: None,
             database_created_at: None,
             gap_seconds: None,
+            database_continuous_point: None,
         };
+        // Continuous backup restores the database to exactly the files' second.
+        if let Some(continuous) = self.continuous_at(source, files.created_at).await? {
+            pit.database_created_at = Some(rfc3339(files.created_at));
+            pit.gap_seconds = Some(0);
+            pit.database_continuous_point = Some(continuous.arn.clone());
+            points.push(continuous);
+            return Ok(Located {
+                points,
+                used: used_backups,
+                point_in_time: Some(pit),
+            });
+        }
+        let database = self
+            .catalog
+            .database_at_or_before(OP, source.as_str(), at)
+            .await?;
         if let Some((db_backup, db)) = database {
             pit.database_backup_id = Some(db_backup.backup_id.clone());
             pit.database_created_at = Some(rfc3339(db.created_at));
@@ -694,6 +758,22 @@ impl RestoreService {
             used: used_backups,
             point_in_time: Some(pit),
         })
+    }
+
+    /// The tenant's continuous database point that restores to the second `at`, if any. Only
+    /// where restores read the region's own vault: a DR copy of a continuous point is a
+    /// snapshot of the moment it was copied.
+    async fn continuous_at(&self, tenant: &TenantId, at: i64) -> Result<Option<Found>, Error> {
+        if self.source_vault.is_some() {
+            return Ok(None);
+        }
+        let points = self.catalog.continuous_points(OP, tenant.as_str()).await?;
+        let here = self.region.as_deref();
+        let points: Vec<Point> = points
+            .into_iter()
+            .filter(|p| here.is_none() || arn_region(&p.recovery_point_arn) == here)
+            .collect();
+        Ok(covering(&points, at, self.clock.now()).map(|p| Found::continuous(p, tenant, at)))
     }
 
     /// A file-system point made before the tenant was on the file system, or after it left,
@@ -796,6 +876,13 @@ impl RestoreService {
             _ => "DBInstanceIdentifier",
         };
         metadata.insert(key.into(), identifier.clone());
+        // A continuous point restores to a second of its window, named as RDS's
+        // RestoreDBInstanceToPointInTime names it (`RestoreTime`, `UseLatestRestorableTime`;
+        // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceToPointInTime.html).
+        if let Some(at) = point.restore_time {
+            metadata.insert("RestoreTime".into(), rfc3339(at));
+            metadata.insert("UseLatestRestorableTime".into(), "false".into());
+        }
         Ok(RestoreSource {
             recovery_point_arn: point.arn.clone(),
             resource: kind,
@@ -827,6 +914,7 @@ mod tests {
             created_at: Some(1_000),
             vault: None,
             copy_of: None,
+            restore_time: None,
         }
     }
 
@@ -898,6 +986,51 @@ mod tests {
             let m = e.message();
             assert!(m.contains(POINT) && m.contains("tb-1"), "{m}");
         }
+    }
+
+    fn continuous_point(created_at: i64, status: &str) -> Point {
+        Point {
+            recovery_point_arn: format!(
+                "arn:aws:backup:us-east-1:123456789012:recovery-point:continuous:db-t-{created_at}"
+            ),
+            resource_arn: "arn:aws:rds:us-east-1:123456789012:db:t".into(),
+            resource_type: "RDS".into(),
+            vault: "v".into(),
+            created_at,
+            size_bytes: None,
+            status: status.into(),
+            delete_at: None,
+        }
+    }
+
+    #[test]
+    fn a_continuous_point_covers_from_its_creation_to_now_within_35_days() {
+        let now = 100 * 86_400;
+        let old = continuous_point(10 * 86_400, "COMPLETED");
+        let new = continuous_point(90 * 86_400, "COMPLETED");
+        let failed = continuous_point(95 * 86_400, "PARTIAL");
+        let points = [old.clone(), new.clone(), failed];
+        // The newest usable point made at or before the moment.
+        assert_eq!(covering(&points, 96 * 86_400, now), Some(&new));
+        assert_eq!(covering(&points, 80 * 86_400, now), Some(&old));
+        // Not before it was made, not in the future, not past 35 days back.
+        assert_eq!(covering(&points[..1], 9 * 86_400, now), None);
+        assert_eq!(covering(&points, now + 1, now), None);
+        assert_eq!(covering(&points[..1], 64 * 86_400, now), None);
+        assert_eq!(covering(&points[..1], 65 * 86_400, now), Some(&old));
+    }
+
+    #[test]
+    fn continuous_points_are_told_by_their_arn() {
+        assert!(crate::catalog::is_continuous(
+            "arn:aws:backup:us-east-1:123456789012:recovery-point:continuous:db-abc-1234abcd"
+        ));
+        assert!(!crate::catalog::is_continuous(
+            "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-1"
+        ));
+        assert!(!crate::catalog::is_continuous(
+            "arn:aws:backup:us-east-1:123456789012:recovery-point:1EB3B5E7"
+        ));
     }
 
     #[test]

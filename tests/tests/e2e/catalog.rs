@@ -7,11 +7,16 @@ use serde_json::{json, Value};
 
 use crate::stack::{snapshot, unique, Stack};
 
-/// Runs the plans (`efs`, `database` or `all`), waits for their jobs and copies, and hands
-/// their events to the catalog function; returns the hourly backup id and the file-system
-/// recovery point the run made.
-async fn plan_run_recorded(stack: &Stack, plan: &str) -> (String, String) {
-    let jobs = stack.plan_run(plan).await;
+/// Runs the plans (`efs`, `database` or `all`; the database rule with continuous backup as
+/// the template's default has it, or taking snapshots), waits for their jobs and copies, and
+/// hands their events to the catalog function; returns the hourly backup id and the
+/// file-system recovery point the run made.
+async fn plan_run_recorded(stack: &Stack, plan: &str, continuous: bool) -> (String, String) {
+    let jobs = if continuous {
+        stack.plan_run(plan).await
+    } else {
+        stack.plan_run_snapshots(plan).await
+    };
     stack.wait_for_jobs().await;
     let efs_job = jobs
         .iter()
@@ -50,7 +55,7 @@ async fn a_plan_run_restores_one_tenant_and_leaves_the_others_untouched() {
     let restored = stack.onboarded_tenant("e2e-hourly-a").await;
     let other = stack.onboarded_tenant("e2e-hourly-b").await;
     let before = snapshot(&restored.directory);
-    let (backup_id, _) = plan_run_recorded(&stack, "all").await;
+    let (backup_id, _) = plan_run_recorded(&stack, "all", false).await;
 
     // The run is one hourly backup of each tenant on the file system: its file-system point
     // paired with the run's point of the tenant's own database.
@@ -125,7 +130,7 @@ async fn a_plan_run_restores_one_tenant_and_leaves_the_others_untouched() {
 #[tokio::test]
 async fn a_tenant_onboarded_after_a_plan_run_does_not_get_its_point() {
     let stack = Stack::new().await;
-    let (backup_id, point) = plan_run_recorded(&stack, "efs").await;
+    let (backup_id, point) = plan_run_recorded(&stack, "efs", true).await;
     let late = stack.onboarded_tenant("e2e-hourly-late").await;
     let before = snapshot(&late.directory);
     for id in [backup_id.as_str(), point.as_str()] {
@@ -202,7 +207,7 @@ fn seconds_of(rfc3339: &Value) -> i64 {
 async fn backups_lists_the_catalog_newest_first_and_describes_one_backup() {
     let stack = Stack::new().await;
     let tenant = stack.onboarded_tenant("e2e-listed").await;
-    let (hourly, point) = plan_run_recorded(&stack, "all").await;
+    let (hourly, point) = plan_run_recorded(&stack, "all", false).await;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let (_, since) = now_rfc3339();
     let on_demand = stack.backed_up("e2e-listed", &[]);
@@ -267,9 +272,9 @@ async fn at_between_two_backups_takes_the_older_pair_and_reports_the_gap() {
     let before = snapshot(&tenant.directory);
     // One plan run, its database job two seconds after its file-system job: one hourly
     // backup whose files and database are apart.
-    let (hourly, _) = plan_run_recorded(&stack, "efs").await;
+    let (hourly, _) = plan_run_recorded(&stack, "efs", true).await;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    stack.plan_run("database").await;
+    stack.plan_run_snapshots("database").await;
     stack.wait_for_jobs().await;
     stack.deliver_catalog_events().await;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
@@ -375,7 +380,8 @@ async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
     // An on-demand backup of one; an hourly run of both, copied to the DR vault; then the
     // other is offboarded (its final backup, then its access point goes).
     stack.backed_up(kept, &[]);
-    plan_run_recorded(&stack, "all").await;
+    // The database rule with continuous backup: one continuous point per database.
+    plan_run_recorded(&stack, "all", true).await;
     let done = stack
         .run_execution(
             "backup",
@@ -406,6 +412,12 @@ async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
             .values()
             .any(|i| i.get("drCopy").is_some() && text(i, "pk").starts_with("point#")),
         "and DR copies: {original:?}"
+    );
+    assert!(
+        original
+            .values()
+            .any(|i| text(i, "sk").starts_with("continuous#")),
+        "and continuous database points: {original:?}"
     );
     let gone_life = original
         .iter()
@@ -459,4 +471,90 @@ async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
         tenants_items(&stack.catalog_items().await, &[kept, gone]),
         original
     );
+}
+
+#[tokio::test]
+async fn continuous_backup_restores_the_database_to_the_files_second() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("e2e-pitr").await;
+    let before = snapshot(&tenant.directory);
+    // The database rule first (it makes the database's continuous point), then the file
+    // system's: the files' moment lies in what the continuous point restores to.
+    stack.plan_run("database").await;
+    stack.wait_for_jobs().await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (hourly, _) = plan_run_recorded(&stack, "efs", true).await;
+
+    // One catalog item for the continuous point, none per run.
+    let items = stack.catalog_items().await;
+    let continuous: Vec<&Item> = items
+        .iter()
+        .filter(|i| text(i, "pk") == "tenant#e2e-pitr" && text(i, "sk").starts_with("continuous#"))
+        .collect();
+    assert_eq!(continuous.len(), 1, "{items:?}");
+    let point = continuous[0]["database"].as_m().unwrap();
+    assert_eq!(text(point, "resourceArn"), tenant.database_arn.as_str());
+    let continuous_arn = text(point, "recoveryPointArn").to_owned();
+    assert!(
+        continuous_arn.contains(":recovery-point:continuous:db-"),
+        "{continuous_arn}"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (_, at) = now_rfc3339();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    std::fs::write(
+        tenant.directory.join("wp-content/index.php"),
+        "<?php // changed after the moment\n",
+    )
+    .unwrap();
+
+    // To a moment: the files of the plan run, the database to the same second.
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-pitr",
+        "--at",
+        &at,
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let pit = &out["output"]["pointInTime"];
+    assert_eq!(pit["filesBackupId"], hourly.as_str(), "{out}");
+    assert_eq!(pit["gapSeconds"], 0, "{out}");
+    assert_eq!(pit["databaseCreatedAt"], pit["filesCreatedAt"], "{out}");
+    assert_eq!(
+        pit["databaseContinuousPoint"],
+        continuous_arn.as_str(),
+        "{out}"
+    );
+    let files_at = pit["filesCreatedAt"].as_str().unwrap();
+    let summary = out["output"]["summary"].as_str().unwrap();
+    assert!(summary.contains(&format!("as of {files_at}")), "{summary}");
+    assert!(summary.contains("0 s apart"), "{summary}");
+    assert_eq!(
+        snapshot(&tenant.directory),
+        before,
+        "the files of the moment"
+    );
+
+    // By the hourly backup's id: the same pair, the database to the files' second.
+    let execution = stack
+        .run_execution(
+            "restore",
+            &unique("pitr-by-id"),
+            &json!({"tenantId": "e2e-pitr", "backupId": hourly, "pollSeconds": 1,
+                    "maxPollSeconds": 1}),
+        )
+        .await;
+    assert_eq!(
+        execution.status().as_str(),
+        "SUCCEEDED",
+        "{:?}",
+        execution.cause()
+    );
+    let output: Value = serde_json::from_str(execution.output().unwrap()).unwrap();
+    let summary = output["summary"].as_str().unwrap_or_default().to_owned();
+    assert!(summary.contains(&format!("as of {files_at}")), "{output}");
 }

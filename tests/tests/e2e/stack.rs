@@ -433,9 +433,18 @@ impl Stack {
     /// would on their schedule; returns the backup jobs started (`plan`, `backupJobId`,
     /// `resourceArn`).
     pub async fn plan_run(&self, plan: &str) -> Vec<Value> {
-        let started = self
-            .admin(Method::POST, "plan-run", Some(&json!({"plan": plan})))
-            .await;
+        self.plan_run_body(&json!({"plan": plan})).await
+    }
+
+    /// [`Stack::plan_run`] as a deployment with `EnableContinuousBackup` false runs it: each
+    /// database job takes a snapshot instead of updating the database's continuous point.
+    pub async fn plan_run_snapshots(&self, plan: &str) -> Vec<Value> {
+        self.plan_run_body(&json!({"plan": plan, "continuousBackup": false}))
+            .await
+    }
+
+    async fn plan_run_body(&self, body: &Value) -> Vec<Value> {
+        let started = self.admin(Method::POST, "plan-run", Some(body)).await;
         started["jobs"]
             .as_array()
             .expect("the jobs started")

@@ -10,7 +10,8 @@ use super::jobs::{check_lifecycle, listed, start_job, JobFilter, NewJob};
 use super::{parse_body, required, ApiResult};
 use crate::backup::error::ApiError;
 use crate::backup::model::{
-    efs_recovery_point_arn, Creator, Detail, Job, JobKind, JobState, Resource, ResourceKind,
+    continuous_recovery_point_arn, efs_recovery_point_arn, is_continuous, Creator, Detail, Job,
+    JobKind, JobState, Resource, ResourceKind,
 };
 use crate::backup::query::Query;
 use crate::backup::runner::{self, Work};
@@ -55,6 +56,7 @@ pub fn start_backup_job(store: &Arc<Store>, region: &str, body: &[u8]) -> ApiRes
             recovery_point_tags: input.recovery_point_tags.unwrap_or_default(),
             backup_options: input.backup_options,
             created_by: None,
+            continuous: false,
         },
     )?;
     Ok(Obj::new()
@@ -77,6 +79,10 @@ pub struct BackupRequest {
     pub backup_options: Option<Value>,
     /// The plan and rule starting it.
     pub created_by: Option<Creator>,
+    /// A rule with `EnableContinuousBackup`: a database's job updates its one continuous
+    /// recovery point in the vault (made by the first such job) instead of taking a
+    /// snapshot.
+    pub continuous: bool,
 }
 
 /// Starts a backup job, checked as StartBackupJob checks its input.
@@ -95,6 +101,7 @@ pub fn start_backup(
         recovery_point_tags,
         backup_options,
         created_by,
+        continuous,
     } = request;
     same_region(&resource, region)?;
     check_lifecycle(lifecycle.as_ref())?;
@@ -117,6 +124,20 @@ pub fn start_backup(
                 },
                 Some(efs_recovery_point_arn(region, &rp_id)),
             ),
+            ResourceKind::Rds | ResourceKind::Aurora if continuous => {
+                let existing = s
+                    .recovery_points
+                    .values()
+                    .find(|rp| {
+                        rp.vault_arn == vault.arn
+                            && rp.resource.arn == resource.arn
+                            && is_continuous(&rp.arn)
+                    })
+                    .map(|rp| rp.arn.clone());
+                let arn = existing
+                    .unwrap_or_else(|| continuous_recovery_point_arn(&resource, &ids::uuid()));
+                (Work::None, Some(arn))
+            }
             ResourceKind::Rds | ResourceKind::Aurora => (Work::None, None),
         };
         Ok(NewJob {

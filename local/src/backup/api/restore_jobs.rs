@@ -61,6 +61,7 @@ pub fn start_restore_job(store: &Arc<Store>, region: &str, body: &[u8]) -> ApiRe
                 }
             }
             restore_target_arn(rp.resource.kind, region, &metadata)?;
+            check_point_in_time(rp, &metadata, ids::now())?;
             Ok(NewJob {
                 work: restore_work(store, rp, &metadata)?,
                 resource: rp.resource.clone(),
@@ -81,6 +82,74 @@ pub fn start_restore_job(store: &Arc<Store>, region: &str, body: &[u8]) -> ApiRe
         },
     )?;
     Ok(Obj::new().set("RestoreJobId", job.id.as_str()).build())
+}
+
+/// RDS's longest backup retention, and so continuous backup's: "going back a maximum of 35
+/// days" (https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery.html).
+const MAX_POINT_IN_TIME_DAYS: f64 = 35.0;
+
+/// A point-in-time restore's metadata, as RDS's RestoreDBInstanceToPointInTime takes it
+/// (`RestoreTime`, or `UseLatestRestorableTime` true; "You can restore to any point in time
+/// before the time identified by the LatestRestorableTime property … up to the number of days
+/// specified by the BackupRetentionPeriod property",
+/// https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceToPointInTime.html).
+/// A continuous recovery point needs exactly one of the two, and the time must lie in what
+/// it can restore to: from its creation (or 35 days back) to now, the stand-in's latest
+/// restorable time. A snapshot restores only as it was taken: either key is refused.
+fn check_point_in_time(
+    rp: &RecoveryPoint,
+    metadata: &BTreeMap<String, String>,
+    now: f64,
+) -> Result<(), ApiError> {
+    let time = metadata.get("RestoreTime").filter(|v| !v.is_empty());
+    let latest = metadata
+        .get("UseLatestRestorableTime")
+        .map(|v| v.eq_ignore_ascii_case("true"));
+    if !crate::backup::model::is_continuous(&rp.arn) {
+        if time.is_some() || latest == Some(true) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Recovery point {} is a snapshot: RestoreTime and UseLatestRestorableTime \
+                 apply to continuous recovery points only.",
+                rp.arn
+            )));
+        }
+        return Ok(());
+    }
+    let time = match (time, latest) {
+        (Some(_), Some(true)) => {
+            return Err(ApiError::invalid_parameter(
+                "RestoreTime and UseLatestRestorableTime true cannot both be given.",
+            ))
+        }
+        (None, Some(true)) => return Ok(()),
+        (None, _) => {
+            return Err(ApiError::invalid_parameter(format!(
+                "Restoring continuous recovery point {} needs RestoreTime or \
+                 UseLatestRestorableTime true.",
+                rp.arn
+            )))
+        }
+        (Some(t), _) => t,
+    };
+    let at = time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            ApiError::invalid_parameter(format!(
+                "RestoreTime {time:?} is not a time such as 2026-11-26T07:00:00Z."
+            ))
+        })?;
+    let at = at.unix_timestamp() as f64;
+    let earliest = rp.created.max(now - MAX_POINT_IN_TIME_DAYS * 86_400.0);
+    // Whole seconds: the times AWS shows are to the second.
+    if at < earliest.floor() || at > now {
+        return Err(ApiError::invalid_parameter(format!(
+            "RestoreTime {time} is outside what recovery point {} can restore to: from {} to \
+             {}.",
+            rp.arn,
+            crate::backup::events::iso_millis(earliest),
+            crate::backup::events::iso_millis(now)
+        )));
+    }
+    Ok(())
 }
 
 /// What a restore does, from its metadata. A database restore creates the DB instance or
@@ -175,4 +244,90 @@ pub fn list_restore_jobs(store: &Store, region: &str, q: &Query) -> ApiResult {
         .set("RestoreJobs", page)
         .opt("NextToken", next)
         .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::model::Resource;
+
+    fn point(arn: &str, created: f64) -> RecoveryPoint {
+        RecoveryPoint {
+            arn: arn.into(),
+            id: "rp".into(),
+            region: "us-east-1".into(),
+            vault_name: "v".into(),
+            vault_arn: "arn:aws:backup:us-east-1:123456789012:backup-vault:v".into(),
+            resource: Resource::parse("arn:aws:rds:us-east-1:123456789012:db:t").unwrap(),
+            created,
+            completed: created,
+            size_bytes: 0,
+            iam_role_arn: None,
+            lifecycle: None,
+            tags: BTreeMap::new(),
+            source_vault_arn: None,
+            created_by_job: "job".into(),
+            created_by: None,
+            encryption_key_arn: String::new(),
+            last_restore_time: None,
+            snapshot_dir: None,
+        }
+    }
+
+    fn metadata(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    const CONTINUOUS: &str =
+        "arn:aws:backup:us-east-1:123456789012:recovery-point:continuous:db-t-1a2b3c4d";
+    const SNAPSHOT: &str = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-1";
+    // 2026-11-26T07:00:00Z
+    const SEVEN: f64 = 1_795_676_400.0;
+
+    #[test]
+    fn a_continuous_point_restores_to_a_second_of_its_window() {
+        let rp = point(CONTINUOUS, SEVEN);
+        let now = SEVEN + 3600.0;
+        let at = |t: &str| metadata(&[("RestoreTime", t)]);
+        assert!(check_point_in_time(&rp, &at("2026-11-26T07:30:00Z"), now).is_ok());
+        assert!(check_point_in_time(&rp, &at("2026-11-26T07:00:00Z"), now).is_ok());
+        assert!(
+            check_point_in_time(&rp, &metadata(&[("UseLatestRestorableTime", "true")]), now)
+                .is_ok()
+        );
+        for refused in [
+            at("2026-11-26T06:59:59Z"), // before the point was made
+            at("2026-11-26T08:00:01Z"), // after now
+            at("yesterday"),            // not a time
+            metadata(&[]),              // no moment at all
+            metadata(&[("UseLatestRestorableTime", "false")]),
+            metadata(&[
+                ("RestoreTime", "2026-11-26T07:30:00Z"),
+                ("UseLatestRestorableTime", "true"),
+            ]),
+        ] {
+            let e = check_point_in_time(&rp, &refused, now).unwrap_err();
+            assert_eq!(e.code, "InvalidParameterValueException", "{refused:?}");
+        }
+        // More than 35 days back is gone, however old the point.
+        let old = point(CONTINUOUS, SEVEN - 40.0 * 86_400.0);
+        assert!(check_point_in_time(&old, &at("2026-10-20T07:00:00Z"), SEVEN).is_err());
+        assert!(check_point_in_time(&old, &at("2026-11-01T07:00:00Z"), SEVEN).is_ok());
+    }
+
+    #[test]
+    fn a_snapshot_refuses_a_moment() {
+        let rp = point(SNAPSHOT, SEVEN);
+        assert!(check_point_in_time(&rp, &metadata(&[]), SEVEN).is_ok());
+        let e = check_point_in_time(
+            &rp,
+            &metadata(&[("RestoreTime", "2026-11-26T07:00:00Z")]),
+            SEVEN,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterValueException");
+    }
 }
