@@ -66,6 +66,7 @@ PEER_CLIENTS = {
     "promote-restore": (),
     "publish-outcome": ("events",),
     "restore": ("backup", "dynamodb", "efs", "resourcegroupstaggingapi", "rds", "ssm"),
+    "restore-drill": ("dynamodb", "events", "rds", "stepfunctions"),
     "start-backup": ("backup", "efs", "resourcegroupstaggingapi"),
     "upload-media": ("s3",),
 }
@@ -246,6 +247,8 @@ def base_env(fn, stub_port, endpoint_port, scratch):
         "CATALOG_TABLE_NAME": "bbws-dev-backup-catalog",
         "TENANT_BACKUP_STATE_MACHINE_ARN":
             "arn:aws:states:us-east-1:123456789012:stateMachine:bbws-dev-tenant-backup",
+        "RESTORE_STATE_MACHINE_ARN":
+            "arn:aws:states:us-east-1:123456789012:stateMachine:bbws-dev-tenant-restore",
     }
 
 

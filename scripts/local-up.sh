@@ -75,6 +75,8 @@ EVENT_BUS_NAME=default
 BBWS_ENVIRONMENT=dev
 TENANT_BACKUP_STATE_MACHINE_ARN=arn:aws:states:$REGION:123456789012:stateMachine:bbws-dev-tenant-backup
 CATALOG_TABLE_NAME=bbws-dev-backup-catalog
+RESTORE_STATE_MACHINE_ARN=arn:aws:states:$REGION:123456789012:stateMachine:bbws-dev-tenant-restore
+DRILL_TENANTS_PER_RUN=1
 MEDIA_STAGING_BUCKET=bbws-dev-media-staging-123456789012
 MEDIA_OWNER=$MEDIA_OWNER
 ENV

@@ -4,6 +4,7 @@
 mod backup;
 mod backups;
 mod catalog;
+mod drills;
 mod exit;
 mod follow;
 mod output;
@@ -108,6 +109,12 @@ pub enum Command {
     /// The tenant backup catalog itself
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Run restore drills now (the schedule runs them weekly): restore tenants' latest
+    /// backups into scratch tenants, verify, clean up, and report the RTO
+    Drill(DrillArgs),
+    /// The latest restore drill of every tenant: outcome, RTO, what was restored, why it
+    /// failed
+    Drills,
     /// Show an execution's status (its output or error once it has ended)
     Status {
         /// The execution ARN (as `bbws backup` prints it)
@@ -116,6 +123,19 @@ pub enum Command {
         #[arg(long)]
         follow: bool,
     },
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct DrillArgs {
+    /// Drill this tenant (repeatable) instead of the rotation's next ones
+    #[arg(long = "tenant", value_name = "TENANT")]
+    pub tenants: Vec<String>,
+    /// How many tenants, in rotation [default: the deployment's DrillTenantsPerRun]
+    #[arg(long)]
+    pub count: Option<u32>,
+    /// Print the execution ARN and return without following it
+    #[arg(long)]
+    pub no_follow: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,6 +329,42 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
                     backups::list(&catalog, tenant.as_str(), args.since, limit, term).await
                 }
             }
+        }
+        Command::Drill(args) => {
+            for tenant in &args.tenants {
+                if let Err(code) = valid_tenant(tenant, term) {
+                    return Ok(code);
+                }
+            }
+            let sfn = aws_sdk_sfn::Client::new(&aws_config(global).await);
+            let state_machine_arn = backup::find_state_machine(
+                &sfn,
+                &format!("bbws-{}-restore-drill", global.env.as_str()),
+            )
+            .await?;
+            let name = format!(
+                "drill-{}",
+                OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
+            );
+            let input = drills::drill_input(&args.tenants, args.count);
+            start_and_follow(
+                &sfn,
+                global,
+                &state_machine_arn,
+                &name,
+                &input,
+                args.no_follow,
+                term,
+            )
+            .await
+        }
+        Command::Drills => {
+            let catalog = Catalog {
+                dynamodb: aws_sdk_dynamodb::Client::new(&aws_config(global).await),
+                table: global.catalog_table(),
+                dr_delete_after_days: 30,
+            };
+            drills::list(&catalog, term).await
         }
         Command::Catalog(CatalogCommand::Rebuild(args)) => {
             let config = aws_config(global).await;
@@ -522,6 +578,7 @@ mod tests {
             ("BackupTimeout", 54),
             ("RestoreTimeout", 55),
             ("TenantBackupsFailed", 56),
+            ("RestoreDrillFailed", 57),
             ("States.Runtime", 1),
         ] {
             assert_eq!(exit::exit_code(name), code, "{name}");

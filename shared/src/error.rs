@@ -50,6 +50,9 @@ error_table! {
     /// A fleet backup in which more tenants' backups failed than it tolerates; every other
     /// tenant was still backed up.
     TenantBackupsFailed = "TenantBackupsFailed", 500;
+    /// A restore drill run in which a tenant's drill failed (its restore, its check against
+    /// the backup's manifest, or its clean-up); the other tenants were drilled.
+    RestoreDrillFailed = "RestoreDrillFailed", 500;
     /// Throttling, a 5xx answer, a timeout or a dropped connection: the state machines retry
     /// it with backoff.
     Transient = "TransientAwsError", 503;
@@ -222,6 +225,7 @@ mod tests {
             (ErrorKind::RestoreFailed, "RestoreFailed", 500),
             (ErrorKind::RestoreTimeout, "RestoreTimeout", 504),
             (ErrorKind::TenantBackupsFailed, "TenantBackupsFailed", 500),
+            (ErrorKind::RestoreDrillFailed, "RestoreDrillFailed", 500),
             (ErrorKind::Transient, "TransientAwsError", 503),
         ];
         assert_eq!(cases.len(), ErrorKind::ALL.len());

@@ -12,6 +12,7 @@ pub mod backup;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod drill;
 pub mod error;
 pub mod events;
 pub mod jobs;

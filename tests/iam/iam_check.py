@@ -446,6 +446,10 @@ def _rds(op, p, region):
         return [(f"rds:{op}", cluster(p["DBClusterIdentifier"]) if "DBClusterIdentifier" in p else "*", {})]
     if op == "ModifyDBCluster":
         return [(f"rds:{op}", cluster(p["DBClusterIdentifier"]), {})]
+    if op == "DeleteDBInstance":
+        return [(f"rds:{op}", db(p["DBInstanceIdentifier"]), {})]
+    if op == "DeleteDBCluster":
+        return [(f"rds:{op}", cluster(p["DBClusterIdentifier"]), {})]
     if op in ("AddTagsToResource", "ListTagsForResource"):
         return [(f"rds:{op}", p["ResourceName"], {})]
     if op == "CreateDBInstance":

@@ -37,6 +37,10 @@ fn request_samples_are_requests_the_state_machines_accept() {
     let plan: bbws::backup::StartBackupInput =
         serde_json::from_value(sample("start-backup-plan.json")).unwrap();
     assert!(matches!(plan, bbws::backup::StartBackupInput::Plan { .. }));
+    let pick: serde_json::Value = sample("restore-drill-pick.json");
+    assert_eq!(pick["step"], "pick");
+    let drill = sample("drill-request.json");
+    assert_eq!(drill["tenants"][0], "tenant-1");
     let fleet: bbws::backup::fleet::FleetRequest =
         serde_json::from_value(sample("fleet-request.json")).unwrap();
     assert_eq!(fleet.page_size, Some(100));

@@ -228,6 +228,10 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
                 "sdk-ssm",
             ],
         ),
+        (
+            "restore-drill",
+            &["sdk-dynamodb", "sdk-eventbridge", "sdk-rds", "sdk-sfn"],
+        ),
         ("start-backup", &["sdk-backup", "sdk-efs", "sdk-tagging"]),
         ("upload-media", &["sdk-s3"]),
     ];

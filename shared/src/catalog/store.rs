@@ -256,6 +256,128 @@ impl Catalog {
             .collect()
     }
 
+    /// Records the manifest of a backup's files (`sk` `manifest#<backup id>`), once: a retried
+    /// step changes nothing. Returns false when it was already there.
+    pub async fn put_manifest<T: Serialize>(
+        &self,
+        op: Operation,
+        tenant: &str,
+        backup_id: &str,
+        manifest: &T,
+    ) -> Result<bool, Error> {
+        let written = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant_key(tenant)))
+            .key("sk", s(format!("manifest#{backup_id}")))
+            .update_expression("SET #tenant = :tenant, #id = :id, #manifest = :manifest")
+            .condition_expression("attribute_not_exists(pk)")
+            .expression_attribute_names("#tenant", "tenantId")
+            .expression_attribute_names("#id", "backupId")
+            .expression_attribute_names("#manifest", "manifest")
+            .expression_attribute_values(":tenant", s(tenant))
+            .expression_attribute_values(":id", s(backup_id))
+            .expression_attribute_values(":manifest", AttributeValue::M(to_item(&encode(manifest))))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(op.aws(
+                &format!("recording the manifest of backup {backup_id} of tenant {tenant}"),
+                e,
+            )),
+        }
+    }
+
+    /// The manifest recorded for a backup's files, if any.
+    pub async fn manifest<T: DeserializeOwned>(
+        &self,
+        op: Operation,
+        tenant: &str,
+        backup_id: &str,
+    ) -> Result<Option<T>, Error> {
+        let out = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant_key(tenant)))
+            .key("sk", s(format!("manifest#{backup_id}")))
+            .send()
+            .await
+            .map_err(|e| op.aws(&format!("reading the manifest of backup {backup_id}"), e))?;
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        let Some(manifest) = from_item(item).remove("manifest") else {
+            return Ok(None);
+        };
+        serde_json::from_value(manifest)
+            .map(Some)
+            .map_err(|e| op.failed(format!("a catalog item is not as this code writes it: {e}")))
+    }
+
+    /// Records a drill's result: the tenant's latest (`pk` `drills`, `sk` the tenant, read by
+    /// `bbws drills` and by the next run's rotation) and its history (`pk` `tenant#<id>`,
+    /// `sk` `drill#<started>`). Both are keyed by what they record: a retried step writes
+    /// the same items again.
+    pub async fn record_drill<T: Serialize>(
+        &self,
+        op: Operation,
+        tenant: &str,
+        started: &str,
+        result: &T,
+    ) -> Result<(), Error> {
+        for (pk, sk) in [
+            ("drills".to_owned(), tenant.to_owned()),
+            (tenant_key(tenant), format!("drill#{started}")),
+        ] {
+            let mut set = Vec::new();
+            let mut update = self
+                .dynamodb
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(pk))
+                .key("sk", s(sk));
+            for (i, (field, value)) in encode(result).into_iter().enumerate() {
+                if value.is_null() {
+                    continue;
+                }
+                set.push(format!("#f{i} = :v{i}"));
+                update = update
+                    .expression_attribute_names(format!("#f{i}"), field)
+                    .expression_attribute_values(
+                        format!(":v{i}"),
+                        super::values::to_attribute(&value),
+                    );
+            }
+            update
+                .update_expression(format!("SET {}", set.join(", ")))
+                .send()
+                .await
+                .map_err(|e| op.aws(&format!("recording the drill of tenant {tenant}"), e))?;
+        }
+        Ok(())
+    }
+
+    /// The latest drill of every tenant (one query).
+    pub async fn drills<T: DeserializeOwned>(&self, op: Operation) -> Result<Vec<T>, Error> {
+        let items = self
+            .dynamodb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("drills"))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| op.aws("reading the drills", e))?;
+        items.iter().map(|item| decode(op, item)).collect()
+    }
+
     /// Records a copy job's state on the copied recovery point's item, unless the item
     /// already knows the copy as far along (a repeated or late event).
     pub async fn record_copy(

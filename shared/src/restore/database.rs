@@ -74,10 +74,7 @@ fn identifier_of(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or_default()
 }
 
-/// The instance added to a restored Aurora cluster.
-pub fn writer_identifier(cluster: &str) -> String {
-    format!("{cluster}-1")
-}
+pub use super::request::writer_identifier;
 
 /// What promotion did, for the report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,8 +20,8 @@ pub mod request;
 pub mod service;
 
 pub use request::{
-    PointInTime, RestoreInput, RestorePlan, RestoreRequest, RestoreSource, RestoreTimeouts,
-    UsedBackup,
+    restored_identifier, writer_identifier, PointInTime, RestoreInput, RestorePlan, RestoreRequest,
+    RestoreSource, RestoreTimeouts, UsedBackup, DRILL_PREFIX,
 };
 #[cfg(all(
     feature = "sdk-backup",

@@ -34,6 +34,11 @@ pub struct RestoreRequest {
     pub max_poll_seconds: Option<u64>,
     /// Resources of the tenant restored into, instead of those its tags name.
     pub resources: Option<Overrides>,
+    /// A restore drill: `cloneTo` names a scratch tenant (`drill-…`) that has no resources of
+    /// its own. The files go to `/<scratch>` on the source tenant's file system, the database
+    /// to a new instance; no service is redeployed and nothing of the source tenant's is
+    /// touched.
+    pub drill: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +157,14 @@ pub enum RestoreInput {
 
 /// A new database identifier: starts with a letter, at most 63 of letters, digits and single
 /// hyphens, stable for one execution.
+/// The instance added to a restored Aurora cluster.
+pub fn writer_identifier(cluster: &str) -> String {
+    format!("{cluster}-1")
+}
+
+/// How a drill's scratch tenant is named: `drill-<tenant>-<date>`.
+pub const DRILL_PREFIX: &str = "drill-";
+
 pub fn restored_identifier(tenant: &TenantId, execution_id: &str) -> String {
     let suffix = &idempotency_token(execution_id, "restored-db", tenant.as_str())[..8];
     let mut base: String = tenant.as_str().chars().take(40).collect();

@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::database::DatabaseService;
 use super::request::{
     restored_identifier, PointInTime, RestoreInput, RestorePlan, RestoreRequest, RestoreSource,
-    RestoreTimeouts, UsedBackup,
+    RestoreTimeouts, UsedBackup, DRILL_PREFIX,
 };
 use crate::aws::{database_kind, recovery_points, ResourceKind};
 use crate::catalog::{Catalog, DrCopy, Point, TenantBackup};
@@ -306,6 +306,16 @@ impl RestoreService {
             }
             _ => {}
         }
+        let drill = request.drill == Some(true);
+        if drill && (request.clone_to.is_none() || !target.as_str().starts_with(DRILL_PREFIX)) {
+            return Err(OP.bad_request(format!(
+                "a drill restores into a scratch tenant: cloneTo must name one starting with \
+                 {DRILL_PREFIX}"
+            )));
+        }
+        if drill && request.promote_database == Some(true) {
+            return Err(OP.bad_request("a drill never promotes a database"));
+        }
         if request.files == Some(false) && request.database == Some(false) {
             return Err(OP.bad_request("nothing to restore: files and database are both false"));
         }
@@ -409,7 +419,17 @@ impl RestoreService {
             operation: OP,
         };
         let overrides = request.resources.clone().unwrap_or_default();
-        let resources = resolver.resolve(&target, &overrides).await?;
+        let resources = if drill {
+            // The scratch tenant has no resources: its directory is made beside the source
+            // tenant's, on the same file system; it has no service and no database of its own.
+            let mut resources = resolver.resolve(&source, &overrides).await?;
+            resources.file_system.root_path = target.root_path();
+            resources.service = None;
+            resources.database = None;
+            resources
+        } else {
+            resolver.resolve(&target, &overrides).await?
+        };
 
         let files = match (want_files, efs_point) {
             (true, Some(point)) => Some(

@@ -12,6 +12,7 @@ mod backup;
 mod catalog;
 mod databases;
 mod dr_region;
+mod drills;
 mod events;
 mod fleet;
 mod lost_answers;

@@ -1,0 +1,5 @@
+//! The `restore-drill` Lambda function: see `bbws::drill::handler`.
+
+fn main() -> Result<(), lambda_runtime::Error> {
+    bbws::runtime::start(bbws::drill::handler)
+}

@@ -1,0 +1,130 @@
+//! A tenant directory's manifest: how many regular files it holds, their bytes, and a digest
+//! of the sorted list of their paths and sizes. Taken when a backup starts its file-system
+//! job, and again over what a drill restored: the two must be equal.
+//!
+//! The walk never follows a symbolic link (a link is neither counted nor entered), so it
+//! cannot leave the directory it was given.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub files: u64,
+    pub bytes: u64,
+    /// sha256 (hex) of `<path>\t<size>\n` for every regular file, paths relative to the
+    /// directory with `/` separators, sorted bytewise.
+    pub digest: String,
+}
+
+/// The manifest of the directory `root`.
+pub fn take(root: &Path) -> io::Result<Manifest> {
+    let mut entries: Vec<(String, u64)> = Vec::new();
+    let mut pending = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = pending.pop() {
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            // The entry's own type: a symbolic link is reported as a link, never followed.
+            let kind = entry.file_type()?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if kind.is_dir() {
+                pending.push((entry.path(), path));
+            } else if kind.is_file() {
+                entries.push((path, entry.metadata()?.len()));
+            }
+        }
+    }
+    entries.sort();
+    let mut hash = Sha256::new();
+    let mut bytes = 0u64;
+    for (path, size) in &entries {
+        hash.update(format!("{path}\t{size}\n").as_bytes());
+        bytes += size;
+    }
+    Ok(Manifest {
+        files: entries.len() as u64,
+        bytes,
+        digest: hex(&hash.finalize()),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What differs between the manifest recorded at backup time and the restored one, in words;
+/// empty when they are equal.
+pub fn differences(recorded: &Manifest, restored: &Manifest) -> Vec<String> {
+    let mut out = Vec::new();
+    if recorded.files != restored.files {
+        out.push(format!(
+            "{} files restored, {} recorded at backup time",
+            restored.files, recorded.files
+        ));
+    }
+    if recorded.bytes != restored.bytes {
+        out.push(format!(
+            "{} bytes restored, {} recorded at backup time",
+            restored.bytes, recorded.bytes
+        ));
+    }
+    if out.is_empty() && recorded.digest != restored.digest {
+        out.push("the same count and bytes, but other paths or sizes".into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_counts_regular_files_and_never_follows_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("t");
+        fs::create_dir_all(root.join("wp-content/uploads")).unwrap();
+        fs::write(root.join("wp-content/index.php"), b"<?php\n").unwrap();
+        fs::write(root.join("wp-content/uploads/a.jpg"), vec![0u8; 100]).unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("big"), vec![0u8; 5000]).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("wp-content/link")).unwrap();
+        let m = take(&root).unwrap();
+        assert_eq!((m.files, m.bytes), (2, 106));
+        assert_eq!(m.digest.len(), 64);
+
+        // The same tree elsewhere has the same manifest; a changed size or name does not.
+        let copy = dir.path().join("copy");
+        fs::create_dir_all(copy.join("wp-content/uploads")).unwrap();
+        fs::write(copy.join("wp-content/index.php"), b"<?php\n").unwrap();
+        fs::write(copy.join("wp-content/uploads/a.jpg"), vec![1u8; 100]).unwrap();
+        assert_eq!(take(&copy).unwrap(), m);
+        assert!(differences(&m, &take(&copy).unwrap()).is_empty());
+        fs::rename(
+            copy.join("wp-content/uploads/a.jpg"),
+            copy.join("wp-content/uploads/b.jpg"),
+        )
+        .unwrap();
+        let renamed = take(&copy).unwrap();
+        assert_eq!(
+            differences(&m, &renamed),
+            ["the same count and bytes, but other paths or sizes"]
+        );
+        fs::write(copy.join("wp-content/index.php"), b"<?php // more\n").unwrap();
+        let changed = take(&copy).unwrap();
+        assert_eq!(
+            differences(&m, &changed),
+            ["114 bytes restored, 106 recorded at backup time"]
+        );
+    }
+}
