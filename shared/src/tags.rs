@@ -17,6 +17,9 @@ pub const ONBOARDED_AT: &str = "bbws:onboarded-at";
 /// the life is readable for as long as any point it decides about exists.
 pub const LIFE_PREFIX: &str = "bbws:life:";
 pub const ENVIRONMENT: &str = "bbws:environment";
+/// On a backup's own file-system point: the manifest of the tenant's files when the job
+/// started (`<files>/<bytes>/<sha256 hex>`), so a catalog rebuild knows it too.
+pub const MANIFEST: &str = "bbws:manifest";
 /// On a restored database: the tenant backup id it was restored from.
 pub const RESTORED_FROM: &str = "bbws:restored-from";
 /// On a restored database: the tenant it was restored for (not yet its database).

@@ -92,6 +92,10 @@ pub struct BackupPlan {
     /// as the last one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_seconds: Option<u64>,
+    /// The manifest of the tenant's files, taken just before this backup starts its own
+    /// file-system job (restore drills check against it); tagged on that job's point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<crate::drill::Manifest>,
     /// A line for people: what this plan means.
     pub summary: String,
 }

@@ -174,6 +174,7 @@ impl BackupService {
                 backup_id: tenant_backup_id(execution_id, tenant.as_str(), now),
                 tenant_id: tenant,
                 file_system: resources.file_system,
+                manifest: None,
                 database,
                 file_system_action: FileSystemAction::Join {
                     job_id: job_id.clone(),
@@ -244,6 +245,7 @@ impl BackupService {
             backup_id: tenant_backup_id(execution_id, tenant.as_str(), now),
             tenant_id: tenant,
             file_system: resources.file_system,
+            manifest: None,
             database,
             file_system_action: action,
             must_wait,
@@ -464,7 +466,11 @@ impl BackupService {
                 .delete_after_days(retention.database_delete_after_days)
                 .build(),
         };
-        let started = self
+        let manifest = match (resource, &plan.manifest) {
+            (ResourceKind::Efs, Some(m)) => Some(m.to_tag()),
+            _ => None,
+        };
+        let mut start = self
             .backup
             .start_backup_job()
             .backup_vault_name(&self.vault.name)
@@ -477,7 +483,11 @@ impl BackupService {
             .recovery_point_tags(tags::TENANT_ID, plan.tenant_id.as_str())
             .recovery_point_tags(tags::BACKUP_ID, &plan.backup_id)
             .recovery_point_tags(tags::BACKUP_TYPE, plan.kind.as_str())
-            .recovery_point_tags(tags::COMPONENT, resource.component())
+            .recovery_point_tags(tags::COMPONENT, resource.component());
+        if let Some(manifest) = manifest {
+            start = start.recovery_point_tags(tags::MANIFEST, manifest);
+        }
+        let started = start
             .send()
             .await
             .map_err(|e| OP.aws(&format!("starting a backup job of {resource_arn}"), e))?;

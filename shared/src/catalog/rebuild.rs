@@ -9,7 +9,8 @@
 //! * **the tenants' lives**: a tenant's access point carries its start
 //!   (`bbws:onboarded-at`), and an offboarded tenant's newest points carry the whole life
 //!   (`bbws:life:<access point id>`);
-//! * **the copy jobs**, for each point's DR copy.
+//! * **the copy jobs**, for each point's DR copy;
+//! * **a backup's own file-system point's `bbws:manifest` tag**, for its files' manifest.
 //!
 //! Every write is the same conditional write the live paths make, so a rebuild into a table
 //! that still holds items changes none of them and only adds what is missing. What it cannot
@@ -54,6 +55,8 @@ pub struct Report {
     /// Points the table already held: nothing was changed for them.
     pub points_already_recorded: usize,
     pub copies_written: usize,
+    /// Manifests of backups' files, from their points' `bbws:manifest` tags.
+    pub manifests_written: usize,
     /// Recovery points that are no tenant's: another file system's, or a plan's point of a
     /// database no tenant is tagged on.
     pub points_without_tenant: usize,
@@ -152,6 +155,25 @@ impl Sources {
             }
             if (done + 1) % 100 == 0 {
                 progress(&format!("  {} of {} points", done + 1, listed.len()));
+            }
+        }
+
+        progress("recording the backups' manifests");
+        for item in &listed {
+            let tag = |key: &str| item.tags.get(key);
+            let (Some(tenant), Some(backup_id), Some(manifest)) = (
+                tag(tags::TENANT_ID),
+                tag(tags::BACKUP_ID),
+                tag(tags::MANIFEST).and_then(|m| crate::drill::Manifest::from_tag(m)),
+            ) else {
+                continue;
+            };
+            if self
+                .catalog
+                .put_manifest(OP, tenant, backup_id, &manifest)
+                .await?
+            {
+                report.manifests_written += 1;
             }
         }
 

@@ -58,6 +58,32 @@ pub fn take(root: &Path) -> io::Result<Manifest> {
     })
 }
 
+impl Manifest {
+    /// As the `bbws:manifest` tag holds it: `<files>/<bytes>/<digest>` (characters AWS
+    /// allows in a tag value, 64 + 42 at most of its 256).
+    pub fn to_tag(&self) -> String {
+        format!("{}/{}/{}", self.files, self.bytes, self.digest)
+    }
+
+    pub fn from_tag(value: &str) -> Option<Manifest> {
+        let mut parts = value.split('/');
+        let files = parts.next()?.parse().ok()?;
+        let bytes = parts.next()?.parse().ok()?;
+        let digest = parts.next()?;
+        if parts.next().is_some()
+            || digest.len() != 64
+            || !digest.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return None;
+        }
+        Some(Manifest {
+            files,
+            bytes,
+            digest: digest.to_owned(),
+        })
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -102,6 +128,9 @@ mod tests {
         let m = take(&root).unwrap();
         assert_eq!((m.files, m.bytes), (2, 106));
         assert_eq!(m.digest.len(), 64);
+        assert_eq!(Manifest::from_tag(&m.to_tag()), Some(m.clone()));
+        assert_eq!(Manifest::from_tag("2/106"), None);
+        assert_eq!(Manifest::from_tag(&format!("2/x/{}", m.digest)), None);
 
         // The same tree elsewhere has the same manifest; a changed size or name does not.
         let copy = dir.path().join("copy");
