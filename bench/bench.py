@@ -66,6 +66,7 @@ PEER_CLIENTS = {
     "promote-restore": (),
     "publish-outcome": ("events",),
     "restore": ("backup", "dynamodb", "efs", "resourcegroupstaggingapi", "rds", "ssm"),
+    "sync-content": ("s3", "stepfunctions", "resourcegroupstaggingapi"),
     "start-backup": ("backup", "efs", "resourcegroupstaggingapi"),
     "upload-media": ("s3",),
 }

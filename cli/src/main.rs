@@ -10,6 +10,7 @@ mod output;
 mod restore;
 #[cfg(test)]
 mod sdk_tests;
+mod sync;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -32,7 +33,7 @@ use crate::output::Term;
                   InvalidTenant 40, InvalidRestoreTarget 41, BackupNotFound 44, \
                   BackupAlreadyRunning 49, BackupFailed 50, RestoreFailed 51, \
                   TransientAwsError 53, BackupTimeout 54, RestoreTimeout 55, \
-                  TenantBackupsFailed 56."
+                  TenantBackupsFailed 56, SyncFailed 57."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -102,6 +103,9 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore one tenant from a backup: start the restore state machine and follow it
     Restore(RestoreArgs),
+    /// Mirror a tenant's wp-content to the content bucket (s3://<bucket>/<tenant>/wp-content/):
+    /// start the sync state machine and follow the run to its end
+    Sync(SyncArgs),
     /// List a tenant's backups from the catalog, newest first, with their DR copies; or
     /// show one backup in detail (--id)
     Backups(BackupsArgs),
@@ -233,6 +237,29 @@ pub struct RestoreArgs {
     pub no_follow: bool,
 }
 
+#[derive(Clone, Debug, Default, Args)]
+pub struct SyncArgs {
+    /// The tenant id
+    #[arg(long)]
+    pub tenant: String,
+    /// Also delete the objects whose files are gone
+    #[arg(long)]
+    pub delete: bool,
+    /// Files per batch (one invocation) [default: the function's SYNC_BATCH_FILES]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_files: Option<u32>,
+    /// Batches per execution before the run continues as a new one [default: the
+    /// function's SYNC_BATCHES_PER_EXECUTION]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub batches_per_execution: Option<u32>,
+    /// The execution name [default: sync-<tenant>-<UTC yyyymmddThhmmssZ>]
+    #[arg(long, value_name = "NAME")]
+    pub execution_name: Option<String>,
+    /// Print the execution ARN and return without following it
+    #[arg(long)]
+    pub no_follow: bool,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -289,6 +316,37 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
                 term,
             )
             .await
+        }
+        Command::Sync(args) => {
+            let tenant = match valid_tenant(&args.tenant, term) {
+                Ok(tenant) => tenant,
+                Err(code) => return Ok(code),
+            };
+            let sfn = aws_sdk_sfn::Client::new(&aws_config(global).await);
+            let state_machine_arn = backup::find_state_machine(
+                &sfn,
+                &format!("bbws-{}-sync-content", global.env.as_str()),
+            )
+            .await?;
+            let name = args.execution_name.clone().unwrap_or_else(|| {
+                backup::execution_name("sync", &tenant, OffsetDateTime::now_utc())
+            });
+            let input = sync::sync_input(args, &tenant);
+            let execution_arn = backup::start(&sfn, &state_machine_arn, &name, &input).await?;
+            if args.no_follow {
+                if term.json {
+                    term.json_line(&json!({"status": "RUNNING", "executionArn": execution_arn}));
+                } else {
+                    term.line(&execution_arn);
+                }
+                return Ok(0);
+            }
+            if !term.json {
+                term.line(format!("Started {name}: {execution_arn}"));
+            }
+            let outcome =
+                sync::follow_run(&sfn, &execution_arn, poll_interval(global), term).await?;
+            Ok(outcome.exit_code)
         }
         Command::Backups(args) => {
             let tenant = match valid_tenant(&args.tenant, term) {
@@ -522,6 +580,7 @@ mod tests {
             ("BackupTimeout", 54),
             ("RestoreTimeout", 55),
             ("TenantBackupsFailed", 56),
+            ("SyncFailed", 57),
             ("States.Runtime", 1),
         ] {
             assert_eq!(exit::exit_code(name), code, "{name}");

@@ -50,6 +50,9 @@ error_table! {
     /// A fleet backup in which more tenants' backups failed than it tolerates; every other
     /// tenant was still backed up.
     TenantBackupsFailed = "TenantBackupsFailed", 500;
+    /// A tenant's wp-content could not be mirrored to the content bucket (S3, the file
+    /// system); what was uploaded before stays, and the next sync skips it.
+    SyncFailed = "SyncFailed", 500;
     /// Throttling, a 5xx answer, a timeout or a dropped connection: the state machines retry
     /// it with backoff.
     Transient = "TransientAwsError", 503;
@@ -147,12 +150,13 @@ impl From<Error> for Diagnostic {
 }
 
 /// Which family of outcomes a failure belongs to: a failed AWS call during a backup is a
-/// BackupFailed, during a restore a RestoreFailed.
+/// BackupFailed, during a restore a RestoreFailed, during a content sync a SyncFailed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Operation {
     Backup,
     Restore,
+    Sync,
 }
 
 impl Operation {
@@ -164,6 +168,7 @@ impl Operation {
         match self {
             Operation::Backup => ErrorKind::BackupFailed,
             Operation::Restore => ErrorKind::RestoreFailed,
+            Operation::Sync => ErrorKind::SyncFailed,
         }
     }
 
@@ -171,6 +176,8 @@ impl Operation {
         let kind = match self {
             Operation::Backup => ErrorKind::BackupTimeout,
             Operation::Restore => ErrorKind::RestoreTimeout,
+            // A sync is bounded by its batches, each within the function's own timeout.
+            Operation::Sync => ErrorKind::SyncFailed,
         };
         Error::new(kind, message)
     }
@@ -180,6 +187,7 @@ impl Operation {
         let kind = match self {
             Operation::Backup => ErrorKind::InvalidTenant,
             Operation::Restore => ErrorKind::InvalidRestoreTarget,
+            Operation::Sync => ErrorKind::InvalidTenant,
         };
         Error::new(kind, message)
     }
@@ -222,6 +230,7 @@ mod tests {
             (ErrorKind::RestoreFailed, "RestoreFailed", 500),
             (ErrorKind::RestoreTimeout, "RestoreTimeout", 504),
             (ErrorKind::TenantBackupsFailed, "TenantBackupsFailed", 500),
+            (ErrorKind::SyncFailed, "SyncFailed", 500),
             (ErrorKind::Transient, "TransientAwsError", 503),
         ];
         assert_eq!(cases.len(), ErrorKind::ALL.len());
@@ -268,6 +277,8 @@ mod tests {
             Operation::Restore.bad_request("x").name(),
             "InvalidRestoreTarget"
         );
+        assert_eq!(Operation::Sync.failed("x").name(), "SyncFailed");
+        assert_eq!(Operation::Sync.bad_request("x").name(), "InvalidTenant");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod media;
 pub mod restore;
 pub mod runtime;
+pub mod sync;
 pub mod tags;
 pub mod tenant_id;
 pub mod tenants;

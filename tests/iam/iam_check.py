@@ -78,6 +78,9 @@ UNREACHABLE_FOR = {
     # upload and to decrypt it for reading: no call of the function's own.
     ("upload-media", "kms:GenerateDataKey"): "S3 encrypts the presigned upload with the bucket's key",
     ("ingest-media", "kms:Decrypt"): "S3 decrypts the staged upload with the bucket's key",
+    ("sync-content", "kms:GenerateDataKey"): "S3 encrypts the mirrored files with the content bucket's key",
+    ("sync-content", "kms:Decrypt"): "S3 decrypts the data key of a multipart upload's parts",
+    ("sync-content", "s3:AbortMultipartUpload"): "only a multipart upload that failed part-way is aborted",
 }
 
 # upload-media's PutObject is used through the URLs it signs: the upload is the uploader's
@@ -552,10 +555,26 @@ def authorisations(record):
         # Path-style object requests (the functions address S3 so on an overridden endpoint):
         # authorised on the object's ARN.
         bucket, _, key = path.lstrip("/").partition("/")
+        params = record.get("params", {})
+        obj = f"arn:{PARTITION}:s3:::{bucket}/{unquote(key)}"
+        if bucket and not key and method == "GET" and params.get("list-type") == "2":
+            # ListObjectsV2 is authorised as s3:ListBucket on the bucket
+            # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
+            return "ListObjectsV2", [("s3:ListBucket", f"arn:{PARTITION}:s3:::{bucket}", {})]
+        if bucket and key and params.keys() & {"uploads", "uploadId"}:
+            # A multipart upload's create, parts and complete are s3:PutObject; its abort
+            # s3:AbortMultipartUpload (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions).
+            if method == "DELETE":
+                return "AbortMultipartUpload", [("s3:AbortMultipartUpload", obj, {})]
+            if method in ("POST", "PUT"):
+                name = ("CreateMultipartUpload" if "uploads" in params else
+                        "UploadPart" if method == "PUT" else "CompleteMultipartUpload")
+                return name, [("s3:PutObject", obj, {})]
+            return op, None
         action = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject",
                   "DELETE": "s3:DeleteObject"}.get(method)
-        if bucket and key and action and not record.get("params", {}).keys() & {"uploads", "uploadId"}:
-            return action.split(":")[1], [(action, f"arn:{PARTITION}:s3:::{bucket}/{unquote(key)}", {})]
+        if bucket and key and action:
+            return action.split(":")[1], [(action, obj, {})]
         return op, None
     if service == "lambda" and path.startswith("/2015-03-31/functions/"):
         name = _segments(path)[2]

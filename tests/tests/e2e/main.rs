@@ -18,4 +18,5 @@ mod lost_answers;
 mod media;
 mod plans;
 mod restore;
+mod sync;
 mod tenants;

@@ -45,6 +45,8 @@ pub struct Stack {
     pub dr_dynamodb: aws_sdk_dynamodb::Client,
     pub efs: aws_sdk_efs::Client,
     pub rds: aws_sdk_rds::Client,
+    /// S3, path-style as the functions address the local stack.
+    pub s3: aws_sdk_s3::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
@@ -94,6 +96,11 @@ impl Stack {
             dr_dynamodb: aws_sdk_dynamodb::Client::new(&dr_config),
             efs: aws_sdk_efs::Client::new(&config),
             rds: aws_sdk_rds::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&config)
+                    .force_path_style(true)
+                    .build(),
+            ),
             sfn: aws_sdk_sfn::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
