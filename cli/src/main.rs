@@ -11,6 +11,7 @@ mod restore;
 #[cfg(test)]
 mod sdk_tests;
 mod sync;
+mod upload;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -33,7 +34,7 @@ use crate::output::Term;
                   InvalidTenant 40, InvalidRestoreTarget 41, BackupNotFound 44, \
                   BackupAlreadyRunning 49, BackupFailed 50, RestoreFailed 51, \
                   TransientAwsError 53, BackupTimeout 54, RestoreTimeout 55, \
-                  TenantBackupsFailed 56, SyncFailed 57."
+                  TenantBackupsFailed 56, SyncFailed 57; an upload refused 46."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -106,6 +107,9 @@ pub enum Command {
     /// Mirror a tenant's wp-content to the content bucket (s3://<bucket>/<tenant>/wp-content/):
     /// start the sync state machine and follow the run to its end
     Sync(SyncArgs),
+    /// Upload media into a tenant's WordPress uploads: each file through upload-media's
+    /// presigned PUT, then its outcome (taken, or refused with its reason) once judged
+    Upload(UploadArgs),
     /// List a tenant's backups from the catalog, newest first, with their DR copies; or
     /// show one backup in detail (--id)
     Backups(BackupsArgs),
@@ -260,6 +264,23 @@ pub struct SyncArgs {
     pub no_follow: bool,
 }
 
+#[derive(Clone, Debug, Default, Args)]
+pub struct UploadArgs {
+    /// The tenant id
+    #[arg(long)]
+    pub tenant: String,
+    /// The files to upload
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+    /// The upload-media function [default: bbws-<env>-upload-media]
+    #[arg(long, value_name = "NAME")]
+    pub function: Option<String>,
+    /// Seconds to wait for each file's outcome
+    #[arg(long, value_name = "S", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub wait_seconds: u64,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -347,6 +368,27 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
             let outcome =
                 sync::follow_run(&sfn, &execution_arn, poll_interval(global), term).await?;
             Ok(outcome.exit_code)
+        }
+        Command::Upload(args) => {
+            let tenant = match valid_tenant(&args.tenant, term) {
+                Ok(tenant) => tenant,
+                Err(code) => return Ok(code),
+            };
+            let lambda = aws_sdk_lambda::Client::new(&aws_config(global).await);
+            let function = args
+                .function
+                .clone()
+                .unwrap_or_else(|| format!("bbws-{}-upload-media", global.env.as_str()));
+            upload::upload_all(
+                &lambda,
+                &function,
+                &tenant,
+                &args.files,
+                Duration::from_secs(args.wait_seconds),
+                poll_interval(global),
+                term,
+            )
+            .await
         }
         Command::Backups(args) => {
             let tenant = match valid_tenant(&args.tenant, term) {

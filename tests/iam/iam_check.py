@@ -78,6 +78,8 @@ UNREACHABLE_FOR = {
     # upload and to decrypt it for reading: no call of the function's own.
     ("upload-media", "kms:GenerateDataKey"): "S3 encrypts the presigned upload with the bucket's key",
     ("ingest-media", "kms:Decrypt"): "S3 decrypts the staged upload with the bucket's key",
+    ("ingest-media", "kms:GenerateDataKey"): "S3 encrypts the outcome it leaves with the bucket's key",
+    ("upload-media", "kms:Decrypt"): "S3 decrypts the outcome read through the presigned GET",
     ("sync-content", "kms:GenerateDataKey"): "S3 encrypts the mirrored files with the content bucket's key",
     ("sync-content", "kms:Decrypt"): "S3 decrypts the data key of a multipart upload's parts",
     ("sync-content", "s3:AbortMultipartUpload"): "only a multipart upload that failed part-way is aborted",
@@ -87,6 +89,7 @@ UNREACHABLE_FOR = {
 # request, recorded with the uploader's user agent (the e2e scenarios make it), not the
 # function's own call.
 UNREACHABLE_FOR[("upload-media", "s3:PutObject")] = "used through its presigned URLs, by the uploader"
+UNREACHABLE_FOR[("upload-media", "s3:GetObject")] = "used through its presigned outcome URLs, by the uploader"
 
 # Managed policies attached by name (SAM); what they grant is AWS's, not ours.
 MANAGED = {"AWSLambdaVPCAccessExecutionRole": "the function's network interfaces in the VPC"}

@@ -207,6 +207,95 @@ async fn an_upload_for_a_tenant_never_onboarded_is_refused() {
     assert_eq!(error.as_deref(), Some("InvalidTenant"));
 }
 
+/// A PDF's structure: a catalog and its trailer.
+fn pdf() -> Vec<u8> {
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec()
+}
+
+/// Writes `files` (name, bytes) into a directory of their own; returns their paths.
+fn local_files(files: &[(&str, Vec<u8>)]) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("bbws-upload-{}", run_number()));
+    std::fs::create_dir_all(&dir).unwrap();
+    files
+        .iter()
+        .map(|(name, bytes)| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path.display().to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn bbws_upload_puts_a_jpeg_and_a_pdf_into_the_uploads_with_their_events() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-cli").await;
+    stack.drain_events().await;
+    let run = run_number();
+    let (photo, brochure) = (format!("photo-{run}.jpg"), format!("brochure-{run}.pdf"));
+    let paths = local_files(&[(&photo, jpeg(true)), (&brochure, pdf())]);
+    let mut args = vec![
+        "upload",
+        "--tenant",
+        "media-cli",
+        "--function",
+        "upload-media",
+    ];
+    args.extend(["--poll-interval", "0.2"]);
+    args.extend(paths.iter().map(String::as_str));
+    let (code, out) = stack.bbws_delivering_uploads(&args).await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["uploaded"], 2, "{out}");
+    for (upload, (name, content, mime)) in out["uploads"].as_array().unwrap().iter().zip([
+        (&photo, jpeg(false), "image/jpeg"),
+        (&brochure, pdf(), "application/pdf"),
+    ]) {
+        let detail = &upload["detail"];
+        assert_eq!(detail["fileName"], name.as_str(), "{upload}");
+        assert_eq!(detail["mimeType"], mime);
+        let file = tenant.directory.join(detail["filePath"].as_str().unwrap());
+        assert!(file.ends_with(name), "{}", file.display());
+        assert_eq!(std::fs::read(&file).unwrap(), content, "{name}");
+        assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o644);
+    }
+    let uploaded = announced(&stack.drain_events().await, "TenantMediaUploaded");
+    let mut names: Vec<&str> = uploaded
+        .iter()
+        .filter_map(|d| d["fileName"].as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, [brochure.as_str(), photo.as_str()]);
+}
+
+#[tokio::test]
+async fn bbws_upload_of_php_named_jpg_is_refused_with_its_reason_and_nothing_written() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-cli-php").await;
+    stack.drain_events().await;
+    let before = uploads_files(&tenant);
+    let paths = local_files(&[("shell.jpg", b"<?php system($_GET['c']); ?>".to_vec())]);
+    let (code, out) = stack
+        .bbws_delivering_uploads(&[
+            "upload",
+            "--tenant",
+            "media-cli-php",
+            "--function",
+            "upload-media",
+            "--poll-interval",
+            "0.2",
+            &paths[0],
+        ])
+        .await;
+    assert_eq!(code, 46, "{out}");
+    assert_eq!(out["rejected"], 1, "{out}");
+    assert_eq!(out["uploads"][0]["outcome"], "rejected");
+    assert_eq!(out["uploads"][0]["reason"], "ScriptInside", "{out}");
+    assert_eq!(uploads_files(&tenant), before, "nothing written");
+    let rejected = announced(&stack.drain_events().await, "TenantMediaRejected");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["reason"], "ScriptInside");
+}
+
 /// A number no earlier run on this stack used, so a scenario's names are its own when the
 /// scenarios run again on a stack that kept the last run's files.
 fn run_number() -> u128 {

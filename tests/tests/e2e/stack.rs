@@ -570,6 +570,33 @@ impl Stack {
         (out.status.code().unwrap_or(-1), value)
     }
 
+    /// Runs the operator CLI while handing the staging bucket's notifications to
+    /// ingest-media as S3 would invoke it (`bbws upload` waits for the outcomes that
+    /// follow); returns its exit code and the JSON value on its last line.
+    pub async fn bbws_delivering_uploads(&self, args: &[&str]) -> (i32, Value) {
+        let mut child = Command::new(root().join("target/debug/bbws"))
+            .args(["--endpoint-url", &self.endpoint, "--json"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("target/debug/bbws runs (make e2e builds it)");
+        let deadline = Instant::now() + EXECUTION_DEADLINE;
+        while child.try_wait().expect("the CLI's status").is_none() {
+            assert!(Instant::now() < deadline, "bbws {args:?} still running");
+            self.deliver_media_notifications().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let out = child.wait_with_output().expect("the CLI's output");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with(['{', '[']))
+            .unwrap_or("null");
+        let value = serde_json::from_str(last).unwrap_or(Value::Null);
+        (out.status.code().unwrap_or(-1), value)
+    }
+
     /// Runs the operator CLI against the DR region's deployment (`--region eu-west-1`).
     pub fn bbws_in_dr(&self, args: &[&str]) -> (i32, Value) {
         self.bbws(&[&["--region", DR_REGION][..], args].concat())
