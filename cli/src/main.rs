@@ -478,8 +478,14 @@ fn parse_interval(raw: &str) -> Result<Duration, String> {
     }
 }
 
+/// The CLI's app name in every call's user agent (`app/bbws-cli`): the local stack's
+/// least-privilege check tells the operator's calls, made with the operator's own
+/// permissions, from the functions' and the state machines'.
+pub const APP_NAME: &str = "bbws-cli";
+
 async fn aws_config(global: &Global) -> SdkConfig {
-    let mut loader = bbws::runtime::sdk_defaults();
+    let mut loader = bbws::runtime::sdk_defaults()
+        .app_name(aws_config::AppName::new(APP_NAME).expect("a valid app name"));
     if let Some(url) = &global.endpoint_url {
         loader = loader.endpoint_url(url);
     }

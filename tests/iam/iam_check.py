@@ -91,6 +91,10 @@ UNREACHABLE_FOR = {
 UNREACHABLE_FOR[("upload-media", "s3:PutObject")] = "used through its presigned URLs, by the uploader"
 UNREACHABLE_FOR[("upload-media", "s3:GetObject")] = "used through its presigned outcome URLs, by the uploader"
 
+# The app names of the operator's tools (`app/<name>` in the user agent): their calls are
+# the operator's, authorised by the operator's IAM.
+OPERATOR_APPS = {"bbws-cli"}
+
 # Managed policies attached by name (SAM); what they grant is AWS's, not ours.
 MANAGED = {"AWSLambdaVPCAccessExecutionRole": "the function's network interfaces in the VPC"}
 
@@ -731,6 +735,10 @@ def check(calls, template, elsewhere=()):
     for r in records:
         caller = r.get("caller")
         region = r.get("region") or REGION
+        if caller in OPERATOR_APPS:
+            # The operator's own calls (bbws upload invokes upload-media), authorised by the
+            # operator's IAM, not by anything template.yaml grants.
+            continue
         by_caller, invokers = callers.get(region, callers[template.region])
         if caller is None:
             if r["service"] == "lambda":

@@ -205,6 +205,13 @@ class OnTheTemplate(unittest.TestCase):
         ]
         self.assertEqual(len(self.failures_for(self.template, refused)), 2)
 
+    def test_the_operators_cli_invoking_a_function_is_the_operators_not_a_state_machines(self):
+        invoke = "/2015-03-31/functions/bbws-dev-upload-media/invocations"
+        self.assertEqual(self.failures_for(self.template, [record("bbws-cli", "lambda", None, invoke)]), [])
+        # Without its app name the same invoke is taken for the interpreter's, which no state
+        # machine may make.
+        self.assertEqual(len(self.failures_for(self.template, [record(None, "lambda", None, invoke)])), 1)
+
     def test_a_call_from_an_unknown_function_fails(self):
         failures = self.failures_for(self.template, [record("nobody", "events", "PutEvents", params={"Entries": [{}]})])
         self.assertTrue(any("nobody" in f for f in failures), failures)

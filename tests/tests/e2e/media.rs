@@ -296,6 +296,75 @@ async fn bbws_upload_of_php_named_jpg_is_refused_with_its_reason_and_nothing_wri
     assert_eq!(rejected[0]["reason"], "ScriptInside");
 }
 
+#[tokio::test]
+async fn two_uploads_of_logo_png_through_bbws_upload_give_logo_png_and_logo_1_png() {
+    let stack = Stack::new().await;
+    // A tenant of this run alone, so its uploads hold no logo.png yet.
+    let tenant_id = format!("media-png-{}", run_number());
+    let tenant = stack.onboarded_tenant(&tenant_id).await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    let first = local_files(&[("logo.png", png.clone())]);
+    let second = local_files(&[("logo.png", png.clone())]);
+    let mut names = Vec::new();
+    for path in [&first[0], &second[0]] {
+        let (code, out) = stack
+            .bbws_delivering_uploads(&[
+                "upload",
+                "--tenant",
+                &tenant_id,
+                "--function",
+                "upload-media",
+                "--poll-interval",
+                "0.2",
+                path,
+            ])
+            .await;
+        assert_eq!(code, 0, "{out}");
+        let detail = &out["uploads"][0]["detail"];
+        assert_eq!(detail["mimeType"], "image/png");
+        let file = tenant.directory.join(detail["filePath"].as_str().unwrap());
+        assert_eq!(std::fs::read(file).unwrap(), png);
+        names.push(detail["fileName"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(names, ["logo.png", "logo-1.png"]);
+}
+
+#[tokio::test]
+async fn oversize_files_and_path_names_are_refused_before_any_upload() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-cli-limits").await;
+    let before = uploads_files(&tenant);
+    // Over the 64 MiB limit: upload-media refuses it from its size, and nothing is sent.
+    let big = local_files(&[("big.jpg", vec![0xFF; 64 * 1024 * 1024 + 1])]);
+    let (code, out) = stack
+        .bbws_delivering_uploads(&[
+            "upload",
+            "--tenant",
+            "media-cli-limits",
+            "--function",
+            "upload-media",
+            &big[0],
+        ])
+        .await;
+    assert_eq!(code, 46, "{out}");
+    assert_eq!(out["uploads"][0]["reason"], "TooLarge", "{out}");
+    // A name that is a path (which the CLI, sending a file's own name, never sends).
+    let (error, answer) = stack
+        .invoke(
+            "upload-media",
+            &json!({"tenantId": "media-cli-limits", "fileName": "../../x.jpg", "size": 10}),
+        )
+        .await;
+    assert_eq!(error, None, "{answer}");
+    assert_eq!(answer["refused"]["reason"], "BadName", "{answer}");
+    assert!(answer.get("url").is_none());
+    assert_eq!(uploads_files(&tenant), before, "nothing written");
+    assert!(
+        stack.media_notifications().await.is_empty(),
+        "nothing staged"
+    );
+}
+
 /// A number no earlier run on this stack used, so a scenario's names are its own when the
 /// scenarios run again on a stack that kept the last run's files.
 fn run_number() -> u128 {
