@@ -1,5 +1,6 @@
-//! `bbws`: the operator CLI of the tenant content service. It starts a tenant backup and
-//! follows it, lists a tenant's backups, and shows or follows any execution.
+//! `bbws`: the operator CLI of the tenant content service. It starts a tenant backup, restore or
+//! content sync and follows it, uploads media into a tenant's uploads, lists a tenant's
+//! backups, and shows or follows any execution.
 
 mod backup;
 mod backups;
@@ -29,7 +30,7 @@ use crate::output::Term;
 #[command(
     name = "bbws",
     version,
-    about = "Back up and restore BBWS tenants and follow the state machine executions",
+    about = "Back up, restore and sync BBWS tenants, upload their media, and follow the state machine executions",
     after_help = "Exit codes: 0 success, 1 other failure, 2 usage, and for a failed execution \
                   InvalidTenant 40, InvalidRestoreTarget 41, BackupNotFound 44, \
                   BackupAlreadyRunning 49, BackupFailed 50, RestoreFailed 51, \
