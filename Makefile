@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test unit e2e lint-template lint fmt build venv checkov sam clean demo local-up local-down bench bench-fleet bench-catalog
+.PHONY: test unit e2e lint-template lint fmt build venv checkov sam clean demo local-up local-down bench bench-fleet bench-catalog bench-sync
 
 ## Every test: unit and handler tests, state machine checks, template lint, and the
 ## end-to-end scenarios on the local stack.
@@ -91,6 +91,14 @@ bench-fleet: venv
 bench-catalog: venv
 	cargo build --locked --release -p bbws-cli
 	$(PY) bench/catalog.py
+
+## The content sync on the local stack (its own, started and stopped here): 10,000 small
+## files and one 200 MB file, each synced twice (everything, then nothing changed); wall
+## time, files/s, MB/s and sync-content's AWS calls per file, from the front server's record
+## of calls. Not part of `make test`. BENCH_SMALL_FILES (10000) and BENCH_LARGE_MB (200)
+## change the runs.
+bench-sync: venv
+	$(PY) bench/sync.py
 
 ## The project-local Python tools (cfn-lint, moto, cargo-lambda), installed once.
 venv: $(VENV)/.installed

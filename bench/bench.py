@@ -67,6 +67,7 @@ PEER_CLIENTS = {
     "publish-outcome": ("events",),
     "restore": ("backup", "dynamodb", "efs", "resourcegroupstaggingapi", "rds", "ssm"),
     "restore-drill": ("dynamodb", "events", "rds", "stepfunctions"),
+    "sync-content": ("s3", "stepfunctions", "resourcegroupstaggingapi"),
     "start-backup": ("backup", "efs", "resourcegroupstaggingapi"),
     "upload-media": ("s3",),
 }

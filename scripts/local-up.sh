@@ -79,6 +79,7 @@ RESTORE_STATE_MACHINE_ARN=arn:aws:states:$REGION:123456789012:stateMachine:bbws-
 DRILL_TENANTS_PER_RUN=1
 MEDIA_STAGING_BUCKET=bbws-dev-media-staging-123456789012
 MEDIA_OWNER=$MEDIA_OWNER
+CONTENT_BUCKET=bbws-dev-content-123456789012
 ENV
 start lambda env PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda watch --ignore-changes \
   --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$LOCAL_DIR/functions.env"

@@ -226,6 +226,46 @@ def media():
     return bucket, queue_url
 
 
+def content():
+    """The content bucket as template.yaml declares it (SSE-KMS with its own key, versioning,
+    public access blocked, the lifecycle rule), made in moto; the sync writes each tenant's
+    wp-content under <tenant>/wp-content/. The bucket policy denying requests without TLS
+    is checked here but not put: moto enforces a bucket policy's statements without their
+    conditions ("Conditions are not taken into account", moto's S3Backend.put_bucket_policy),
+    so on the local stack's plain HTTP the Deny would refuse every request. Returns the
+    bucket's name."""
+    from cfnlint.decode import decode  # the project's venv has cfn-lint
+
+    template, errors = decode(str(ROOT / "template.yaml"))
+    if errors:
+        raise SystemExit(f"template.yaml: {errors}")
+    props = template["Resources"]["ContentBucket"]["Properties"]
+    policy = template["Resources"]["ContentBucketPolicy"]["Properties"]["PolicyDocument"]
+    bucket = f"bbws-{ENV}-content-{ACCOUNT}"
+    s3 = client("s3")
+    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=bucket)  # us-east-1: no location constraint
+    key_id = client("kms").create_key(Description="the content bucket's key")["KeyMetadata"]["Arn"]
+    sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {
+            "SSEAlgorithm": sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "KMSMasterKeyID": key_id},
+        "BucketKeyEnabled": sse["BucketKeyEnabled"]}]})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={
+        "Status": props["VersioningConfiguration"]["Status"]})
+    s3.put_public_access_block(Bucket=bucket,
+                               PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
+        "ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": ""},
+        "NoncurrentVersionExpiration": rule["NoncurrentVersionExpiration"],
+        "AbortIncompleteMultipartUpload": rule["AbortIncompleteMultipartUpload"]}]})
+    (tls_only,) = policy["Statement"]
+    if (tls_only["Effect"], tls_only["Condition"]) != ("Deny", {"Bool": {"aws:SecureTransport": "false"}}):
+        raise SystemExit("template.yaml: the content bucket's policy no longer denies requests without TLS")
+    return bucket
+
+
 def platform():
     for region, vault in ((REGION, f"bbws-{ENV}-backup-vault"), (DR_REGION, "bbws-dr-vault")):
         b = client("backup", region)
@@ -246,6 +286,7 @@ def platform():
     alerts_queue_url = alert_rules()
     catalog_queue_url = catalog()
     media_bucket, media_queue_url = media()
+    content_bucket = content()
     sfn = client("stepfunctions")
     machines = {}
     existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
@@ -253,7 +294,8 @@ def platform():
         if not asl.endswith(".asl.json"):
             continue
         stem = asl.split(".")[0]
-        # As template.yaml names them: bbws-<env>-tenant-backup, -tenant-restore, -fleet-backup.
+        # As template.yaml names them: bbws-<env>-tenant-backup, -tenant-restore, -fleet-backup,
+        # -sync-content.
         name = f"bbws-{ENV}-{'tenant-' if stem in ('backup', 'restore') else ''}{stem}"
         if name in existing:
             sfn.delete_state_machine(stateMachineArn=existing[name])
@@ -266,7 +308,8 @@ def platform():
            "eventsQueueUrl": queue_url, "backupEventsQueueUrl": backup_queue_url,
            "alertsQueueUrl": alerts_queue_url, "catalogQueueUrl": catalog_queue_url,
            "catalogTable": f"bbws-{ENV}-backup-catalog",
-           "mediaBucket": media_bucket, "mediaQueueUrl": media_queue_url}
+           "mediaBucket": media_bucket, "mediaQueueUrl": media_queue_url,
+           "contentBucket": content_bucket}
     (LOCAL / "platform.json").write_text(json.dumps(out))
     print(json.dumps(out))
 

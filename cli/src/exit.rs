@@ -27,6 +27,7 @@ fn code_of(kind: ErrorKind) -> i32 {
         ErrorKind::RestoreTimeout => 55,
         ErrorKind::TenantBackupsFailed => 56,
         ErrorKind::RestoreDrillFailed => 57,
+        ErrorKind::SyncFailed => 58,
     }
 }
 
@@ -48,6 +49,7 @@ mod tests {
             ("RestoreTimeout", 55),
             ("TenantBackupsFailed", 56),
             ("RestoreDrillFailed", 57),
+            ("SyncFailed", 58),
         ];
         assert_eq!(codes.len(), ErrorKind::ALL.len());
         for (name, code) in codes {

@@ -1,5 +1,6 @@
-//! `bbws`: the operator CLI of the tenant content service. It starts a tenant backup and
-//! follows it, lists a tenant's backups, and shows or follows any execution.
+//! `bbws`: the operator CLI of the tenant content service. It starts a tenant backup, restore or
+//! content sync and follows it, uploads media into a tenant's uploads, lists a tenant's
+//! backups, and shows or follows any execution.
 
 mod backup;
 mod backups;
@@ -11,6 +12,8 @@ mod output;
 mod restore;
 #[cfg(test)]
 mod sdk_tests;
+mod sync;
+mod upload;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -28,12 +31,12 @@ use crate::output::Term;
 #[command(
     name = "bbws",
     version,
-    about = "Back up and restore BBWS tenants and follow the state machine executions",
+    about = "Back up, restore and sync BBWS tenants, upload their media, and follow the state machine executions",
     after_help = "Exit codes: 0 success, 1 other failure, 2 usage, and for a failed execution \
                   InvalidTenant 40, InvalidRestoreTarget 41, BackupNotFound 44, \
                   BackupAlreadyRunning 49, BackupFailed 50, RestoreFailed 51, \
                   TransientAwsError 53, BackupTimeout 54, RestoreTimeout 55, \
-                  TenantBackupsFailed 56."
+                  TenantBackupsFailed 56, RestoreDrillFailed 57, SyncFailed 58; an upload refused 46."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -103,6 +106,12 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore one tenant from a backup: start the restore state machine and follow it
     Restore(RestoreArgs),
+    /// Mirror a tenant's wp-content to the content bucket (s3://<bucket>/<tenant>/wp-content/):
+    /// start the sync state machine and follow the run to its end
+    Sync(SyncArgs),
+    /// Upload media into a tenant's WordPress uploads: each file through upload-media's
+    /// presigned PUT, then its outcome (taken, or refused with its reason) once judged
+    Upload(UploadArgs),
     /// List a tenant's backups from the catalog, newest first, with their DR copies; or
     /// show one backup in detail (--id)
     Backups(BackupsArgs),
@@ -253,6 +262,46 @@ pub struct RestoreArgs {
     pub no_follow: bool,
 }
 
+#[derive(Clone, Debug, Default, Args)]
+pub struct SyncArgs {
+    /// The tenant id
+    #[arg(long)]
+    pub tenant: String,
+    /// Also delete the objects whose files are gone
+    #[arg(long)]
+    pub delete: bool,
+    /// Files per batch (one invocation) [default: the function's SYNC_BATCH_FILES]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_files: Option<u32>,
+    /// Batches per execution before the run continues as a new one [default: the
+    /// function's SYNC_BATCHES_PER_EXECUTION]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub batches_per_execution: Option<u32>,
+    /// The execution name [default: sync-<tenant>-<UTC yyyymmddThhmmssZ>]
+    #[arg(long, value_name = "NAME")]
+    pub execution_name: Option<String>,
+    /// Print the execution ARN and return without following it
+    #[arg(long)]
+    pub no_follow: bool,
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct UploadArgs {
+    /// The tenant id
+    #[arg(long)]
+    pub tenant: String,
+    /// The files to upload
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+    /// The upload-media function [default: bbws-<env>-upload-media]
+    #[arg(long, value_name = "NAME")]
+    pub function: Option<String>,
+    /// Seconds to wait for each file's outcome
+    #[arg(long, value_name = "S", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub wait_seconds: u64,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -306,6 +355,58 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
                 &name,
                 &input,
                 args.no_follow,
+                term,
+            )
+            .await
+        }
+        Command::Sync(args) => {
+            let tenant = match valid_tenant(&args.tenant, term) {
+                Ok(tenant) => tenant,
+                Err(code) => return Ok(code),
+            };
+            let sfn = aws_sdk_sfn::Client::new(&aws_config(global).await);
+            let state_machine_arn = backup::find_state_machine(
+                &sfn,
+                &format!("bbws-{}-sync-content", global.env.as_str()),
+            )
+            .await?;
+            let name = args.execution_name.clone().unwrap_or_else(|| {
+                backup::execution_name("sync", &tenant, OffsetDateTime::now_utc())
+            });
+            let input = sync::sync_input(args, &tenant);
+            let execution_arn = backup::start(&sfn, &state_machine_arn, &name, &input).await?;
+            if args.no_follow {
+                if term.json {
+                    term.json_line(&json!({"status": "RUNNING", "executionArn": execution_arn}));
+                } else {
+                    term.line(&execution_arn);
+                }
+                return Ok(0);
+            }
+            if !term.json {
+                term.line(format!("Started {name}: {execution_arn}"));
+            }
+            let outcome =
+                sync::follow_run(&sfn, &execution_arn, poll_interval(global), term).await?;
+            Ok(outcome.exit_code)
+        }
+        Command::Upload(args) => {
+            let tenant = match valid_tenant(&args.tenant, term) {
+                Ok(tenant) => tenant,
+                Err(code) => return Ok(code),
+            };
+            let lambda = aws_sdk_lambda::Client::new(&aws_config(global).await);
+            let function = args
+                .function
+                .clone()
+                .unwrap_or_else(|| format!("bbws-{}-upload-media", global.env.as_str()));
+            upload::upload_all(
+                &lambda,
+                &function,
+                &tenant,
+                &args.files,
+                Duration::from_secs(args.wait_seconds),
+                poll_interval(global),
                 term,
             )
             .await
@@ -434,8 +535,14 @@ fn parse_interval(raw: &str) -> Result<Duration, String> {
     }
 }
 
+/// The CLI's app name in every call's user agent (`app/bbws-cli`): the local stack's
+/// least-privilege check tells the operator's calls, made with the operator's own
+/// permissions, from the functions' and the state machines'.
+pub const APP_NAME: &str = "bbws-cli";
+
 async fn aws_config(global: &Global) -> SdkConfig {
-    let mut loader = bbws::runtime::sdk_defaults();
+    let mut loader = bbws::runtime::sdk_defaults()
+        .app_name(aws_config::AppName::new(APP_NAME).expect("a valid app name"));
     if let Some(url) = &global.endpoint_url {
         loader = loader.endpoint_url(url);
     }
@@ -579,6 +686,7 @@ mod tests {
             ("RestoreTimeout", 55),
             ("TenantBackupsFailed", 56),
             ("RestoreDrillFailed", 57),
+            ("SyncFailed", 58),
             ("States.Runtime", 1),
         ] {
             assert_eq!(exit::exit_code(name), code, "{name}");

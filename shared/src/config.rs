@@ -125,6 +125,7 @@ impl TimeoutOverrides {
             let what = match op {
                 Operation::Backup => "a backup",
                 Operation::Restore => "a restore",
+                Operation::Sync => "a content sync",
             };
             return Err(op.bad_request(format!(
                 "the request is not valid: timeouts.{name} does not apply to {what}"

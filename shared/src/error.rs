@@ -53,6 +53,9 @@ error_table! {
     /// A restore drill run in which a tenant's drill failed (its restore, its check against
     /// the backup's manifest, or its clean-up); the other tenants were drilled.
     RestoreDrillFailed = "RestoreDrillFailed", 500;
+    /// A tenant's wp-content could not be mirrored to the content bucket (S3, the file
+    /// system); what was uploaded before stays, and the next sync skips it.
+    SyncFailed = "SyncFailed", 500;
     /// Throttling, a 5xx answer, a timeout or a dropped connection: the state machines retry
     /// it with backoff.
     Transient = "TransientAwsError", 503;
@@ -150,12 +153,13 @@ impl From<Error> for Diagnostic {
 }
 
 /// Which family of outcomes a failure belongs to: a failed AWS call during a backup is a
-/// BackupFailed, during a restore a RestoreFailed.
+/// BackupFailed, during a restore a RestoreFailed, during a content sync a SyncFailed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Operation {
     Backup,
     Restore,
+    Sync,
 }
 
 impl Operation {
@@ -167,6 +171,7 @@ impl Operation {
         match self {
             Operation::Backup => ErrorKind::BackupFailed,
             Operation::Restore => ErrorKind::RestoreFailed,
+            Operation::Sync => ErrorKind::SyncFailed,
         }
     }
 
@@ -174,6 +179,8 @@ impl Operation {
         let kind = match self {
             Operation::Backup => ErrorKind::BackupTimeout,
             Operation::Restore => ErrorKind::RestoreTimeout,
+            // A sync is bounded by its batches, each within the function's own timeout.
+            Operation::Sync => ErrorKind::SyncFailed,
         };
         Error::new(kind, message)
     }
@@ -183,6 +190,7 @@ impl Operation {
         let kind = match self {
             Operation::Backup => ErrorKind::InvalidTenant,
             Operation::Restore => ErrorKind::InvalidRestoreTarget,
+            Operation::Sync => ErrorKind::InvalidTenant,
         };
         Error::new(kind, message)
     }
@@ -226,6 +234,7 @@ mod tests {
             (ErrorKind::RestoreTimeout, "RestoreTimeout", 504),
             (ErrorKind::TenantBackupsFailed, "TenantBackupsFailed", 500),
             (ErrorKind::RestoreDrillFailed, "RestoreDrillFailed", 500),
+            (ErrorKind::SyncFailed, "SyncFailed", 500),
             (ErrorKind::Transient, "TransientAwsError", 503),
         ];
         assert_eq!(cases.len(), ErrorKind::ALL.len());
@@ -272,6 +281,8 @@ mod tests {
             Operation::Restore.bad_request("x").name(),
             "InvalidRestoreTarget"
         );
+        assert_eq!(Operation::Sync.failed("x").name(), "SyncFailed");
+        assert_eq!(Operation::Sync.bad_request("x").name(), "InvalidTenant");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Events the product puts on EventBridge for other systems (source `bbws.content`), and
 //! `publish-outcome`: a backup's or restore's outcome as `Tenant{Backup,Restore}{Completed,
-//! Failed}`.
+//! Failed}`, a content sync's as `TenantContentSynced` or `TenantContentSyncFailed`.
 
 #[cfg(feature = "sdk-eventbridge")]
 pub use publish::{handler, put, Publisher};
@@ -18,6 +18,8 @@ pub fn outcome_detail_type(operation: crate::error::Operation, succeeded: bool) 
         (Operation::Backup, false) => "TenantBackupFailed",
         (Operation::Restore, true) => "TenantRestoreCompleted",
         (Operation::Restore, false) => "TenantRestoreFailed",
+        (Operation::Sync, true) => "TenantContentSynced",
+        (Operation::Sync, false) => "TenantContentSyncFailed",
     }
 }
 

@@ -61,11 +61,11 @@ UNREACHABLE = {
     "xray:PutTelemetryRecords": "state machine tracing (X-Ray), sent by Step Functions",
     "xray:GetSamplingRules": "state machine tracing (X-Ray), read by Step Functions",
     "xray:GetSamplingTargets": "state machine tracing (X-Ray), read by Step Functions",
-    # The promote function mounts the file system over NFS (Lambda's file system config):
-    # these are checked by EFS at mount time, not by an API call.
-    "elasticfilesystem:ClientMount": "NFS mount of the promote function, not an API call",
-    "elasticfilesystem:ClientWrite": "NFS mount of the promote function, not an API call",
-    "elasticfilesystem:ClientRootAccess": "NFS mount of the promote function, not an API call",
+    # The functions that mount the file system do it over NFS (Lambda's file system
+    # config): these are checked by EFS at mount time, not by an API call.
+    "elasticfilesystem:ClientMount": "NFS mount of the functions that mount the file system (promote-restore, ingest-media, sync-content), not an API call",
+    "elasticfilesystem:ClientWrite": "NFS mount of the functions that mount the file system (promote-restore, ingest-media, sync-content), not an API call",
+    "elasticfilesystem:ClientRootAccess": "NFS mount of the functions that mount the file system (promote-restore, ingest-media, sync-content), not an API call",
     # EventBridge delivers a dead letter itself, with the queue policy.
     "sqs:SendMessage": "EventBridge's dead letters, sent by EventBridge",
 }
@@ -78,12 +78,22 @@ UNREACHABLE_FOR = {
     # upload and to decrypt it for reading: no call of the function's own.
     ("upload-media", "kms:GenerateDataKey"): "S3 encrypts the presigned upload with the bucket's key",
     ("ingest-media", "kms:Decrypt"): "S3 decrypts the staged upload with the bucket's key",
+    ("ingest-media", "kms:GenerateDataKey"): "S3 encrypts the outcome it leaves with the bucket's key",
+    ("upload-media", "kms:Decrypt"): "S3 decrypts the outcome read through the presigned GET",
+    ("sync-content", "kms:GenerateDataKey"): "S3 encrypts the mirrored files with the content bucket's key",
+    ("sync-content", "kms:Decrypt"): "S3 decrypts the data key of a multipart upload's parts",
+    ("sync-content", "s3:AbortMultipartUpload"): "only a multipart upload that failed part-way is aborted",
 }
 
 # upload-media's PutObject is used through the URLs it signs: the upload is the uploader's
 # request, recorded with the uploader's user agent (the e2e scenarios make it), not the
 # function's own call.
 UNREACHABLE_FOR[("upload-media", "s3:PutObject")] = "used through its presigned URLs, by the uploader"
+UNREACHABLE_FOR[("upload-media", "s3:GetObject")] = "used through its presigned outcome URLs, by the uploader"
+
+# The app names of the operator's tools (`app/<name>` in the user agent): their calls are
+# the operator's, authorised by the operator's IAM.
+OPERATOR_APPS = {"bbws-cli"}
 
 # Managed policies attached by name (SAM); what they grant is AWS's, not ours.
 MANAGED = {"AWSLambdaVPCAccessExecutionRole": "the function's network interfaces in the VPC"}
@@ -556,10 +566,26 @@ def authorisations(record):
         # Path-style object requests (the functions address S3 so on an overridden endpoint):
         # authorised on the object's ARN.
         bucket, _, key = path.lstrip("/").partition("/")
+        params = record.get("params", {})
+        obj = f"arn:{PARTITION}:s3:::{bucket}/{unquote(key)}"
+        if bucket and not key and method == "GET" and params.get("list-type") == "2":
+            # ListObjectsV2 is authorised as s3:ListBucket on the bucket
+            # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
+            return "ListObjectsV2", [("s3:ListBucket", f"arn:{PARTITION}:s3:::{bucket}", {})]
+        if bucket and key and params.keys() & {"uploads", "uploadId"}:
+            # A multipart upload's create, parts and complete are s3:PutObject; its abort
+            # s3:AbortMultipartUpload (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions).
+            if method == "DELETE":
+                return "AbortMultipartUpload", [("s3:AbortMultipartUpload", obj, {})]
+            if method in ("POST", "PUT"):
+                name = ("CreateMultipartUpload" if "uploads" in params else
+                        "UploadPart" if method == "PUT" else "CompleteMultipartUpload")
+                return name, [("s3:PutObject", obj, {})]
+            return op, None
         action = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject",
                   "DELETE": "s3:DeleteObject"}.get(method)
-        if bucket and key and action and not record.get("params", {}).keys() & {"uploads", "uploadId"}:
-            return action.split(":")[1], [(action, f"arn:{PARTITION}:s3:::{bucket}/{unquote(key)}", {})]
+        if bucket and key and action:
+            return action.split(":")[1], [(action, obj, {})]
         return op, None
     if service == "lambda" and path.startswith("/2015-03-31/functions/"):
         name = _segments(path)[2]
@@ -713,6 +739,10 @@ def check(calls, template, elsewhere=()):
     for r in records:
         caller = r.get("caller")
         region = r.get("region") or REGION
+        if caller in OPERATOR_APPS:
+            # The operator's own calls (bbws upload invokes upload-media), authorised by the
+            # operator's IAM, not by anything template.yaml grants.
+            continue
         by_caller, invokers = callers.get(region, callers[template.region])
         if caller is None:
             if r["service"] == "lambda":

@@ -114,10 +114,26 @@ class Authorisations(unittest.TestCase):
                                ("PUT", "s3:PutObject")]:
             self.assertEqual(c.authorisations(record("ingest-media", "s3", None, path, method=method)),
                              (action.split(":")[1], [(action, obj, {})]))
-        # A bucket-level request, or a multipart one, is not known: the check fails on it.
+        # Any other bucket-level request is not known: the check fails on it.
         self.assertIsNone(c.authorisations(record("ingest-media", "s3", None, "/bucket", method="GET"))[1])
-        self.assertIsNone(c.authorisations(record("ingest-media", "s3", None, path, {"uploads": ""},
-                                                  "POST"))[1])
+        self.assertIsNone(c.authorisations(record("ingest-media", "s3", None, "/bucket", {"versioning": ""},
+                                                  method="GET"))[1])
+
+    def test_s3_listing_is_list_bucket_and_multipart_uploads_are_put_object(self):
+        bucket = "bbws-dev-content-123456789012"
+        self.assertEqual(
+            c.authorisations(record("sync-content", "s3", None, f"/{bucket}",
+                                    {"list-type": "2", "prefix": "t-1/wp-content/"}, "GET")),
+            ("ListObjectsV2", [("s3:ListBucket", f"arn:aws:s3:::{bucket}", {})]))
+        path = f"/{bucket}/t-1/wp-content/uploads/big.mp4"
+        obj = f"arn:aws:s3:::{bucket}/t-1/wp-content/uploads/big.mp4"
+        for params, method, op, action in [
+                ({"uploads": ""}, "POST", "CreateMultipartUpload", "s3:PutObject"),
+                ({"uploadId": "u", "partNumber": "1"}, "PUT", "UploadPart", "s3:PutObject"),
+                ({"uploadId": "u"}, "POST", "CompleteMultipartUpload", "s3:PutObject"),
+                ({"uploadId": "u"}, "DELETE", "AbortMultipartUpload", "s3:AbortMultipartUpload")]:
+            self.assertEqual(c.authorisations(record("sync-content", "s3", None, path, params, method)),
+                             (op, [(action, obj, {})]))
 
     def test_rest_paths_give_the_resource(self):
         op, reqs = c.authorisations(record("offboard-tenant", "elasticfilesystem", None,
@@ -188,6 +204,13 @@ class OnTheTemplate(unittest.TestCase):
                    params={"executionArn": execution + "tenant-restore:x"}),
         ]
         self.assertEqual(len(self.failures_for(self.template, refused)), 2)
+
+    def test_the_operators_cli_invoking_a_function_is_the_operators_not_a_state_machines(self):
+        invoke = "/2015-03-31/functions/bbws-dev-upload-media/invocations"
+        self.assertEqual(self.failures_for(self.template, [record("bbws-cli", "lambda", None, invoke)]), [])
+        # Without its app name the same invoke is taken for the interpreter's, which no state
+        # machine may make.
+        self.assertEqual(len(self.failures_for(self.template, [record(None, "lambda", None, invoke)])), 1)
 
     def test_a_call_from_an_unknown_function_fails(self):
         failures = self.failures_for(self.template, [record("nobody", "events", "PutEvents", params={"Entries": [{}]})])

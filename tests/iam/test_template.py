@@ -104,11 +104,16 @@ class Template(unittest.TestCase):
             self.assertFalse(allowed(upload, "s3:PutObject", key), key)
         for action in ["s3:GetObject", "s3:DeleteObject", "s3:PutBucketPolicy"]:
             self.assertFalse(allowed(upload, action, "incoming/tenant-1/u1/a.jpg"), action)
+        # The outcome's presigned GET: under outcomes/ only, and nothing else there.
+        self.assertTrue(allowed(upload, "s3:GetObject", "outcomes/tenant-1/u1.json"))
+        self.assertFalse(allowed(upload, "s3:PutObject", "outcomes/tenant-1/u1.json"))
         ingest = functions["IngestMediaFunction"].statements
         for action in ["s3:GetObject", "s3:DeleteObject"]:
             self.assertTrue(allowed(ingest, action, "incoming/tenant-1/u1/a.jpg"), action)
             self.assertFalse(allowed(ingest, action, "other/a.jpg"), action)
         self.assertFalse(allowed(ingest, "s3:PutObject", "incoming/tenant-1/u1/a.jpg"))
+        self.assertTrue(allowed(ingest, "s3:PutObject", "outcomes/tenant-1/u1.json"))
+        self.assertFalse(allowed(ingest, "s3:GetObject", "outcomes/tenant-1/u1.json"))
 
         props = self.resources["MediaStagingBucket"]["Properties"]
         self.assertEqual(self.t.resolve(props["BucketName"]), "bbws-dev-media-staging-123456789012")
@@ -125,6 +130,31 @@ class Template(unittest.TestCase):
         event = self.resources["IngestMediaFunction"]["Properties"]["Events"]["Uploaded"]["Properties"]
         self.assertEqual(event["Bucket"], {"Ref": "MediaStagingBucket"})
         self.assertEqual(event["Filter"]["S3Key"]["Rules"], [{"Name": "prefix", "Value": "incoming/"}])
+
+    def test_the_content_bucket_is_encrypted_versioned_private_and_tls_only(self):
+        props = self.resources["ContentBucket"]["Properties"]
+        name = self.t.resolve(props["BucketName"])
+        self.assertEqual(name, "bbws-dev-content-123456789012")
+        sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        self.assertEqual(sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "aws:kms")
+        self.assertEqual(sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"], {"Fn::GetAtt": ["ContentKey", "Arn"]})
+        self.assertEqual(props["VersioningConfiguration"]["Status"], "Enabled")
+        self.assertTrue(all(props["PublicAccessBlockConfiguration"].values()))
+        self.assertEqual(len(props["PublicAccessBlockConfiguration"]), 4)
+        (deny,) = self.resources["ContentBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        self.assertEqual((deny["Effect"], deny["Principal"], deny["Action"]), ("Deny", "*", "s3:*"))
+        self.assertEqual(deny["Condition"], {"Bool": {"aws:SecureTransport": "false"}})
+        # sync-content writes, reads and deletes in that bucket only, and lists it.
+        sync = c.principals(self.t)["SyncContentFunction"].statements
+        bucket = f"arn:aws:s3:::{name}"
+        allowed = lambda action, resource: c.evaluate(sync, action, resource, {}).allowed
+        for action in ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]:
+            self.assertTrue(allowed(action, f"{bucket}/t-1/wp-content/index.php"), action)
+            self.assertFalse(allowed(action, "arn:aws:s3:::bbws-dev-media-staging-123456789012/x"), action)
+        self.assertTrue(allowed("s3:ListBucket", bucket))
+        self.assertFalse(allowed("s3:PutBucketPolicy", bucket))
+        env = self.resources["SyncContentFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(self.t.resolve(env["CONTENT_BUCKET"]), name)
 
     def test_every_alarm_and_failed_plan_job_reaches_the_alerts_topic(self):
         alarms = [k for k, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"]

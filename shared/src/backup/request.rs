@@ -95,7 +95,7 @@ pub struct BackupPlan {
     /// The manifest of the tenant's files, taken just before this backup starts its own
     /// file-system job (restore drills check against it); tagged on that job's point.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<crate::drill::Manifest>,
+    pub manifest: Option<crate::manifest::Manifest>,
     /// A line for people: what this plan means.
     pub summary: String,
 }

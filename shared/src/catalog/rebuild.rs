@@ -164,7 +164,7 @@ impl Sources {
             let (Some(tenant), Some(backup_id), Some(manifest)) = (
                 tag(tags::TENANT_ID),
                 tag(tags::BACKUP_ID),
-                tag(tags::MANIFEST).and_then(|m| crate::drill::Manifest::from_tag(m)),
+                tag(tags::MANIFEST).and_then(|m| crate::manifest::Manifest::from_tag(m)),
             ) else {
                 continue;
             };

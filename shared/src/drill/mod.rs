@@ -20,8 +20,6 @@
 //!   `RtoSeconds` in CloudWatch embedded metric format, which the template's alarms watch;
 //! * `summarise`: the run's count of failed drills, on which the execution fails.
 
-pub mod manifest;
-
 #[cfg(all(
     feature = "sdk-dynamodb",
     feature = "sdk-eventbridge",
@@ -40,7 +38,7 @@ pub use service::{handler, DrillService};
 
 use serde::{Deserialize, Serialize};
 
-pub use manifest::Manifest;
+pub use crate::manifest::{self, Manifest};
 
 /// The CloudWatch namespace of the drills' metrics.
 pub const METRIC_NAMESPACE: &str = "BBWS/RestoreDrills";

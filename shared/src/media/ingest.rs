@@ -14,7 +14,10 @@
 //! 5. announces `TenantMediaUploaded` (the MediaFile: `fileName`, `filePath`, `fileSize`,
 //!    `mimeType`, `uploadedAt`, `tenantId`; and the `uploadId`), or for a refusal, having
 //!    written nothing, deleted the staging object the same way, `TenantMediaRejected` with
-//!    the named `reason` and a `message`.
+//!    the named `reason` and a `message`;
+//! 6. leaves the outcome (the detail-type and the detail) at
+//!    `outcomes/<tenant>/<upload id>.json` in the staging bucket ([`super::outcome_key`]),
+//!    where `bbws upload` polls for it.
 //!
 //! A second delivery of the same S3 event finds the staging object gone and does nothing.
 //! A failure (AWS, the file system) fails the invocation, which Lambda retries; the staging
@@ -318,6 +321,7 @@ async fn ingest_record(ingest: &Ingest, record: &Record) -> Result<Value, Error>
         &detail,
     )
     .await?;
+    record_outcome(ingest, &upload, UPLOADED, &detail).await?;
     tracing::info!(%detail, "upload ingested");
     Ok(json!({ "key": key, "outcome": "uploaded", "detail": detail }))
 }
@@ -349,8 +353,38 @@ async fn reject(
         &detail,
     )
     .await?;
+    record_outcome(ingest, upload, REJECTED, &detail).await?;
     tracing::info!(%detail, "upload refused");
     Ok(json!({ "key": key, "outcome": "rejected", "detail": detail }))
+}
+
+/// Leaves the outcome where the uploader polls for it; an upload whose key names no valid
+/// tenant or upload id had no URL from upload-media, so no one waits for it.
+async fn record_outcome(
+    ingest: &Ingest,
+    upload: &StagingKey,
+    detail_type: &str,
+    detail: &Value,
+) -> Result<(), Error> {
+    let Ok(tenant) = TenantId::parse(&upload.tenant) else {
+        return Ok(());
+    };
+    if upload.upload_id.is_empty() {
+        return Ok(());
+    }
+    let key = super::outcome_key(&tenant, &upload.upload_id);
+    let body = json!({ "detailType": detail_type, "detail": detail }).to_string();
+    ingest
+        .s3
+        .put_object()
+        .bucket(&ingest.bucket)
+        .key(&key)
+        .content_type("application/json")
+        .body(body.into_bytes().into())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| OP.aws(&format!("writing s3://{}/{key}", ingest.bucket), e))
 }
 
 async fn delete_staging(ingest: &Ingest, key: &str) -> Result<(), Error> {

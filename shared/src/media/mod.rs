@@ -59,6 +59,17 @@ pub use sniff::{find_script, sniff, Sniffed, SCRIPT_MARKERS};
 
 /// The staging bucket's prefix uploads go under, as `incoming/<tenant>/<upload id>/<name>`.
 pub const INCOMING_PREFIX: &str = "incoming/";
+/// The staging bucket's prefix where ingest-media leaves each upload's outcome, as
+/// `outcomes/<tenant>/<upload id>.json`, for `bbws upload` to read.
+pub const OUTCOMES_PREFIX: &str = "outcomes/";
+
+/// `outcomes/<tenant>/<upload id>.json`: the object holding an upload's outcome (the
+/// `detailType` announced and its `detail`). The uploader reads it through a GET URL
+/// upload-media presigned with the PUT's, so it needs no permission of its own and sees its
+/// own upload's outcome only; the bucket's one-day expiry removes it as it removes uploads.
+pub fn outcome_key(tenant: &crate::TenantId, upload_id: &str) -> String {
+    format!("{OUTCOMES_PREFIX}{tenant}/{upload_id}.json")
+}
 /// The size limit unless set otherwise: 64 MiB.
 pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// The longest cleaned name taken, in bytes, leaving room for a `-<n>` and a temporary

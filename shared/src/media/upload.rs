@@ -10,7 +10,9 @@
 //! Presigning is computed here, with the function's own credentials: the URL allows that
 //! one `PutObject`, which the function's role allows under `incoming/` only, for
 //! `MEDIA_UPLOAD_URL_SECONDS` (900 by default). The bucket encrypts with its KMS key by
-//! default, so the uploader sends no encryption header.
+//! default, so the uploader sends no encryption header. Beside it, a GET of the upload's
+//! outcome (`outcomes/<tenant>/<upload id>.json`, which ingest-media writes), which the
+//! role allows under `outcomes/` only.
 
 use std::time::Duration;
 
@@ -101,12 +103,28 @@ pub async fn handler(event: LambdaEvent<Value>, uploads: &Uploads) -> Result<Val
     if let Some(size) = request.size {
         put = put.content_length(size as i64);
     }
-    let presigned = put.presigned(config).await.map_err(|e| {
+    let presigned = put.presigned(config.clone()).await.map_err(|e| {
         op.aws(
             &format!("presigning a PUT of s3://{}/{key}", uploads.bucket),
             e,
         )
     })?;
+    // The outcome's GET, signed now: the uploader polls it until ingest-media has judged
+    // the upload, with no S3 permission of its own.
+    let outcome_key = super::outcome_key(&tenant, &upload_id);
+    let outcome = uploads
+        .s3
+        .get_object()
+        .bucket(&uploads.bucket)
+        .key(&outcome_key)
+        .presigned(config.clone())
+        .await
+        .map_err(|e| {
+            op.aws(
+                &format!("presigning a GET of s3://{}/{outcome_key}", uploads.bucket),
+                e,
+            )
+        })?;
     let headers: serde_json::Map<String, Value> = presigned
         .headers()
         .map(|(k, v)| (k.to_owned(), Value::from(v)))
@@ -120,6 +138,8 @@ pub async fn handler(event: LambdaEvent<Value>, uploads: &Uploads) -> Result<Val
         "method": presigned.method(),
         "url": presigned.uri(),
         "headers": headers,
+        "outcomeKey": outcome_key,
+        "outcomeUrl": outcome.uri(),
         "expiresInSeconds": uploads.url_lifetime.as_secs(),
         "maxBytes": uploads.max_bytes,
     }))
@@ -179,6 +199,16 @@ mod tests {
             "{url}"
         );
         assert_eq!(out["headers"]["content-length"], "512");
+        assert_eq!(
+            out["outcomeKey"],
+            "outcomes/tenant-1/7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11.json"
+        );
+        let outcome = out["outcomeUrl"].as_str().unwrap();
+        assert!(
+            outcome.contains("outcomes/tenant-1/7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11.json")
+                && outcome.contains("X-Amz-Signature="),
+            "{outcome}"
+        );
         assert_eq!(out["maxBytes"], 1024);
     }
 

@@ -10,4 +10,5 @@ mod fleet;
 mod jobs;
 mod media;
 mod restore;
+mod sync;
 mod tenants;

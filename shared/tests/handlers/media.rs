@@ -11,6 +11,7 @@ use aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput;
 use aws_sdk_resourcegroupstagging::types::ResourceTagMapping;
 use aws_sdk_s3::operation::delete_object::{DeleteObjectInput, DeleteObjectOutput};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::error::NoSuchKey;
 use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
@@ -75,6 +76,8 @@ struct Seen {
     events: Sent<PutEventsInput>,
     reads: Sent<String>,
     lookups: Sent<String>,
+    /// The outcomes left for the uploader: key and body.
+    outcomes: Sent<(String, String)>,
 }
 
 impl Seen {
@@ -119,6 +122,15 @@ fn ingest(mount: &Path, body: Option<Vec<u8>>, onboarded: bool, seen: &Seen) -> 
         deleted.push(r);
         DeleteObjectOutput::builder().build()
     });
+    let outcomes = seen.outcomes.clone();
+    let outcome = mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |r| {
+        let body = r
+            .body()
+            .bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned());
+        outcomes.push(&(r.key().unwrap().to_owned(), body.unwrap_or_default()));
+        PutObjectOutput::builder().build()
+    });
     let lookups = seen.lookups.clone();
     let tagging =
         mock!(aws_sdk_resourcegroupstagging::Client::get_resources).then_compute_output(move |r| {
@@ -144,7 +156,7 @@ fn ingest(mount: &Path, body: Option<Vec<u8>>, onboarded: bool, seen: &Seen) -> 
     let me = fs::metadata(mount).unwrap();
     Ingest {
         config: Config::example(),
-        s3: mocked!(aws_sdk_s3, [get, delete]),
+        s3: mocked!(aws_sdk_s3, [get, delete, outcome]),
         tagging: mocked!(aws_sdk_resourcegroupstagging, [tagging]),
         events: mocked!(aws_sdk_eventbridge, [events]),
         mount: mount.to_path_buf(),
@@ -221,6 +233,18 @@ async fn an_accepted_jpeg_lands_in_its_month_without_exif_and_is_announced() {
             "metadataSegmentsRemoved": 1,
         })
     );
+    // The outcome where bbws upload polls for it.
+    let outcomes = seen.outcomes.all();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(
+        outcomes[0].0,
+        "outcomes/tenant-1/7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11.json"
+    );
+    let recorded: Value = serde_json::from_str(&outcomes[0].1).unwrap();
+    assert_eq!(
+        recorded,
+        json!({"detailType": "TenantMediaUploaded", "detail": detail})
+    );
 }
 
 #[tokio::test]
@@ -269,6 +293,12 @@ async fn a_php_polyglot_is_refused_with_nothing_written_and_the_staging_object_g
     assert_eq!(detail["fileName"], "cat.jpg");
     assert_eq!(detail["fileSize"], polyglot.len());
     assert!(detail["message"].as_str().unwrap().contains("<?php"));
+    let outcomes = seen.outcomes.all();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].0, "outcomes/tenant-1/u1.json");
+    let recorded: Value = serde_json::from_str(&outcomes[0].1).unwrap();
+    assert_eq!(recorded["detailType"], "TenantMediaRejected");
+    assert_eq!(recorded["detail"]["reason"], "ScriptInside");
 }
 
 #[tokio::test]

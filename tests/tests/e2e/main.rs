@@ -19,4 +19,5 @@ mod lost_answers;
 mod media;
 mod plans;
 mod restore;
+mod sync;
 mod tenants;

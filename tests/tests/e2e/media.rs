@@ -207,6 +207,164 @@ async fn an_upload_for_a_tenant_never_onboarded_is_refused() {
     assert_eq!(error.as_deref(), Some("InvalidTenant"));
 }
 
+/// A PDF's structure: a catalog and its trailer.
+fn pdf() -> Vec<u8> {
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec()
+}
+
+/// Writes `files` (name, bytes) into a directory of their own; returns their paths.
+fn local_files(files: &[(&str, Vec<u8>)]) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("bbws-upload-{}", run_number()));
+    std::fs::create_dir_all(&dir).unwrap();
+    files
+        .iter()
+        .map(|(name, bytes)| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path.display().to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn bbws_upload_puts_a_jpeg_and_a_pdf_into_the_uploads_with_their_events() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-cli").await;
+    stack.drain_events().await;
+    let run = run_number();
+    let (photo, brochure) = (format!("photo-{run}.jpg"), format!("brochure-{run}.pdf"));
+    let paths = local_files(&[(&photo, jpeg(true)), (&brochure, pdf())]);
+    let mut args = vec![
+        "upload",
+        "--tenant",
+        "media-cli",
+        "--function",
+        "upload-media",
+    ];
+    args.extend(["--poll-interval", "0.2"]);
+    args.extend(paths.iter().map(String::as_str));
+    let (code, out) = stack.bbws_delivering_uploads(&args).await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["uploaded"], 2, "{out}");
+    for (upload, (name, content, mime)) in out["uploads"].as_array().unwrap().iter().zip([
+        (&photo, jpeg(false), "image/jpeg"),
+        (&brochure, pdf(), "application/pdf"),
+    ]) {
+        let detail = &upload["detail"];
+        assert_eq!(detail["fileName"], name.as_str(), "{upload}");
+        assert_eq!(detail["mimeType"], mime);
+        let file = tenant.directory.join(detail["filePath"].as_str().unwrap());
+        assert!(file.ends_with(name), "{}", file.display());
+        assert_eq!(std::fs::read(&file).unwrap(), content, "{name}");
+        assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o644);
+    }
+    let uploaded = announced(&stack.drain_events().await, "TenantMediaUploaded");
+    let mut names: Vec<&str> = uploaded
+        .iter()
+        .filter_map(|d| d["fileName"].as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, [brochure.as_str(), photo.as_str()]);
+}
+
+#[tokio::test]
+async fn bbws_upload_of_php_named_jpg_is_refused_with_its_reason_and_nothing_written() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-cli-php").await;
+    stack.drain_events().await;
+    let before = uploads_files(&tenant);
+    let paths = local_files(&[("shell.jpg", b"<?php system($_GET['c']); ?>".to_vec())]);
+    let (code, out) = stack
+        .bbws_delivering_uploads(&[
+            "upload",
+            "--tenant",
+            "media-cli-php",
+            "--function",
+            "upload-media",
+            "--poll-interval",
+            "0.2",
+            &paths[0],
+        ])
+        .await;
+    assert_eq!(code, 46, "{out}");
+    assert_eq!(out["rejected"], 1, "{out}");
+    assert_eq!(out["uploads"][0]["outcome"], "rejected");
+    assert_eq!(out["uploads"][0]["reason"], "ScriptInside", "{out}");
+    assert_eq!(uploads_files(&tenant), before, "nothing written");
+    let rejected = announced(&stack.drain_events().await, "TenantMediaRejected");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["reason"], "ScriptInside");
+}
+
+#[tokio::test]
+async fn two_uploads_of_logo_png_through_bbws_upload_give_logo_png_and_logo_1_png() {
+    let stack = Stack::new().await;
+    // A tenant of this run alone, so its uploads hold no logo.png yet.
+    let tenant_id = format!("media-png-{}", run_number());
+    let tenant = stack.onboarded_tenant(&tenant_id).await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    let first = local_files(&[("logo.png", png.clone())]);
+    let second = local_files(&[("logo.png", png.clone())]);
+    let mut names = Vec::new();
+    for path in [&first[0], &second[0]] {
+        let (code, out) = stack
+            .bbws_delivering_uploads(&[
+                "upload",
+                "--tenant",
+                &tenant_id,
+                "--function",
+                "upload-media",
+                "--poll-interval",
+                "0.2",
+                path,
+            ])
+            .await;
+        assert_eq!(code, 0, "{out}");
+        let detail = &out["uploads"][0]["detail"];
+        assert_eq!(detail["mimeType"], "image/png");
+        let file = tenant.directory.join(detail["filePath"].as_str().unwrap());
+        assert_eq!(std::fs::read(file).unwrap(), png);
+        names.push(detail["fileName"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(names, ["logo.png", "logo-1.png"]);
+}
+
+#[tokio::test]
+async fn oversize_files_and_path_names_are_refused_before_any_upload() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-cli-limits").await;
+    let before = uploads_files(&tenant);
+    // Over the 64 MiB limit: upload-media refuses it from its size, and nothing is sent.
+    let big = local_files(&[("big.jpg", vec![0xFF; 64 * 1024 * 1024 + 1])]);
+    let (code, out) = stack
+        .bbws_delivering_uploads(&[
+            "upload",
+            "--tenant",
+            "media-cli-limits",
+            "--function",
+            "upload-media",
+            &big[0],
+        ])
+        .await;
+    assert_eq!(code, 46, "{out}");
+    assert_eq!(out["uploads"][0]["reason"], "TooLarge", "{out}");
+    // A name that is a path (which the CLI, sending a file's own name, never sends).
+    let (error, answer) = stack
+        .invoke(
+            "upload-media",
+            &json!({"tenantId": "media-cli-limits", "fileName": "../../x.jpg", "size": 10}),
+        )
+        .await;
+    assert_eq!(error, None, "{answer}");
+    assert_eq!(answer["refused"]["reason"], "BadName", "{answer}");
+    assert!(answer.get("url").is_none());
+    assert_eq!(uploads_files(&tenant), before, "nothing written");
+    assert!(
+        stack.media_notifications().await.is_empty(),
+        "nothing staged"
+    );
+}
+
 /// A number no earlier run on this stack used, so a scenario's names are its own when the
 /// scenarios run again on a stack that kept the last run's files.
 fn run_number() -> u128 {

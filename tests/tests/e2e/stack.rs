@@ -45,6 +45,8 @@ pub struct Stack {
     pub dr_dynamodb: aws_sdk_dynamodb::Client,
     pub efs: aws_sdk_efs::Client,
     pub rds: aws_sdk_rds::Client,
+    /// S3, path-style as the functions address the local stack.
+    pub s3: aws_sdk_s3::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
@@ -94,6 +96,11 @@ impl Stack {
             dr_dynamodb: aws_sdk_dynamodb::Client::new(&dr_config),
             efs: aws_sdk_efs::Client::new(&config),
             rds: aws_sdk_rds::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&config)
+                    .force_path_style(true)
+                    .build(),
+            ),
             sfn: aws_sdk_sfn::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
@@ -562,6 +569,33 @@ impl Stack {
             .args(args)
             .output()
             .expect("target/debug/bbws runs (make e2e builds it)");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with(['{', '[']))
+            .unwrap_or("null");
+        let value = serde_json::from_str(last).unwrap_or(Value::Null);
+        (out.status.code().unwrap_or(-1), value)
+    }
+
+    /// Runs the operator CLI while handing the staging bucket's notifications to
+    /// ingest-media as S3 would invoke it (`bbws upload` waits for the outcomes that
+    /// follow); returns its exit code and the JSON value on its last line.
+    pub async fn bbws_delivering_uploads(&self, args: &[&str]) -> (i32, Value) {
+        let mut child = Command::new(root().join("target/debug/bbws"))
+            .args(["--endpoint-url", &self.endpoint, "--json"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("target/debug/bbws runs (make e2e builds it)");
+        let deadline = Instant::now() + EXECUTION_DEADLINE;
+        while child.try_wait().expect("the CLI's status").is_none() {
+            assert!(Instant::now() < deadline, "bbws {args:?} still running");
+            self.deliver_media_notifications().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let out = child.wait_with_output().expect("the CLI's output");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let last = stdout
             .lines()
