@@ -120,10 +120,7 @@ fn text<'a>(detail: &'a Value, field: &str) -> Option<&'a str> {
 
 /// AWS Backup's event times: RFC 3339 with milliseconds.
 fn seconds(value: Option<&str>) -> Option<i64> {
-    let value = value?;
-    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
+    crate::clock::parse_rfc3339(value?)
 }
 
 impl CatalogRecorder {

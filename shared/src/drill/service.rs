@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::{manifest, scratch_tenant, Drill, DrillResult, Manifest};
 use crate::catalog::Catalog;
-use crate::clock::Clock;
+use crate::clock::{parse_rfc3339 as seconds, rfc3339, Clock};
 use crate::config::{required, Config, ConfigError};
 use crate::error::{Error, Operation};
 use crate::jobs::idempotency_token;
@@ -211,25 +211,6 @@ pub async fn handler(event: LambdaEvent<Value>, service: &DrillService) -> Resul
                       "results": results.iter().map(|r| r["result"].clone()).collect::<Vec<_>>()}))
         }
     }
-}
-
-fn seconds(rfc3339: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(
-        rfc3339.trim(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .ok()
-    .map(|t| t.unix_timestamp())
-}
-
-fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 /// The restore's report: the `output` [`RestoreRun`] read from its execution.

@@ -23,9 +23,10 @@ use super::request::{
 };
 use crate::aws::{database_kind, recovery_points, ResourceKind};
 use crate::catalog::{Catalog, DrCopy, Point, TenantBackup};
+use crate::clock::{parse_rfc3339, rfc3339};
 use crate::config::{Config, ConfigError, TimeoutOverrides, Vault};
 use crate::error::{Error, ErrorKind, Operation};
-use crate::jobs::{compact_utc, idempotency_token, Clock, Job, JobKind, JobSet, JobState};
+use crate::jobs::{idempotency_token, Clock, Job, JobKind, JobSet, JobState};
 use crate::runtime::{encode, parse, Service};
 use crate::tags;
 use crate::tenant_id::TenantId;
@@ -189,23 +190,6 @@ fn used(backup: &TenantBackup) -> UsedBackup {
     }
 }
 
-/// RFC 3339 (`2026-11-26T07:00:00Z`) to seconds since the epoch.
-fn parse_moment(raw: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
-fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| compact_utc(t))
-}
-
 pub struct RestoreService {
     pub config: Config,
     pub vault: Vault,
@@ -289,7 +273,7 @@ impl RestoreService {
             None => source.clone(),
         };
         let at = match &request.at {
-            Some(raw) => Some(parse_moment(raw).ok_or_else(|| {
+            Some(raw) => Some(parse_rfc3339(raw).ok_or_else(|| {
                 OP.bad_request(format!(
                     "at {:?} is not an RFC 3339 time such as 2026-11-26T07:00:00Z",
                     crate::error::echo(raw)
