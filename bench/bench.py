@@ -57,6 +57,7 @@ PEER_CLIENTS = {
     "advance-fleet": ("stepfunctions",),
     "catalog": ("backup", "dynamodb", "resourcegroupstaggingapi"),
     "copy-to-dr": ("backup",),
+    "flush-cache": ("secretsmanager",),
     "force-redeploy": ("ecs",),
     "ingest-media": ("s3", "resourcegroupstaggingapi", "events"),
     "list-tenants": ("resourcegroupstaggingapi",),
@@ -246,6 +247,9 @@ def base_env(fn, stub_port, endpoint_port, scratch):
         "CATALOG_TABLE_NAME": "bbws-dev-backup-catalog",
         "TENANT_BACKUP_STATE_MACHINE_ARN":
             "arn:aws:states:us-east-1:123456789012:stateMachine:bbws-dev-tenant-backup",
+        "CACHE_ENDPOINT": "127.0.0.1:6379",
+        "CACHE_AUTH_SECRET_ARN":
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:bbws-dev-redis-auth-token-AbCdEf",
     }
 
 

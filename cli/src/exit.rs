@@ -26,6 +26,7 @@ fn code_of(kind: ErrorKind) -> i32 {
         ErrorKind::BackupTimeout => 54,
         ErrorKind::RestoreTimeout => 55,
         ErrorKind::TenantBackupsFailed => 56,
+        ErrorKind::CacheNotFlushed => 57,
     }
 }
 
@@ -46,6 +47,7 @@ mod tests {
             ("BackupTimeout", 54),
             ("RestoreTimeout", 55),
             ("TenantBackupsFailed", 56),
+            ("CacheNotFlushed", 57),
         ];
         assert_eq!(codes.len(), ErrorKind::ALL.len());
         for (name, code) in codes {

@@ -32,7 +32,7 @@ use crate::output::Term;
                   InvalidTenant 40, InvalidRestoreTarget 41, BackupNotFound 44, \
                   BackupAlreadyRunning 49, BackupFailed 50, RestoreFailed 51, \
                   TransientAwsError 53, BackupTimeout 54, RestoreTimeout 55, \
-                  TenantBackupsFailed 56."
+                  TenantBackupsFailed 56, CacheNotFlushed 57."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -522,6 +522,7 @@ mod tests {
             ("BackupTimeout", 54),
             ("RestoreTimeout", 55),
             ("TenantBackupsFailed", 56),
+            ("CacheNotFlushed", 57),
             ("States.Runtime", 1),
         ] {
             assert_eq!(exit::exit_code(name), code, "{name}");

@@ -9,6 +9,8 @@
 
 pub mod aws;
 pub mod backup;
+#[cfg(all(feature = "cache", feature = "sdk-secretsmanager"))]
+pub mod cache;
 pub mod catalog;
 pub mod clock;
 pub mod config;

@@ -78,6 +78,9 @@ UNREACHABLE_FOR = {
     # upload and to decrypt it for reading: no call of the function's own.
     ("upload-media", "kms:GenerateDataKey"): "S3 encrypts the presigned upload with the bucket's key",
     ("ingest-media", "kms:Decrypt"): "S3 decrypts the staged upload with the bucket's key",
+    # Secrets Manager decrypts the secret with the data layer's key on the caller's behalf
+    # (kms:ViaService); moto's Secrets Manager stores it unencrypted and calls no KMS.
+    ("flush-cache", "kms:Decrypt"): "Secrets Manager decrypts the AUTH token's secret with the data key",
 }
 
 # upload-media's PutObject is used through the URLs it signs: the upload is the uploader's
@@ -539,6 +542,12 @@ def authorisations(record):
         return op, [("states:StartExecution", p["stateMachineArn"], {})]
     if service == "states" and op == "DescribeExecution":
         return op, [("states:DescribeExecution", p["executionArn"], {})]
+    if service == "secretsmanager" and op == "GetSecretValue":
+        # Authorised on the secret's ARN; a secret named by name is the one of that name here.
+        secret = p["SecretId"]
+        if not secret.startswith("arn:"):
+            secret = arn("secretsmanager", f"secret:{secret}", region)
+        return op, [("secretsmanager:GetSecretValue", secret, {})]
     if service == "tagging" and op == "GetResources":
         return op, [("tag:GetResources", "*", {})]
     if service == "tagging" and op == "TagResources":
