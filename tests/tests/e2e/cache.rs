@@ -125,9 +125,11 @@ async fn a_restore_with_the_cache_down_is_cache_not_flushed_with_the_files_resto
     assert_eq!(code, 57, "{out}");
     assert_eq!(out["error"], "CacheNotFlushed", "{out}");
     let cause = out["cause"].as_str().unwrap_or_default();
-    assert!(cause.starts_with("503: "), "{cause}");
+    // The function's error as Lambda reports it, then where the files are.
     assert!(
-        cause.contains("content is restored, but its object cache was not flushed"),
+        cause.contains(
+            "503: the tenant's content is restored, but its object cache was not flushed"
+        ),
         "{cause}"
     );
     assert!(cause.contains("could not reach the cache"), "{cause}");

@@ -431,7 +431,7 @@ impl Stack {
 
     /// The cache's keys matching the glob `pattern`, as SCAN finds them.
     pub fn cache_keys(&self, pattern: &str) -> BTreeSet<String> {
-        self.cache_cli(&["--scan", "--pattern", pattern, "--count", "1000"], "")
+        self.cache_cli(&["--scan", "--pattern", pattern], "")
             .lines()
             .map(str::to_owned)
             .collect()
