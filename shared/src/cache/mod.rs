@@ -341,6 +341,7 @@ mod tests {
         for answer in answers {
             server.write_all(answer).await.unwrap();
         }
+        server.shutdown().await.unwrap();
         let mut connection = Connection::new(client);
         let tenant = TenantId::parse(tenant).unwrap();
         let result = flush_tenant(&mut connection, &tenant, 2).await;

@@ -152,6 +152,8 @@ mod tests {
     async fn exchange(answer: &[u8], args: &[&[u8]]) -> (std::io::Result<Reply>, Vec<u8>) {
         let (client, mut server) = tokio::io::duplex(1 << 16);
         server.write_all(answer).await.unwrap();
+        // The server says nothing more: a reply cut short ends the client's read.
+        server.shutdown().await.unwrap();
         let mut connection = Connection::new(client);
         let reply = connection.command(args).await;
         drop(connection);
@@ -164,7 +166,7 @@ mod tests {
     async fn a_command_is_an_array_of_bulk_strings() {
         let (reply, sent) = exchange(b"+OK\r\n", &[b"AUTH", b"s3cret \r\n"]).await;
         assert_eq!(reply.unwrap(), Reply::Simple("OK".into()));
-        assert_eq!(sent, b"*2\r\n$4\r\nAUTH\r\n$10\r\ns3cret \r\n\r\n");
+        assert_eq!(sent, b"*2\r\n$4\r\nAUTH\r\n$9\r\ns3cret \r\n\r\n");
     }
 
     #[tokio::test]
