@@ -14,7 +14,8 @@ test: venv unit lint-template e2e
 demo: venv
 	@scripts/demo.sh
 
-## The local stack: moto, cargo lambda watch and the front server (prints the endpoint URL).
+## The local stack: moto, redis-server (installed if missing), cargo lambda watch and the front
+## server (prints the endpoint URL).
 local-up: venv
 	@scripts/local-up.sh
 

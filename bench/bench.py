@@ -57,6 +57,7 @@ PEER_CLIENTS = {
     "advance-fleet": ("stepfunctions",),
     "catalog": ("backup", "dynamodb", "resourcegroupstaggingapi"),
     "copy-to-dr": ("backup",),
+    "flush-cache": ("secretsmanager",),
     "force-redeploy": ("ecs",),
     "ingest-media": ("s3", "resourcegroupstaggingapi", "events"),
     "list-tenants": ("resourcegroupstaggingapi",),
@@ -250,6 +251,9 @@ def base_env(fn, stub_port, endpoint_port, scratch):
             "arn:aws:states:us-east-1:123456789012:stateMachine:bbws-dev-tenant-backup",
         "RESTORE_STATE_MACHINE_ARN":
             "arn:aws:states:us-east-1:123456789012:stateMachine:bbws-dev-tenant-restore",
+        "CACHE_ENDPOINT": "127.0.0.1:6379",
+        "CACHE_AUTH_SECRET_ARN":
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:bbws-dev-redis-auth-token-AbCdEf",
     }
 
 

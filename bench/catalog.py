@@ -17,7 +17,7 @@ every call (`$LOCAL_DIR/state/calls.jsonl`, lines before and after), with how ma
 went to DynamoDB. A table, then one JSON line last.
 
 Never part of `make test`, never a timed test. Settings: BENCH_ITEMS (10000); the stack's
-ports and directory from FRONT_PORT, MOTO_PORT_LISTEN, LAMBDA_PORT, LOCAL_DIR as for
+ports and directory from FRONT_PORT, MOTO_PORT_LISTEN, LAMBDA_PORT, REDIS_PORT, LOCAL_DIR as for
 scripts/local-up.sh.
 """
 import json

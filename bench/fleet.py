@@ -20,7 +20,7 @@ computes it. A table, then one JSON line last.
 
 Never part of `make test`. Settings: BENCH_FLEETS, BENCH_PAGE_SIZE (100),
 BENCH_MAX_CONCURRENCY (50), BACKUP_SECONDS (1); the stack's ports and directory from
-FRONT_PORT, MOTO_PORT_LISTEN, LAMBDA_PORT, LOCAL_DIR as for scripts/local-up.sh.
+FRONT_PORT, MOTO_PORT_LISTEN, LAMBDA_PORT, REDIS_PORT, LOCAL_DIR as for scripts/local-up.sh.
 """
 import json
 import os

@@ -5,6 +5,8 @@ MOTO_PORT_LISTEN="${MOTO_PORT_LISTEN:-4598}"
 LAMBDA_PORT="${LAMBDA_PORT:-9009}"
 # The DR region's deployment's functions: their own cargo lambda watch.
 LAMBDA_DR_PORT="${LAMBDA_DR_PORT:-$((LAMBDA_PORT + 1))}"
+# The object cache: redis-server, TLS only, on this port (scripts/local-cache.sh).
+REDIS_PORT="${REDIS_PORT:-6390}"
 DR_REGION="eu-west-1"
 ENDPOINT="http://127.0.0.1:${FRONT_PORT}"
 REGION="us-east-1"

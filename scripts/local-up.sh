@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Starts the local stack: moto (EFS, ECS, RDS, tagging, Step Functions with its interpreter
-# on), `cargo lambda watch` serving the real handler binaries (a second one for the DR
-# region's deployment, eu-west-1, which restores from the DR vault), and the front server
+# Starts the local stack: moto (EFS, ECS, RDS, tagging, Secrets Manager, Step Functions with
+# its interpreter on), redis-server (the object cache, TLS and AUTH: scripts/local-cache.sh),
+# `cargo lambda watch` serving the real handler binaries (a second one for the DR region's
+# deployment, eu-west-1, which restores from the DR vault), and the front server
 # (bbws-local) that routes Lambda invokes, serves AWS Backup and proxies the rest to moto.
 # Prints the endpoint URL. `scripts/local-down.sh` stops exactly what this started.
 set -euo pipefail
@@ -52,13 +53,19 @@ start front target/debug/bbws-local --listen "127.0.0.1:$FRONT_PORT" \
 wait_for "$ENDPOINT/_local/health" "the front server"
 
 
+# The object cache: redis-server with TLS and AUTH (installed if missing), its token then
+# put into the local Secrets Manager by the platform's seed.
+scripts/local-cache.sh setup
+scripts/local-cache.sh start
+
 # The platform (vaults, shared file system, cluster, state machines) first: the handlers'
 # settings name the file system's directory, the promote function's "mount".
-.venv/bin/python scripts/local_seed.py platform > "$LOCAL_DIR/logs/seed.log"
+REDIS_PORT="$REDIS_PORT" .venv/bin/python scripts/local_seed.py platform > "$LOCAL_DIR/logs/seed.log"
 # Uploads are given to WordPress (33:33) as in Lambda, which only root may do: anyone else
 # keeps them.
 if [ "$(id -u)" = 0 ]; then MEDIA_OWNER=33:33; else MEDIA_OWNER="$(id -u):$(id -g)"; fi
 FS_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fileSystemId"])' "$LOCAL_DIR/platform.json")
+CACHE_SECRET_ARN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cache"]["secretArn"])' "$LOCAL_DIR/platform.json")
 cat > "$LOCAL_DIR/functions.env" <<ENV
 AWS_ENDPOINT_URL=$ENDPOINT
 AWS_REGION=$REGION
@@ -80,6 +87,9 @@ DRILL_TENANTS_PER_RUN=1
 MEDIA_STAGING_BUCKET=bbws-dev-media-staging-123456789012
 MEDIA_OWNER=$MEDIA_OWNER
 CONTENT_BUCKET=bbws-dev-content-123456789012
+CACHE_ENDPOINT=127.0.0.1:$REDIS_PORT
+CACHE_AUTH_SECRET_ARN=$CACHE_SECRET_ARN
+CACHE_CA_FILE=$LOCAL_DIR/cache/ca.pem
 ENV
 start lambda env PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda watch --ignore-changes \
   --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$LOCAL_DIR/functions.env"
@@ -91,10 +101,12 @@ wait_for "http://127.0.0.1:$LAMBDA_PORT/" "cargo lambda watch"
 # catalog's replica (scripts/local_seed.py dr-platform).
 .venv/bin/python scripts/local_seed.py dr-platform >> "$LOCAL_DIR/logs/seed.log"
 DR_FS_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dr"]["fileSystemId"])' "$LOCAL_DIR/platform.json")
+DR_CACHE_SECRET_ARN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dr"]["cacheSecretArn"])' "$LOCAL_DIR/platform.json")
 sed -e "s|^AWS_REGION=.*|AWS_REGION=$DR_REGION|" \
   -e "s|^EFS_MOUNT_PATH=.*|EFS_MOUNT_PATH=$LOCAL_DIR/efs/$DR_FS_ID|" \
   -e "s|^FILE_SYSTEM_ID=.*|FILE_SYSTEM_ID=$DR_FS_ID|" \
   -e "s|^DR_VAULT_ARN=.*|DR_VAULT_ARN=arn:aws:backup:$REGION:123456789012:backup-vault:bbws-dev-backup-vault|" \
+  -e "s|^CACHE_AUTH_SECRET_ARN=.*|CACHE_AUTH_SECRET_ARN=$DR_CACHE_SECRET_ARN|" \
   -e "s|^TENANT_BACKUP_STATE_MACHINE_ARN=.*|TENANT_BACKUP_STATE_MACHINE_ARN=arn:aws:states:$DR_REGION:123456789012:stateMachine:bbws-dev-tenant-backup|" \
   "$LOCAL_DIR/functions.env" > "$LOCAL_DIR/functions-dr.env"
 echo "RESTORE_SOURCE_VAULT=bbws-dr-vault" >> "$LOCAL_DIR/functions-dr.env"

@@ -23,6 +23,7 @@
   local_seed.py dr-tenant <id>  a tenant's resources in the DR region, found there by the same
                                 tags: its directory (empty) and access point on the DR file
                                 system, an RDS instance and an ECS service
+  local_seed.py secret <name>   the string of Secrets Manager secret <name>: {"name", "secretString"}
   local_seed.py drain-events    the events the product put on EventBridge since the last drain
   local_seed.py drain-alerts    the alerts the template's rules sent to the alerts topic (a queue)
   local_seed.py drain-backup-events
@@ -266,6 +267,36 @@ def content():
     return bucket
 
 
+def cache_secret(region=REGION):
+    """The data layer's Redis AUTH token secret (data/platform.yaml's CacheAuthToken, which
+    moto's CloudFormation does not make), holding the token scripts/local-cache.sh generated
+    for the local redis-server, under the key `token` as Secrets Manager generates it there.
+    Returns its ARN."""
+    name = f"bbws-{ENV}-redis-auth-token"
+    value = json.dumps({"token": (LOCAL / "cache" / "auth-token").read_text().strip()})
+    sm = client("secretsmanager", region)
+    try:
+        return sm.put_secret_value(SecretId=name, SecretString=value)["ARN"]
+    except sm.exceptions.ResourceNotFoundException:
+        return sm.create_secret(Name=name, SecretString=value,
+                                Tags=[{"Key": "bbws:component", "Value": "redis"},
+                                      {"Key": "bbws:environment", "Value": ENV}])["ARN"]
+
+
+def cache():
+    """The local object cache (scripts/local-cache.sh's redis-server) as the data layer would
+    export it: its endpoint and its AUTH token's secret; and where its CA is, for the
+    functions (CACHE_CA_FILE) and the tests."""
+    port = os.environ.get("REDIS_PORT", "6390")
+    return {"endpoint": f"127.0.0.1:{port}", "port": int(port), "dir": str(LOCAL / "cache"),
+            "caFile": str(LOCAL / "cache" / "ca.pem"), "secretArn": cache_secret()}
+
+
+def secret(name):
+    value = client("secretsmanager").get_secret_value(SecretId=name)
+    print(json.dumps({"name": name, "secretString": value["SecretString"]}))
+
+
 def platform():
     for region, vault in ((REGION, f"bbws-{ENV}-backup-vault"), (DR_REGION, "bbws-dr-vault")):
         b = client("backup", region)
@@ -278,6 +309,12 @@ def platform():
     data = local_data.deploy(client, ENV)
     fs_id = data["outputs"]["FileSystemId"]
     (LOCAL / "efs" / fs_id).mkdir(parents=True, exist_ok=True)
+    # The data layer's Redis outputs, which moto cannot make: the local redis-server's.
+    local_cache = cache()
+    data.setdefault("exports", {}).update({
+        f"bbws-{ENV}-data-RedisPrimaryEndpoint": local_cache["endpoint"],
+        f"bbws-{ENV}-data-RedisAuthSecretArn": local_cache["secretArn"],
+    })
     client("ecs").create_cluster(clusterName=f"bbws-{ENV}")
     # What the product announces lands in a queue, where tests and the demo read it; so do
     # the events AWS Backup (the front's stand-in) sends as its jobs change state.
@@ -309,7 +346,7 @@ def platform():
            "alertsQueueUrl": alerts_queue_url, "catalogQueueUrl": catalog_queue_url,
            "catalogTable": f"bbws-{ENV}-backup-catalog",
            "mediaBucket": media_bucket, "mediaQueueUrl": media_queue_url,
-           "contentBucket": content_bucket}
+           "contentBucket": content_bucket, "cache": local_cache}
     (LOCAL / "platform.json").write_text(json.dumps(out))
     print(json.dumps(out))
 
@@ -345,7 +382,9 @@ def dr_platform():
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/bbws-{ENV}-states",
     )["stateMachineArn"]
     info["dr"] = {"region": DR_REGION, "fileSystemId": fs_id, "catalogTable": table,
-                  "vault": "bbws-dr-vault", "stateMachines": {"restore": arn}}
+                  "vault": "bbws-dr-vault", "stateMachines": {"restore": arn},
+                  # The DR region's data layer's secret; locally, for the same redis-server.
+                  "cacheSecretArn": cache_secret(DR_REGION)}
     (LOCAL / "platform.json").write_text(json.dumps(info))
     print(json.dumps(info["dr"]))
 
@@ -587,6 +626,7 @@ COMMANDS = {
     "parameter": (parameter, 1),
     "db": (db, 1),
     "cluster": (cluster, 1),
+    "secret": (secret, 1),
 }
 
 

@@ -28,6 +28,7 @@ fn code_of(kind: ErrorKind) -> i32 {
         ErrorKind::TenantBackupsFailed => 56,
         ErrorKind::RestoreDrillFailed => 57,
         ErrorKind::SyncFailed => 58,
+        ErrorKind::CacheNotFlushed => 59,
     }
 }
 
@@ -50,6 +51,7 @@ mod tests {
             ("TenantBackupsFailed", 56),
             ("RestoreDrillFailed", 57),
             ("SyncFailed", 58),
+            ("CacheNotFlushed", 59),
         ];
         assert_eq!(codes.len(), ErrorKind::ALL.len());
         for (name, code) in codes {

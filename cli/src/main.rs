@@ -36,7 +36,7 @@ use crate::output::Term;
                   InvalidTenant 40, InvalidRestoreTarget 41, BackupNotFound 44, \
                   BackupAlreadyRunning 49, BackupFailed 50, RestoreFailed 51, \
                   TransientAwsError 53, BackupTimeout 54, RestoreTimeout 55, \
-                  TenantBackupsFailed 56, RestoreDrillFailed 57, SyncFailed 58; an upload refused 46."
+                  TenantBackupsFailed 56, RestoreDrillFailed 57, SyncFailed 58, CacheNotFlushed 59; an upload refused 46."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -687,6 +687,7 @@ mod tests {
             ("TenantBackupsFailed", 56),
             ("RestoreDrillFailed", 57),
             ("SyncFailed", 58),
+            ("CacheNotFlushed", 59),
             ("States.Runtime", 1),
         ] {
             assert_eq!(exit::exit_code(name), code, "{name}");

@@ -47,6 +47,9 @@ error_table! {
     InvalidRestoreTarget = "InvalidRestoreTarget", 400;
     RestoreFailed = "RestoreFailed", 500;
     RestoreTimeout = "RestoreTimeout", 504;
+    /// The restored content is in place, but the tenant's object cache could not be
+    /// flushed (unreachable or refusing): the site may serve objects cached before it.
+    CacheNotFlushed = "CacheNotFlushed", 503;
     /// A fleet backup in which more tenants' backups failed than it tolerates; every other
     /// tenant was still backed up.
     TenantBackupsFailed = "TenantBackupsFailed", 500;
@@ -232,6 +235,7 @@ mod tests {
             (ErrorKind::InvalidRestoreTarget, "InvalidRestoreTarget", 400),
             (ErrorKind::RestoreFailed, "RestoreFailed", 500),
             (ErrorKind::RestoreTimeout, "RestoreTimeout", 504),
+            (ErrorKind::CacheNotFlushed, "CacheNotFlushed", 503),
             (ErrorKind::TenantBackupsFailed, "TenantBackupsFailed", 500),
             (ErrorKind::RestoreDrillFailed, "RestoreDrillFailed", 500),
             (ErrorKind::SyncFailed, "SyncFailed", 500),

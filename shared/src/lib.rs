@@ -5,10 +5,14 @@
 //! only the SDK clients it calls. A function binary is one line, e.g.
 //! `bbws::runtime::start(bbws::backup::handler)`. The modules depend on each other top-down:
 //! `backup`, `restore` → `tenants` → `jobs` → `catalog` → `aws` → `error`, `config`, `clock`, `tags`,
-//! `tenant_id`. Which SDK clients are linked is chosen by the `sdk-*` features.
+//! `tenant_id`; `cache` (the object cache flush after a restore) uses only the last of them.
+//! Which SDK clients are linked is chosen by the `sdk-*` features, the Redis client by
+//! `cache`.
 
 pub mod aws;
 pub mod backup;
+#[cfg(all(feature = "cache", feature = "sdk-secretsmanager"))]
+pub mod cache;
 pub mod catalog;
 pub mod clock;
 pub mod config;

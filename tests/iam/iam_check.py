@@ -83,6 +83,9 @@ UNREACHABLE_FOR = {
     ("sync-content", "kms:GenerateDataKey"): "S3 encrypts the mirrored files with the content bucket's key",
     ("sync-content", "kms:Decrypt"): "S3 decrypts the data key of a multipart upload's parts",
     ("sync-content", "s3:AbortMultipartUpload"): "only a multipart upload that failed part-way is aborted",
+    # Secrets Manager decrypts the secret with the data layer's key on the caller's behalf
+    # (kms:ViaService); moto's Secrets Manager stores it unencrypted and calls no KMS.
+    ("flush-cache", "kms:Decrypt"): "Secrets Manager decrypts the AUTH token's secret with the data key",
 }
 
 # upload-media's PutObject is used through the URLs it signs: the upload is the uploader's
@@ -553,6 +556,12 @@ def authorisations(record):
         return op, [("states:StartExecution", p["stateMachineArn"], {})]
     if service == "states" and op == "DescribeExecution":
         return op, [("states:DescribeExecution", p["executionArn"], {})]
+    if service == "secretsmanager" and op == "GetSecretValue":
+        # Authorised on the secret's ARN; a secret named by name is the one of that name here.
+        secret = p["SecretId"]
+        if not secret.startswith("arn:"):
+            secret = arn("secretsmanager", f"secret:{secret}", region)
+        return op, [("secretsmanager:GetSecretValue", secret, {})]
     if service == "tagging" and op == "GetResources":
         return op, [("tag:GetResources", "*", {})]
     if service == "tagging" and op == "TagResources":

@@ -28,7 +28,10 @@ def data_exports(fs):
             prefix + "FileSystemArn": c.arn("elasticfilesystem", f"file-system/{fs}"),
             prefix + "RootAccessPointArn": c.arn("elasticfilesystem", "access-point/fsap-0123456789abcdef0"),
             prefix + "PrivateSubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
-            prefix + "ClientSecurityGroupId": "sg-0123456789abcdef0"}
+            prefix + "ClientSecurityGroupId": "sg-0123456789abcdef0",
+            prefix + "KmsKeyArn": c.arn("kms", "key/0123abcd-4567-89ab-cdef-0123456789ab"),
+            prefix + "RedisPrimaryEndpoint": "master.bbws-dev.abc123.use1.cache.amazonaws.com:6379",
+            prefix + "RedisAuthSecretArn": c.arn("secretsmanager", "secret:bbws-dev-redis-auth-token-AbCdEf")}
 
 class Matcher(unittest.TestCase):
     def test_wildcards(self):
@@ -211,6 +214,18 @@ class OnTheTemplate(unittest.TestCase):
         # Without its app name the same invoke is taken for the interpreter's, which no state
         # machine may make.
         self.assertEqual(len(self.failures_for(self.template, [record(None, "lambda", None, invoke)])), 1)
+
+    def test_flush_cache_may_read_the_auth_token_secret_and_no_other(self):
+        def read(secret):
+            return record("flush-cache", "secretsmanager", "GetSecretValue", params={"SecretId": secret})
+        token = c.arn("secretsmanager", "secret:bbws-dev-redis-auth-token-AbCdEf")
+        self.assertEqual(self.failures_for(self.template, [read(token)]), [])
+        refused = [read(c.arn("secretsmanager", "secret:bbws-dev-db-password-AbCdEf")),
+                   read(c.arn("secretsmanager", "secret:bbws-dev-redis-auth-token-old-AbCdEf")),
+                   read(c.arn("secretsmanager", "secret:bbws-prod-redis-auth-token-AbCdEf"))]
+        self.assertEqual(len(self.failures_for(self.template, refused)), 3)
+        # By name, the call is authorised on that name's secret, and refused for another.
+        self.assertEqual(len(self.failures_for(self.template, [read("bbws-dev-other")])), 1)
 
     def test_a_call_from_an_unknown_function_fails(self):
         failures = self.failures_for(self.template, [record("nobody", "events", "PutEvents", params={"Entries": [{}]})])

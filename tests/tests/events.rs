@@ -44,6 +44,10 @@ fn request_samples_are_requests_the_state_machines_accept() {
     let fleet: bbws::backup::fleet::FleetRequest =
         serde_json::from_value(sample("fleet-request.json")).unwrap();
     assert_eq!(fleet.page_size, Some(100));
+    // flush-cache's input, as the restore state machine passes it: the tenant restored into.
+    let flush = sample("flush-cache.json");
+    assert_eq!(flush.as_object().map(|o| o.len()), Some(1), "{flush}");
+    assert!(bbws::TenantId::parse(flush["tenantId"].as_str().unwrap_or_default()).is_ok());
 }
 
 #[test]

@@ -196,6 +196,8 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
     let expected: &[(&str, &[&str])] = &[
         ("advance-fleet", &["sdk-sfn"]),
         ("copy-to-dr", &["sdk-backup"]),
+        // `cache`: the Redis client (RESP over the same rustls), no SDK client.
+        ("flush-cache", &["sdk-secretsmanager", "cache"]),
         ("force-redeploy", &["sdk-ecs"]),
         (
             "ingest-media",

@@ -85,6 +85,9 @@ pub struct RestorePlan {
     #[serde(default)]
     pub current_database: Option<DatabaseTarget>,
     pub promote_database: bool,
+    /// A restore drill's: into a scratch tenant that nothing serves (no cache to flush).
+    #[serde(default)]
+    pub drill: bool,
     /// For a restore to a moment (`at`): which points were taken, and how far apart.
     #[serde(default)]
     pub point_in_time: Option<PointInTime>,

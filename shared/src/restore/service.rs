@@ -479,6 +479,7 @@ impl RestoreService {
             service: resources.service,
             current_database: resources.database,
             promote_database,
+            drill,
             point_in_time: located.point_in_time,
             used: located.used,
             timeouts,

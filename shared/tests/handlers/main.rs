@@ -4,6 +4,7 @@
 mod common;
 
 mod backup;
+mod cache;
 mod database;
 mod files;
 mod fleet;

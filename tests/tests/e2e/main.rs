@@ -9,6 +9,7 @@
 mod stack;
 
 mod backup;
+mod cache;
 mod catalog;
 mod databases;
 mod dr_region;

@@ -3,7 +3,7 @@
 //! to do each thing: seed a tenant, run a state machine execution to its end, call the front
 //! server's admin API (faults), invoke a function, run the operator CLI, drain the events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -384,6 +384,73 @@ impl Stack {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    // The object cache: the local redis-server, over TLS with the AUTH token, through
+    // redis-cli (an independent client: the flush's own is what is tested).
+
+    /// Runs redis-cli against the local cache with `args`, `stdin` as its input (one command
+    /// a line); returns what it printed. The token is the one the local Secrets Manager
+    /// holds, as the function reads it.
+    pub fn cache_cli(&self, args: &[&str], stdin: &str) -> String {
+        use std::io::Write;
+        let cache = &self.platform["cache"];
+        let secret = self.seed(&["secret", "bbws-dev-redis-auth-token"]);
+        let secret: Value = serde_json::from_str(secret["secretString"].as_str().unwrap())
+            .expect("the AUTH token's secret is JSON");
+        let mut child = Command::new("redis-cli")
+            .args(["--tls", "--cacert", cache["caFile"].as_str().unwrap()])
+            .args(["-h", "127.0.0.1", "-p", &cache["port"].to_string()])
+            .args(args)
+            .env("REDISCLI_AUTH", secret["token"].as_str().unwrap())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("redis-cli runs (scripts/local-cache.sh installs it)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "redis-cli {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Sets `keys` in the cache, 500 to a command.
+    pub fn cache_set(&self, keys: &[String]) {
+        let lines: String = keys
+            .chunks(500)
+            .map(|batch| {
+                let pairs: Vec<String> = batch.iter().map(|k| format!("\"{k}\" v")).collect();
+                format!("MSET {}\n", pairs.join(" "))
+            })
+            .collect();
+        let out = self.cache_cli(&[], &lines);
+        assert!(out.lines().all(|l| l == "OK"), "{out}");
+    }
+
+    /// The cache's keys matching the glob `pattern`, as SCAN finds them.
+    pub fn cache_keys(&self, pattern: &str) -> BTreeSet<String> {
+        self.cache_cli(&["--scan", "--pattern", pattern], "")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Stops the local redis-server; it is started again when the guard is dropped, even
+    /// by a failed assertion, so later scenarios have their cache.
+    pub fn stop_cache(&self) -> CacheStopped {
+        cache_script("stop", &self.platform);
+        CacheStopped {
+            platform: self.platform.clone(),
+        }
     }
 
     // The front server: its admin API and Lambda.
@@ -889,6 +956,38 @@ impl Tenant {
             service_arn: field("serviceArn"),
         }
     }
+}
+
+/// The local redis-server, stopped until this is dropped.
+pub struct CacheStopped {
+    platform: Value,
+}
+
+impl Drop for CacheStopped {
+    fn drop(&mut self) {
+        cache_script("start", &self.platform);
+    }
+}
+
+/// Runs `scripts/local-cache.sh <action>` for the stack's cache (its directory and port).
+fn cache_script(action: &str, platform: &Value) {
+    let cache = &platform["cache"];
+    let dir = PathBuf::from(
+        cache["dir"]
+            .as_str()
+            .expect("platform.json names the cache"),
+    );
+    let out = Command::new(root().join("scripts/local-cache.sh"))
+        .arg(action)
+        .env("LOCAL_DIR", dir.parent().unwrap())
+        .env("REDIS_PORT", cache["port"].to_string())
+        .output()
+        .expect("scripts/local-cache.sh runs");
+    assert!(
+        out.status.success(),
+        "local-cache.sh {action}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {

@@ -1,0 +1,5 @@
+//! The `flush-cache` Lambda function: see `bbws::cache::handler`.
+
+fn main() -> Result<(), lambda_runtime::Error> {
+    bbws::runtime::start(bbws::cache::handler)
+}
