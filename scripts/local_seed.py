@@ -109,11 +109,7 @@ def alert_rules():
     """The template's alert rules (every AWS::Events::Rule that targets AlertsTopic), made in
     moto exactly as template.yaml writes them, pattern and input transformer, but delivering
     to the queue `bbws-alerts`, which stands in for the SNS topic; returns its URL."""
-    from cfnlint.decode import decode  # the project's venv has cfn-lint
-
-    template, errors = decode(str(ROOT / "template.yaml"))
-    if errors:
-        raise SystemExit(f"template.yaml: {errors}")
+    template = decoded_template()
     sqs = client("sqs")
     queue_url = sqs.create_queue(QueueName="bbws-alerts")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(
@@ -138,11 +134,7 @@ def alert_rules():
 def catalog_table(region=REGION):
     """The catalog table as template.yaml declares it (keys, the `lives` index, TTL, KMS
     encryption, stream), made in moto in `region` unless it exists; returns its name."""
-    from cfnlint.decode import decode  # the project's venv has cfn-lint
-
-    template, errors = decode(str(ROOT / "template.yaml"))
-    if errors:
-        raise SystemExit(f"template.yaml: {errors}")
+    template = decoded_template()
     props = template["Resources"]["BackupCatalog"]["Properties"]
     ddb = client("dynamodb", region)
     name = f"bbws-{ENV}-backup-catalog"
@@ -167,11 +159,7 @@ def catalog():
     KMS encryption, stream), made in moto; and the catalog function's rule, with the
     template's event pattern, delivering to the queue `bbws-catalog-events`, which the
     end-to-end tests hand to the function as EventBridge would. Returns the queue's URL."""
-    from cfnlint.decode import decode  # the project's venv has cfn-lint
-
-    template, errors = decode(str(ROOT / "template.yaml"))
-    if errors:
-        raise SystemExit(f"template.yaml: {errors}")
+    template = decoded_template()
     catalog_table()
     pattern = template["Resources"]["CatalogFunction"]["Properties"]["Events"]["BackupJobs"]["Properties"]["Pattern"]
     sqs = client("sqs")
@@ -184,6 +172,33 @@ def catalog():
     return queue_url
 
 
+def decoded_template():
+    """template.yaml as CloudFormation reads it (short-form tags decoded)."""
+    from cfnlint.decode import decode  # the project's venv has cfn-lint
+
+    template, errors = decode(str(ROOT / "template.yaml"))
+    if errors:
+        raise SystemExit(f"template.yaml: {errors}")
+    return template
+
+
+def encrypted_bucket(bucket, props, key_description):
+    """The bucket `bucket` in moto with the template's `props`: SSE-KMS with a key of its own
+    (the bucket key as the template says) and public access blocked. Returns the S3 client."""
+    s3 = client("s3")
+    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=bucket)  # us-east-1: no location constraint
+    key_id = client("kms").create_key(Description=key_description)["KeyMetadata"]["Arn"]
+    sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {
+            "SSEAlgorithm": sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "KMSMasterKeyID": key_id},
+        "BucketKeyEnabled": sse["BucketKeyEnabled"]}]})
+    s3.put_public_access_block(Bucket=bucket,
+                               PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+    return s3
+
+
 def media():
     """The media staging bucket as template.yaml declares it (SSE-KMS, public access blocked,
     the 1-day expiry), made in moto, with the S3 notification the template gives
@@ -192,25 +207,11 @@ def media():
     message of https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
     (the key URL-encoded, `+` for a space), to a queue as to a function. Returns the bucket's
     name and the queue's URL."""
-    from cfnlint.decode import decode  # the project's venv has cfn-lint
-
-    template, errors = decode(str(ROOT / "template.yaml"))
-    if errors:
-        raise SystemExit(f"template.yaml: {errors}")
+    template = decoded_template()
     props = template["Resources"]["MediaStagingBucket"]["Properties"]
     event = template["Resources"]["IngestMediaFunction"]["Properties"]["Events"]["Uploaded"]["Properties"]
     bucket = f"bbws-{ENV}-media-staging-{ACCOUNT}"
-    s3 = client("s3")
-    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
-        s3.create_bucket(Bucket=bucket)  # us-east-1: no location constraint
-    key_id = client("kms").create_key(Description="the media staging bucket's key")["KeyMetadata"]["Arn"]
-    sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
-        "ApplyServerSideEncryptionByDefault": {
-            "SSEAlgorithm": sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "KMSMasterKeyID": key_id},
-        "BucketKeyEnabled": sse["BucketKeyEnabled"]}]})
-    s3.put_public_access_block(Bucket=bucket,
-                               PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+    s3 = encrypted_bucket(bucket, props, "the media staging bucket's key")
     (rule,) = props["LifecycleConfiguration"]["Rules"]
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
         "ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": ""},
@@ -235,27 +236,13 @@ def content():
     conditions ("Conditions are not taken into account", moto's S3Backend.put_bucket_policy),
     so on the local stack's plain HTTP the Deny would refuse every request. Returns the
     bucket's name."""
-    from cfnlint.decode import decode  # the project's venv has cfn-lint
-
-    template, errors = decode(str(ROOT / "template.yaml"))
-    if errors:
-        raise SystemExit(f"template.yaml: {errors}")
+    template = decoded_template()
     props = template["Resources"]["ContentBucket"]["Properties"]
     policy = template["Resources"]["ContentBucketPolicy"]["Properties"]["PolicyDocument"]
     bucket = f"bbws-{ENV}-content-{ACCOUNT}"
-    s3 = client("s3")
-    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
-        s3.create_bucket(Bucket=bucket)  # us-east-1: no location constraint
-    key_id = client("kms").create_key(Description="the content bucket's key")["KeyMetadata"]["Arn"]
-    sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
-        "ApplyServerSideEncryptionByDefault": {
-            "SSEAlgorithm": sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "KMSMasterKeyID": key_id},
-        "BucketKeyEnabled": sse["BucketKeyEnabled"]}]})
+    s3 = encrypted_bucket(bucket, props, "the content bucket's key")
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={
         "Status": props["VersioningConfiguration"]["Status"]})
-    s3.put_public_access_block(Bucket=bucket,
-                               PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
     (rule,) = props["LifecycleConfiguration"]["Rules"]
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
         "ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": ""},
