@@ -239,15 +239,20 @@ pub struct RestoreArgs {
     /// the newest file-system point at or before it, with the database point nearest it
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
-    /// Restore the files only
+    /// Restore the files only (they go live; the database is left as it is)
     #[arg(long, conflicts_with = "database_only")]
     pub files_only: bool,
-    /// Restore the database only (to a new instance)
+    /// Restore the database only (it goes live unless --side-by-side)
     #[arg(long)]
     pub database_only: bool,
-    /// Point the tenant at the restored database
-    #[arg(long)]
+    /// Put the restored database live (the default whenever the database is restored;
+    /// files and database always go live together)
+    #[arg(long, conflicts_with = "side_by_side")]
     pub promote_database: bool,
+    /// Put nothing live: the files go to a scratch directory beside the tenant's, the
+    /// database to a new instance; the output says where
+    #[arg(long)]
+    pub side_by_side: bool,
     /// Restore into this other tenant instead (the only way a backup crosses tenants)
     #[arg(long, value_name = "TENANT")]
     pub clone_to: Option<String>,

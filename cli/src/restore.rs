@@ -24,6 +24,9 @@ pub fn restore_input(args: &RestoreArgs, tenant: &TenantId, clone_to: Option<&Te
     if args.promote_database {
         input.insert("promoteDatabase".into(), json!(true));
     }
+    if args.side_by_side {
+        input.insert("sideBySide".into(), json!(true));
+    }
     if let Some(target) = clone_to {
         input.insert("cloneTo".into(), json!(target.as_str()));
     }
@@ -122,6 +125,25 @@ mod tests {
         ]);
         let request: bbws::restore::RestoreRequest = serde_json::from_value(value).unwrap();
         assert_eq!(request.clone_to.as_deref(), Some("t-2"));
+    }
+
+    #[test]
+    fn side_by_side_asks_for_nothing_live_and_excludes_promotion() {
+        assert_eq!(
+            input(&["--tenant", "t-1", "--backup", "tb-1", "--side-by-side"]),
+            json!({"tenantId": "t-1", "backupId": "tb-1", "sideBySide": true})
+        );
+        assert!(Cli::try_parse_from([
+            "bbws",
+            "restore",
+            "--tenant",
+            "t",
+            "--backup",
+            "b",
+            "--side-by-side",
+            "--promote-database",
+        ])
+        .is_err());
     }
 
     #[test]

@@ -27,3 +27,9 @@ pub const RESTORED_FOR: &str = "bbws:restored-for";
 /// On a promoted database: when it became the tenant's database (`YYYYMMDDTHHMMSSZ`).
 /// Of several databases tagged with one tenant, the latest promoted is the tenant's.
 pub const PROMOTED_AT: &str = "bbws:promoted-at";
+/// On a tenant's previous database once a restore put another live: the tenant it was
+/// (its `bbws:tenant-id` tag is removed, so no plan or backup takes it for the tenant's),
+/// the identifier of the database that replaced it, and when (`YYYYMMDDTHHMMSSZ`).
+pub const SUPERSEDED_TENANT_ID: &str = "bbws:superseded-tenant-id";
+pub const SUPERSEDED_BY: &str = "bbws:superseded-by";
+pub const SUPERSEDED_AT: &str = "bbws:superseded-at";

@@ -5,11 +5,15 @@
 //!   capacity range if it has none). An RDS restore creates its instance. Either way the
 //!   restored database is tagged with the backup it came from, and the state machine waits
 //!   until its instance is `available`.
-//! * **Promote** (only when asked): the tenant's database endpoint setting, the SSM
-//!   parameter `/bbws/<environment>/tenants/<tenant>/database-endpoint`, is pointed at the
-//!   restored database, which is tagged as the tenant's database from now on. The previous
-//!   database is never changed: it is named in the output, for the operator to delete once
-//!   satisfied.
+//! * **Promote** (whenever a restore puts its database live, the default): the tenant's
+//!   database endpoint setting ([`crate::tenants::endpoint`]) is pointed at the restored
+//!   database, which becomes the tenant's database in every sense the product uses: tagged
+//!   `bbws:tenant-id` (so the plans and `bbws backup` follow it), deletion protection on and
+//!   tags copied to its snapshots, as the tenant database stack sets them. The previous
+//!   database is marked superseded: its `bbws:tenant-id` tag moves to
+//!   `bbws:superseded-tenant-id` beside `bbws:superseded-by`, so nothing backs it up as the
+//!   tenant's; its data and settings are untouched, and it is named in the output for the
+//!   operator to delete once satisfied.
 
 use aws_sdk_rds::types::{DbCluster, DbInstance, ServerlessV2ScalingConfiguration, Tag};
 use serde::{Deserialize, Serialize};
@@ -22,15 +26,13 @@ use crate::error::{Error, Operation};
 use crate::jobs::poll::job_state_of;
 use crate::jobs::{compact_utc, Clock, Job, JobKind, JobSet};
 use crate::tags;
+use crate::tenants::endpoint;
 use crate::tenants::DatabaseTarget;
 
 const OP: Operation = Operation::Restore;
 /// The instance class of the instance added to a restored Aurora cluster.
 pub const SERVERLESS_CLASS: &str = "db.serverless";
-/// The SSM parameter naming tenant `tenant`'s database endpoint (`host:port`).
-pub fn endpoint_parameter(environment: &str, tenant: &str) -> String {
-    format!("/bbws/{environment}/tenants/{tenant}/database-endpoint")
-}
+pub use crate::tenants::endpoint::parameter_name as endpoint_parameter;
 
 /// The database a restore job created, read from the job's `CreatedResourceArn`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,8 +89,22 @@ pub struct Promotion {
     /// True when the parameter already named the restored database (a repeated step).
     pub unchanged: bool,
     pub database: RestoredDatabase,
-    /// The tenant's database before the restore, left as it was.
+    /// Deletion protection and tags copied to snapshots, now on for the promoted database.
+    pub deletion_protection: bool,
+    /// The tenant's database before the restore: its data left as it was, marked superseded.
     pub previous_database: Option<DatabaseTarget>,
+    /// What marked the previous database superseded (none when there was none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded: Option<Superseded>,
+}
+
+/// The previous database, no longer the tenant's: what was re-tagged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Superseded {
+    /// The database and, for an Aurora cluster, its member instances.
+    pub resources: Vec<String>,
+    pub superseded_by: String,
 }
 
 pub struct DatabaseService {
@@ -275,24 +291,25 @@ impl DatabaseService {
             }
         };
         let parameter = endpoint_parameter(&self.config.environment, plan.tenant_id.as_str());
-        let previous_endpoint = self.parameter(&parameter).await?;
+        let previous_endpoint = endpoint::read(&self.ssm, OP, &parameter).await?;
         let unchanged = previous_endpoint.as_deref() == Some(endpoint.as_str());
         if !unchanged {
-            self.ssm
-                .put_parameter()
-                .name(&parameter)
-                .value(&endpoint)
-                .r#type(aws_sdk_ssm::types::ParameterType::String)
-                .overwrite(true)
-                .description(format!(
+            endpoint::write(
+                &self.ssm,
+                OP,
+                &parameter,
+                &endpoint,
+                &format!(
                     "Database endpoint of tenant {} (restored from backup {})",
                     plan.tenant_id, plan.backup_id
-                ))
-                .send()
-                .await
-                .map_err(|e| OP.aws(&format!("setting parameter {parameter}"), e))?;
+                ),
+                true,
+            )
+            .await?;
         }
         let promoted_at = compact_utc(self.clock.now());
+        // The new database is the tenant's before the old one stops being: a crash between
+        // the two leaves both tagged, and of those the latest promoted is the tenant's.
         self.tag(
             &restored.arn,
             &[
@@ -301,6 +318,14 @@ impl DatabaseService {
             ],
         )
         .await?;
+        self.protect(&restored).await?;
+        let superseded = match &plan.current_database {
+            Some(previous) if previous.arn != restored.arn => Some(
+                self.supersede(previous, &restored, plan.tenant_id.as_str())
+                    .await?,
+            ),
+            _ => None,
+        };
         tracing::info!(%parameter, %endpoint, database = %restored.arn, "database promoted");
         Ok(Promotion {
             parameter,
@@ -308,21 +333,92 @@ impl DatabaseService {
             previous_endpoint,
             unchanged,
             database: restored,
+            deletion_protection: true,
             previous_database: plan.current_database.clone(),
+            superseded,
         })
     }
 
-    async fn parameter(&self, name: &str) -> Result<Option<String>, Error> {
-        match self.ssm.get_parameter().name(name).send().await {
-            Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_owned)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_parameter_not_found()) =>
-            {
-                Ok(None)
+    /// Deletion protection and tags copied to snapshots, as the tenant database stack sets
+    /// them (both can be changed on a restored instance or cluster, applied at once).
+    async fn protect(&self, restored: &RestoredDatabase) -> Result<(), Error> {
+        let what = format!("protecting {} from deletion", restored.identifier);
+        match restored.kind {
+            ResourceKind::AuroraCluster => {
+                self.rds
+                    .modify_db_cluster()
+                    .db_cluster_identifier(&restored.identifier)
+                    .deletion_protection(true)
+                    .copy_tags_to_snapshot(true)
+                    .apply_immediately(true)
+                    .send()
+                    .await
+                    .map_err(|e| OP.aws(&what, e))?;
             }
-            Err(e) => Err(OP.aws(&format!("reading parameter {name}"), e)),
+            _ => {
+                self.rds
+                    .modify_db_instance()
+                    .db_instance_identifier(&restored.identifier)
+                    .deletion_protection(true)
+                    .copy_tags_to_snapshot(true)
+                    .apply_immediately(true)
+                    .send()
+                    .await
+                    .map_err(|e| OP.aws(&what, e))?;
+            }
         }
+        Ok(())
+    }
+
+    /// Marks the previous database superseded: its tenant tag (and its member instances',
+    /// for a cluster) moves to `bbws:superseded-tenant-id`, beside `bbws:superseded-by` and
+    /// `bbws:superseded-at`. Its data and settings are not touched.
+    async fn supersede(
+        &self,
+        previous: &DatabaseTarget,
+        restored: &RestoredDatabase,
+        tenant: &str,
+    ) -> Result<Superseded, Error> {
+        let mut resources = vec![previous.arn.clone()];
+        if previous.kind == ResourceKind::AuroraCluster {
+            let cluster = self.cluster(identifier_of(&previous.arn)).await?;
+            let prefix = previous
+                .arn
+                .rsplit_once(":cluster:")
+                .map(|(p, _)| p.to_owned())
+                .unwrap_or_default();
+            resources.extend(
+                cluster
+                    .db_cluster_members()
+                    .iter()
+                    .filter_map(|m| m.db_instance_identifier())
+                    .map(|id| format!("{prefix}:db:{id}")),
+            );
+        }
+        let at = compact_utc(self.clock.now());
+        for arn in &resources {
+            self.tag(
+                arn,
+                &[
+                    (tags::SUPERSEDED_TENANT_ID, tenant),
+                    (tags::SUPERSEDED_BY, restored.identifier.as_str()),
+                    (tags::SUPERSEDED_AT, at.as_str()),
+                ],
+            )
+            .await?;
+            self.rds
+                .remove_tags_from_resource()
+                .resource_name(arn)
+                .tag_keys(tags::TENANT_ID)
+                .send()
+                .await
+                .map_err(|e| OP.aws(&format!("untagging {arn}"), e))?;
+        }
+        tracing::info!(previous = %previous.arn, by = %restored.identifier, "database superseded");
+        Ok(Superseded {
+            resources,
+            superseded_by: restored.identifier.clone(),
+        })
     }
 
     async fn tag(&self, arn: &str, pairs: &[(&str, &str)]) -> Result<(), Error> {

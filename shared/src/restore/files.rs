@@ -45,6 +45,10 @@ pub struct Placement {
     pub restore_job_id: String,
     /// When the restore job was started, as `YYYYMMDDTHHMMSSZ`: dates the kept-aside name.
     pub restore_started: String,
+    /// A side-by-side restore's directory (from the root): the files go there, and the
+    /// tenant's own directory is not touched.
+    #[serde(default)]
+    pub into: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +90,8 @@ struct PlaceInput {
     tenant_id: TenantId,
     source_tenant_id: TenantId,
     restore: JobSet,
+    #[serde(default)]
+    files_into: Option<String>,
 }
 
 /// The `promote-restore` handler.
@@ -100,6 +106,7 @@ pub async fn handler(event: LambdaEvent<Value>, fs: &MountedFileSystem) -> Resul
         source_tenant_id: input.source_tenant_id,
         restore_job_id: job.job_id.clone(),
         restore_started: compact_utc(job.started_at),
+        into: input.files_into,
     };
     let mount = fs.mount.clone();
     // File-system work blocks: keep it off the runtime's threads.
@@ -142,6 +149,9 @@ pub fn put_in_place_with(
             request.restore_started, request.restore_job_id
         ));
     let restored = find_restored(mount, &request.source_tenant_id)?;
+    if let Some(into) = &request.into {
+        return put_beside(mount, into, restored, request, &rename);
+    }
 
     let Some(restored) = restored else {
         // Nothing left to promote: either an earlier attempt finished, or the restore wrote
@@ -227,6 +237,66 @@ pub fn put_in_place_with(
         restored_from: restored.display().to_string(),
         kept_aside: Some(kept.display().to_string()),
         files: count_files(&current),
+        already_promoted: false,
+    })
+}
+
+/// A side-by-side restore: the restored directory renamed to `into` (from the root), whose
+/// parents are made; nothing of the tenant's is touched.
+fn put_beside(
+    mount: &Path,
+    into: &str,
+    restored: Option<PathBuf>,
+    request: &Placement,
+    rename: &impl Fn(&Path, &Path) -> io::Result<()>,
+) -> Result<Placed, Error> {
+    let relative = Path::new(into.trim_start_matches('/'));
+    if relative.as_os_str().is_empty()
+        || relative
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+    {
+        return Err(failed(format!(
+            "{into:?} is not a plain directory path from the file system's root"
+        )));
+    }
+    let target = mount.join(relative);
+    let Some(restored) = restored else {
+        if target.is_dir() {
+            return Ok(Placed {
+                put_in_place: target.display().to_string(),
+                restored_from: String::new(),
+                kept_aside: None,
+                files: count_files(&target),
+                already_promoted: true,
+            });
+        }
+        return Err(failed(format!(
+            "no {RESTORE_DIR_PREFIX}*/{} directory under {}: the restore job {} wrote nothing \
+             to put side by side",
+            request.source_tenant_id,
+            mount.display(),
+            request.restore_job_id
+        )));
+    };
+    refuse_escaping_symlinks(&restored)?;
+    if fs::symlink_metadata(&target).is_ok() {
+        return Err(failed(format!(
+            "{} already exists: nothing was changed",
+            target.display()
+        )));
+    }
+    let parent = target.parent().expect("a path from the root has a parent");
+    fs::create_dir_all(parent).map_err(|e| io_failed("creating", parent, e))?;
+    rename(&restored, &target).map_err(|e| io_failed("moving", &restored, e))?;
+    if let Some(dir) = restored.parent() {
+        let _ = fs::remove_dir(dir);
+    }
+    Ok(Placed {
+        put_in_place: target.display().to_string(),
+        restored_from: restored.display().to_string(),
+        kept_aside: None,
+        files: count_files(&target),
         already_promoted: false,
     })
 }

@@ -25,8 +25,13 @@ pub struct RestoreRequest {
     pub files: Option<bool>,
     /// Restore the database to a new instance (default: when the backup holds one).
     pub database: Option<bool>,
-    /// Point the tenant's database setting at the restored database.
+    /// Put the restored database live: point the tenant's database setting at it (default:
+    /// whenever the database is restored, unless `sideBySide`). Files and database restored
+    /// together always go live together: `false` then is refused.
     pub promote_database: Option<bool>,
+    /// Put nothing live: the files go to a scratch directory beside the tenant's, the database
+    /// to a new instance; nothing is promoted, flushed or redeployed.
+    pub side_by_side: Option<bool>,
     /// Restore into this other tenant instead: the only way a backup crosses tenants.
     pub clone_to: Option<String>,
     pub timeouts: Option<TimeoutOverrides>,
@@ -85,6 +90,21 @@ pub struct RestorePlan {
     #[serde(default)]
     pub current_database: Option<DatabaseTarget>,
     pub promote_database: bool,
+    /// Nothing goes live: the restored files are put in `files_into`, the database stays a
+    /// new instance beside the tenant's.
+    #[serde(default)]
+    pub side_by_side: bool,
+    /// Where the restored files go, from the file system's root, when not into the tenant's
+    /// own directory (a side-by-side restore's scratch directory).
+    #[serde(default)]
+    pub files_into: Option<String>,
+    /// True when the restore changes what the tenant's site serves (its files, database,
+    /// cache or tasks): false for a drill and a side-by-side restore.
+    #[serde(default)]
+    pub live: bool,
+    /// What goes live, in words, for the report and a dry run.
+    #[serde(default)]
+    pub goes_live: String,
     /// A restore drill's: into a scratch tenant that nothing serves (no cache to flush).
     #[serde(default)]
     pub drill: bool,
@@ -167,6 +187,14 @@ pub fn writer_identifier(cluster: &str) -> String {
 
 /// How a drill's scratch tenant is named: `drill-<tenant>-<date>`.
 pub const DRILL_PREFIX: &str = "drill-";
+
+/// Where a side-by-side restore puts the files, from the file system's root: a directory
+/// beside every tenant's that no tenant id can name (ids never start with a dot), one per
+/// execution.
+pub fn side_by_side_directory(tenant: &TenantId, execution_id: &str) -> String {
+    let suffix = &idempotency_token(execution_id, "side-by-side", tenant.as_str())[..8];
+    format!("/.bbws-side-by-side/{tenant}/{suffix}")
+}
 
 pub fn restored_identifier(tenant: &TenantId, execution_id: &str) -> String {
     let suffix = &idempotency_token(execution_id, "restored-db", tenant.as_str())[..8];

@@ -162,6 +162,43 @@ impl Found {
     }
 }
 
+/// What a restore puts live, in words: said plainly in the plan's summary, the report and a
+/// dry run.
+fn goes_live(
+    tenant: &TenantId,
+    files: Option<&RestoreSource>,
+    database: Option<&RestoreSource>,
+    files_into: Option<&str>,
+    promote_database: bool,
+    drill: bool,
+) -> String {
+    if drill {
+        return "nothing goes live (a drill)".into();
+    }
+    let mut live = Vec::new();
+    let mut beside = Vec::new();
+    match (files, files_into) {
+        (None, _) => beside.push("the files are left as they are".to_owned()),
+        (Some(_), Some(dir)) => beside.push(format!("the files go to {dir}")),
+        (Some(_), None) => live.push(format!(
+            "the files in /{tenant} (the current ones kept aside)"
+        )),
+    }
+    match database {
+        None => beside.push("the database is left as it is".to_owned()),
+        Some(db) if promote_database => live.push(format!(
+            "the database as {} (the current one kept, marked superseded)",
+            db.target
+        )),
+        Some(db) => beside.push(format!("the database is restored to new {}", db.target)),
+    }
+    match (live.is_empty(), beside.is_empty()) {
+        (true, _) => format!("nothing goes live: {}", beside.join(", ")),
+        (false, true) => format!("goes live: {}", live.join(" and ")),
+        (false, false) => format!("goes live: {}; {}", live.join(" and "), beside.join(", ")),
+    }
+}
+
 /// The region of an ARN (`arn:aws:backup:<region>:…`).
 fn arn_region(arn: &str) -> Option<&str> {
     arn.split(':').nth(3).filter(|r| !r.is_empty())
@@ -300,6 +337,15 @@ impl RestoreService {
         if drill && request.promote_database == Some(true) {
             return Err(OP.bad_request("a drill never promotes a database"));
         }
+        let side_by_side = request.side_by_side == Some(true);
+        if side_by_side && request.promote_database == Some(true) {
+            return Err(OP.bad_request(
+                "sideBySide puts nothing live: it cannot be combined with promoteDatabase",
+            ));
+        }
+        if side_by_side && drill {
+            return Err(OP.bad_request("a drill is already side by side: drop sideBySide"));
+        }
         if request.files == Some(false) && request.database == Some(false) {
             return Err(OP.bad_request("nothing to restore: files and database are both false"));
         }
@@ -380,7 +426,17 @@ impl RestoreService {
                 format!("backup {} holds no file-system recovery point", backup_id),
             ));
         }
-        let promote_database = request.promote_database.unwrap_or(false);
+        // Files and database restored together go live together, or neither does: the site
+        // must never serve restored files with the database they were not backed up with.
+        let live = !drill && !side_by_side;
+        if live && want_files && want_database && request.promote_database == Some(false) {
+            return Err(OP.bad_request(
+                "files and database restored together go live together: promoteDatabase \
+                 false would serve the restored files with the current database; use \
+                 sideBySide to put neither live, or database: false for the files alone",
+            ));
+        }
+        let promote_database = request.promote_database.unwrap_or(live && want_database);
         if promote_database && !want_database {
             return Err(Error::new(
                 ErrorKind::BackupNotFound,
@@ -403,7 +459,7 @@ impl RestoreService {
             operation: OP,
         };
         let overrides = request.resources.clone().unwrap_or_default();
-        let resources = if drill {
+        let mut resources = if drill {
             // The scratch tenant has no resources: its directory is made beside the source
             // tenant's, on the same file system; it has no service and no database of its own.
             let mut resources = resolver.resolve(&source, &overrides).await?;
@@ -415,6 +471,13 @@ impl RestoreService {
             resolver.resolve(&target, &overrides).await?
         };
 
+        // A side-by-side restore serves nothing: no service to redeploy, files beside the
+        // tenant's directory.
+        let files_into = (side_by_side && want_files)
+            .then(|| super::request::side_by_side_directory(&target, execution_id));
+        if side_by_side {
+            resources.service = None;
+        }
         let files = match (want_files, efs_point) {
             (true, Some(point)) => Some(
                 self.efs_source(point, &source, &resources.file_system)
@@ -469,6 +532,15 @@ impl RestoreService {
                 ))
                 .unwrap_or_default()
         );
+        let goes_live = goes_live(
+            &target,
+            files.as_ref(),
+            database.as_ref(),
+            files_into.as_deref(),
+            promote_database,
+            drill,
+        );
+        let summary = format!("{summary}; {goes_live}");
         Ok(RestorePlan {
             tenant_id: target,
             source_tenant_id: source,
@@ -479,6 +551,10 @@ impl RestoreService {
             service: resources.service,
             current_database: resources.database,
             promote_database,
+            side_by_side,
+            files_into,
+            live,
+            goes_live,
             drill,
             point_in_time: located.point_in_time,
             used: located.used,

@@ -3,13 +3,16 @@
 
 #[cfg(feature = "sdk-efs")]
 pub mod access_points;
+pub mod endpoint;
 pub mod lifecycle;
 #[cfg(feature = "sdk-tagging")]
 pub mod list;
 #[cfg(all(
     feature = "sdk-efs",
     feature = "sdk-tagging",
-    feature = "sdk-eventbridge"
+    feature = "sdk-eventbridge",
+    feature = "sdk-rds",
+    feature = "sdk-ssm"
 ))]
 pub mod onboarding;
 #[cfg(all(feature = "sdk-efs", feature = "sdk-tagging"))]

@@ -1,6 +1,8 @@
 //! `onboard-tenant`: a `TenantCreated` gets the tenant its EFS access point, exactly as the
 //! platform's design gives it (root `/<tenant-id>`, owner 33:33, 0755, POSIX user 33:33,
-//! tags), its database and service tagged, then a `TenantStorageReady` event.
+//! tags), its database and service tagged, its database endpoint setting created (the one
+//! place its site reads the endpoint from: [`super::endpoint`]), then a `TenantStorageReady`
+//! event.
 
 use aws_config::SdkConfig;
 use aws_sdk_efs::types::{AccessPointDescription, CreationInfo, PosixUser, RootDirectory, Tag};
@@ -9,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::access_points::AccessPoints;
+use super::endpoint::{self, EndpointSetting};
 use super::lifecycle::{parse_event, TenantEvent};
 use crate::config::{Config, ConfigError};
 use crate::error::{Error, ErrorKind, Operation};
@@ -36,6 +39,9 @@ pub struct StorageReady {
     pub tagged_resources: Vec<String>,
     /// The tenant's ECS task-definition volume, ready to use (seed 000 section 4.4).
     pub efs_volume_configuration: EfsVolumeConfiguration,
+    /// The tenant's database endpoint parameter and the container secret reading it; absent
+    /// when the event names no database.
+    pub database_endpoint: Option<EndpointSetting>,
     pub event_id: String,
 }
 
@@ -89,6 +95,9 @@ pub struct Onboarding {
     pub access_points: AccessPoints,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub events: aws_sdk_eventbridge::Client,
+    /// The tenant database's endpoint, read for its endpoint setting.
+    pub rds: aws_sdk_rds::Client,
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl Service for Onboarding {
@@ -101,6 +110,8 @@ impl Service for Onboarding {
             access_points: AccessPoints::build(sdk, lookup)?,
             tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
+            rds: aws_sdk_rds::Client::new(sdk),
+            ssm: aws_sdk_ssm::Client::new(sdk),
         })
     }
 }
@@ -153,9 +164,11 @@ impl Onboarding {
             root_directory: tenant.root_path(),
             created,
             tagged_resources: event.resources.clone(),
+            database_endpoint: None,
             event_id: String::new(),
         };
         self.tag_resources(tenant, &event.resources).await?;
+        ready.database_endpoint = self.endpoint_setting(tenant, &event.resources).await?;
         #[cfg(feature = "sdk-dynamodb")]
         self.access_points
             .record_life(tenant, &access_point)
@@ -171,6 +184,38 @@ impl Onboarding {
         .await?;
         tracing::info!(tenant = %tenant, access_point = id, created, "tenant storage ready");
         Ok(ready)
+    }
+
+    /// Creates the tenant's database endpoint parameter from the database among `arns`,
+    /// unless it exists: a repeated event, or a restore that has since put another database
+    /// live, must not move the site back.
+    async fn endpoint_setting(
+        &self,
+        tenant: &TenantId,
+        arns: &[String],
+    ) -> Result<Option<EndpointSetting>, Error> {
+        let Some(database) = arns.iter().find(|a| crate::aws::database_kind(a).is_some()) else {
+            return Ok(None);
+        };
+        let name = endpoint::parameter_name(&self.config.environment, tenant.as_str());
+        let current = endpoint::endpoint_of(&self.rds, OP, database).await?;
+        let created = endpoint::write(
+            &self.ssm,
+            OP,
+            &name,
+            &current,
+            &format!("Database endpoint of tenant {tenant} (host:port), read by its site"),
+            false,
+        )
+        .await?;
+        let value = if created {
+            current
+        } else {
+            endpoint::read(&self.ssm, OP, &name)
+                .await?
+                .unwrap_or(current)
+        };
+        Ok(Some(EndpointSetting::new(database, name, value, created)))
     }
 
     /// Refuses `arns` when any already carries another tenant's id.

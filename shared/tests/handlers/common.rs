@@ -146,7 +146,7 @@ impl Mocks {
                 catalog,
                 database: DatabaseService {
                     config: config.clone(),
-                    rds,
+                    rds: rds.clone(),
                     ssm: mocked!(aws_sdk_ssm, self.ssm),
                     clock,
                 },
@@ -165,6 +165,8 @@ impl Mocks {
                 },
                 tagging: tagging.clone(),
                 events: events.clone(),
+                rds: rds.clone(),
+                ssm: mocked!(aws_sdk_ssm, self.ssm),
             },
             access_points,
             fleet: Fleet {

@@ -425,11 +425,47 @@ fn recording_put(sent: &Sent<PutParameterInput>) -> Rule {
     })
 }
 
+/// ModifyDBInstance and ModifyDBCluster, recorded: what a promotion protects.
+fn protecting(
+    instances: &Sent<aws_sdk_rds::operation::modify_db_instance::ModifyDbInstanceInput>,
+    clusters: &Sent<ModifyDbClusterInput>,
+) -> Vec<Rule> {
+    use aws_sdk_rds::operation::modify_db_instance::ModifyDbInstanceOutput;
+    let (i, c) = (instances.clone(), clusters.clone());
+    vec![
+        mock!(aws_sdk_rds::Client::modify_db_instance).then_compute_output(move |r| {
+            i.push(r);
+            ModifyDbInstanceOutput::builder().build()
+        }),
+        mock!(aws_sdk_rds::Client::modify_db_cluster).then_compute_output(move |r| {
+            c.push(r);
+            ModifyDbClusterOutput::builder().build()
+        }),
+    ]
+}
+
+/// RemoveTagsFromResource, recorded as (resource, keys).
+fn untagging(sent: &Sent<(String, Vec<String>)>) -> Rule {
+    use aws_sdk_rds::operation::remove_tags_from_resource::RemoveTagsFromResourceOutput;
+    let sent = sent.clone();
+    mock!(aws_sdk_rds::Client::remove_tags_from_resource).then_compute_output(move |r| {
+        sent.push(&(
+            r.resource_name().unwrap_or_default().to_owned(),
+            r.tag_keys().to_vec(),
+        ));
+        RemoveTagsFromResourceOutput::builder().build()
+    })
+}
+
 #[tokio::test]
 async fn promotion_points_the_tenants_parameter_at_the_restored_database() {
     let mut mocks = Mocks::new();
     let tags = Sent::default();
+    let untagged = Sent::default();
+    let (modified, modified_clusters) = (Sent::default(), Sent::default());
     mocks.rds.push(tagging(&tags));
+    mocks.rds.push(untagging(&untagged));
+    mocks.rds.extend(protecting(&modified, &modified_clusters));
     mocks.rds.push(instances(RESTORED_DB, "available", None));
     mocks
         .ssm
@@ -455,9 +491,9 @@ async fn promotion_points_the_tenants_parameter_at_the_restored_database() {
     assert_eq!(put.name(), Some(PARAMETER));
     assert_eq!(put.value(), Some(endpoint));
     assert_eq!(put.overwrite(), Some(true));
-    // Only the restored database is tagged; the previous one is never touched.
+    // The restored database becomes the tenant's: tagged first, then protected.
     let sent = tags_sent(&tags);
-    assert_eq!(sent.len(), 1);
+    assert_eq!(sent.len(), 2);
     assert_eq!(sent[0].0, RESTORED_DB_ARN);
     assert!(sent[0]
         .1
@@ -465,6 +501,31 @@ async fn promotion_points_the_tenants_parameter_at_the_restored_database() {
     assert!(sent[0]
         .1
         .contains(&("bbws:promoted-at".into(), "20260921T141320Z".into())));
+    let protect = &modified.all()[0];
+    assert_eq!(protect.db_instance_identifier(), Some(RESTORED_DB));
+    assert_eq!(protect.deletion_protection(), Some(true));
+    assert_eq!(protect.copy_tags_to_snapshot(), Some(true));
+    assert!(modified_clusters.all().is_empty());
+    assert!(promotion.deletion_protection);
+    // The previous database is marked superseded and loses only its tenant tag.
+    assert_eq!(sent[1].0, DB_ARN);
+    for pair in [
+        ("bbws:superseded-tenant-id", "tenant-1"),
+        ("bbws:superseded-by", RESTORED_DB),
+        ("bbws:superseded-at", "20260921T141320Z"),
+    ] {
+        assert!(
+            sent[1].1.contains(&(pair.0.into(), pair.1.into())),
+            "{pair:?}"
+        );
+    }
+    assert_eq!(
+        untagged.all(),
+        [(DB_ARN.to_owned(), vec!["bbws:tenant-id".to_owned()])]
+    );
+    let superseded = promotion.superseded.unwrap();
+    assert_eq!(superseded.resources, [DB_ARN]);
+    assert_eq!(superseded.superseded_by, RESTORED_DB);
 }
 
 /// Promotes a restored Aurora cluster while the tenant's parameter holds `current`;
@@ -472,7 +533,29 @@ async fn promotion_points_the_tenants_parameter_at_the_restored_database() {
 async fn promote_cluster(current: Option<&'static str>) -> (Value, Vec<PutParameterInput>) {
     let mut mocks = Mocks::new();
     mocks.rds.push(tagging(&Sent::default()));
+    mocks.rds.push(untagging(&Sent::default()));
+    mocks
+        .rds
+        .extend(protecting(&Sent::default(), &Sent::default()));
     mocks.rds.push(cluster(&[WRITER], true));
+    mocks.rds.push(
+        mock!(aws_sdk_rds::Client::describe_db_clusters)
+            .match_requests(|r| r.db_cluster_identifier() == Some("tenant-1"))
+            .then_output(|| {
+                DescribeDbClustersOutput::builder()
+                    .db_clusters(
+                        DbCluster::builder()
+                            .db_cluster_identifier("tenant-1")
+                            .db_cluster_members(
+                                DbClusterMember::builder()
+                                    .db_instance_identifier("tenant-1-writer")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            }),
+    );
     mocks.ssm.push(parameter(current));
     let puts = Sent::default();
     mocks.ssm.push(recording_put(&puts));
@@ -495,6 +578,14 @@ async fn promoting_again_leaves_the_parameter_as_it_is() {
 async fn a_first_promotion_creates_the_parameter_with_the_clusters_endpoint() {
     let (out, puts) = promote_cluster(None).await;
     assert_eq!(out["previousEndpoint"], Value::Null);
+    // The previous cluster and its member instance are superseded.
+    assert_eq!(
+        out["superseded"]["resources"],
+        json!([
+            "arn:aws:rds:af-south-1:123456789012:cluster:tenant-1",
+            "arn:aws:rds:af-south-1:123456789012:db:tenant-1-writer"
+        ])
+    );
     assert_eq!(
         puts[0].value(),
         Some(CLUSTER_ENDPOINT),

@@ -35,6 +35,7 @@ fn request(tenant: &str, source: &str) -> Placement {
         source_tenant_id: TenantId::parse(source).unwrap(),
         restore_job_id: "restore-1".into(),
         restore_started: "20261125T120000Z".into(),
+        into: None,
     }
 }
 
@@ -257,4 +258,41 @@ fn finishes_a_promotion_interrupted_between_the_two_renames() {
         fs::read(kept.join("wp-content/index.php")).unwrap(),
         b"damaged"
     );
+}
+
+#[test]
+fn a_side_by_side_restore_puts_the_files_beside_and_touches_nothing_of_the_tenants() {
+    let mount = mount();
+    scene(&mount);
+    let request = Placement {
+        into: Some("/.bbws-side-by-side/tenant-1/abcd1234".into()),
+        ..request("tenant-1", "tenant-1")
+    };
+    let outcome = put_in_place(&mount, &request).unwrap();
+    let beside = mount.join(".bbws-side-by-side/tenant-1/abcd1234");
+    assert_eq!(outcome.put_in_place, beside.display().to_string());
+    assert_eq!(outcome.kept_aside, None);
+    assert_eq!(outcome.files, 2);
+    assert_eq!(
+        fs::read(beside.join("wp-content/index.php")).unwrap(),
+        b"<?php // original"
+    );
+    // The live site is exactly as it was, and nothing was kept aside.
+    assert_eq!(
+        fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
+        b"damaged"
+    );
+    assert!(mount
+        .join("tenant-1/wp-content/new-since-backup.txt")
+        .exists());
+    assert!(!mount.join(KEPT_DIR).exists());
+    // A retried step finds the work done.
+    assert!(put_in_place(&mount, &request).unwrap().already_promoted);
+    // A path that climbs out of the root is refused.
+    let climbing = Placement {
+        into: Some("/../elsewhere".into()),
+        ..request.clone()
+    };
+    assert!(put_in_place(&mount, &climbing).is_err());
+    fs::remove_dir_all(&mount).unwrap();
 }

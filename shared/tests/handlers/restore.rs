@@ -769,6 +769,75 @@ async fn promotion_is_planned_naming_the_tenants_current_database() {
     assert_eq!(err.name(), "BackupNotFound", "{err}");
 }
 
+#[tokio::test]
+async fn files_and_database_go_live_together_by_default_or_neither_side_by_side() {
+    let planned = |request: Value| async move {
+        let mut mocks = Mocks::new();
+        tenant_resources(&mut mocks, "/tenant-1");
+        vault(&mut mocks, owned_pair());
+        plan(&mocks.deps(), request).await
+    };
+    // By default both are restored, and both go live.
+    let live = planned(json!({"tenantId": "tenant-1", "backupId": BACKUP}))
+        .await
+        .unwrap();
+    assert!(live.promote_database && live.live && !live.side_by_side);
+    assert!(live.files_into.is_none() && live.service.is_some());
+    assert!(
+        live.goes_live
+            .starts_with("goes live: the files in /tenant-1")
+            && live.goes_live.contains("and the database as r-tenant-1-"),
+        "{}",
+        live.goes_live
+    );
+    assert!(live.summary.ends_with(&live.goes_live));
+
+    // Restored files with the database they were not backed up with: refused.
+    let err =
+        planned(json!({"tenantId": "tenant-1", "backupId": BACKUP, "promoteDatabase": false}))
+            .await
+            .unwrap_err();
+    assert_eq!(err.name(), "InvalidRestoreTarget", "{err}");
+    assert!(err.to_string().contains("go live together"), "{err}");
+
+    // Side by side: nothing live, the files beside the tenant's, no service to redeploy.
+    let beside = planned(json!({"tenantId": "tenant-1", "backupId": BACKUP, "sideBySide": true}))
+        .await
+        .unwrap();
+    assert!(!beside.promote_database && !beside.live && beside.side_by_side);
+    let into = beside.files_into.clone().unwrap();
+    assert!(into.starts_with("/.bbws-side-by-side/tenant-1/"), "{into}");
+    assert!(beside.service.is_none());
+    assert!(beside.database.is_some());
+    assert!(
+        beside
+            .goes_live
+            .starts_with("nothing goes live: the files go to /.bbws-side-by-side/")
+            && beside
+                .goes_live
+                .contains("the database is restored to new r-tenant-1-"),
+        "{}",
+        beside.goes_live
+    );
+    let err = planned(
+        json!({"tenantId": "tenant-1", "backupId": BACKUP, "sideBySide": true,
+                             "promoteDatabase": true}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "InvalidRestoreTarget", "{err}");
+
+    // The files alone go live; the database is said to be left as it is.
+    let files = planned(json!({"tenantId": "tenant-1", "backupId": BACKUP, "database": false}))
+        .await
+        .unwrap();
+    assert!(!files.promote_database && files.live);
+    assert_eq!(
+        files.goes_live,
+        "goes live: the files in /tenant-1 (the current ones kept aside); the database is left as it is"
+    );
+}
+
 const CLUSTER_ARN: &str = "arn:aws:rds:af-south-1:123456789012:cluster:tenant-1";
 const RP_CLUSTER: &str =
     "arn:aws:rds:af-south-1:123456789012:cluster-snapshot:awsbackup:job-cluster-1";
@@ -1011,7 +1080,7 @@ async fn in_the_dr_region_each_point_is_restored_from_its_completed_dr_copy() {
     assert_eq!(db.copy_of.as_deref(), Some(RP_DB));
     assert!(
         plan.summary
-            .ends_with("from the DR copies in vault bbws-dr-vault"),
+            .contains("from the DR copies in vault bbws-dr-vault; goes live: the files"),
         "{}",
         plan.summary
     );

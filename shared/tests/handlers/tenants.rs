@@ -384,6 +384,8 @@ async fn onboarding_tags_the_tenants_database_and_service() {
         (DB_ARN, &[("bbws:tenant-id", "tenant-1")]),
         (SERVICE_ARN, &[]),
     ]));
+    mocks.rds.push(db_instance_endpoint());
+    mocks.ssm.push(put_parameter(&Sent::default(), true));
     let deps = deps(&mocks);
     let mut event = tenant_created("tenant-1");
     event["detail"]["databaseArn"] = json!(DB_ARN);
@@ -524,4 +526,139 @@ async fn offboarding_leaves_the_ended_life_on_the_newest_points() {
         assert_eq!(life.onboarded_at, NOW - 86_400);
         assert_eq!(life.offboarded_at, Some(NOW));
     }
+}
+
+const ENDPOINT_PARAMETER: &str = "/bbws/dev/tenants/tenant-1/database-endpoint";
+
+/// tenant-1's RDS instance, with its endpoint.
+fn db_instance_endpoint() -> Rule {
+    use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+    use aws_sdk_rds::types::{DbInstance, Endpoint};
+    mock!(aws_sdk_rds::Client::describe_db_instances)
+        .match_requests(|r| r.db_instance_identifier() == Some("tenant-1"))
+        .then_output(|| {
+            DescribeDbInstancesOutput::builder()
+                .db_instances(
+                    DbInstance::builder()
+                        .db_instance_identifier("tenant-1")
+                        .endpoint(
+                            Endpoint::builder()
+                                .address("tenant-1.abc.af-south-1.rds.amazonaws.com")
+                                .port(3306)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        })
+}
+
+/// PutParameter: made (`new`), or refused as ParameterAlreadyExists.
+fn put_parameter(
+    sent: &Sent<aws_sdk_ssm::operation::put_parameter::PutParameterInput>,
+    new: bool,
+) -> Rule {
+    use aws_sdk_ssm::operation::put_parameter::{PutParameterError, PutParameterOutput};
+    use aws_sdk_ssm::types::error::ParameterAlreadyExists;
+    let sent = sent.clone();
+    if new {
+        mock!(aws_sdk_ssm::Client::put_parameter).then_compute_output(move |r| {
+            sent.push(r);
+            PutParameterOutput::builder().version(1).build()
+        })
+    } else {
+        mock!(aws_sdk_ssm::Client::put_parameter).then_compute_response(move |r| {
+            sent.push(r);
+            aws_smithy_mocks::MockResponse::Error(PutParameterError::ParameterAlreadyExists(
+                ParameterAlreadyExists::builder().build(),
+            ))
+        })
+    }
+}
+
+#[tokio::test]
+async fn onboarding_creates_the_database_endpoint_setting_and_never_overwrites_it() {
+    use aws_sdk_ssm::operation::get_parameter::GetParameterOutput;
+    use aws_sdk_ssm::types::Parameter;
+    let sent = Sent::default();
+    let mut mocks = Mocks::new();
+    mocks.efs.extend(efs(Arc::default(), &Sent::default()));
+    mocks.events.push(events(&Sent::default()));
+    mocks.tagging.push(tagged_with(&[(DB_ARN, &[])]));
+    mocks.tagging.push(
+        mock!(aws_sdk_resourcegroupstagging::Client::tag_resources).then_output(|| {
+            aws_sdk_resourcegroupstagging::operation::tag_resources::TagResourcesOutput::builder()
+                .build()
+        }),
+    );
+    mocks.rds.push(db_instance_endpoint());
+    mocks.ssm.push(put_parameter(&sent, true));
+    let mut event = tenant_created("tenant-1");
+    event["detail"]["databaseArn"] = json!(DB_ARN);
+    let out = onboard_tenant(
+        LambdaEvent::new(event.clone(), Context::default()),
+        &deps(&mocks),
+    )
+    .await
+    .unwrap();
+    let setting = &out["databaseEndpoint"];
+    assert_eq!(setting["parameter"], ENDPOINT_PARAMETER);
+    assert_eq!(
+        setting["endpoint"],
+        "tenant-1.abc.af-south-1.rds.amazonaws.com:3306"
+    );
+    assert_eq!(setting["created"], true);
+    let arn = format!("arn:aws:ssm:af-south-1:123456789012:parameter{ENDPOINT_PARAMETER}");
+    assert_eq!(setting["parameterArn"], json!(arn));
+    assert_eq!(
+        setting["containerSecret"],
+        json!({"name": "WORDPRESS_DB_HOST", "valueFrom": arn})
+    );
+    let request = &sent.all()[0];
+    assert_eq!(request.name(), Some(ENDPOINT_PARAMETER));
+    assert_eq!(
+        request.value(),
+        Some("tenant-1.abc.af-south-1.rds.amazonaws.com:3306")
+    );
+    assert_eq!(request.overwrite(), Some(false), "never overwritten");
+
+    // Delivered again after a restore put another database live: the parameter is kept.
+    let mut mocks2 = Mocks::new();
+    mocks2.efs.extend(efs(Arc::default(), &Sent::default()));
+    mocks2.events.push(events(&Sent::default()));
+    mocks2
+        .tagging
+        .push(tagged_with(&[(DB_ARN, &[("bbws:tenant-id", "tenant-1")])]));
+    mocks2.tagging.push(
+        mock!(aws_sdk_resourcegroupstagging::Client::tag_resources).then_output(|| {
+            aws_sdk_resourcegroupstagging::operation::tag_resources::TagResourcesOutput::builder()
+                .build()
+        }),
+    );
+    mocks2.rds.push(db_instance_endpoint());
+    let refused = Sent::default();
+    mocks2.ssm.push(put_parameter(&refused, false));
+    mocks2.ssm.push(
+        mock!(aws_sdk_ssm::Client::get_parameter)
+            .match_requests(|r| r.name() == Some(ENDPOINT_PARAMETER))
+            .then_output(|| {
+                GetParameterOutput::builder()
+                    .parameter(
+                        Parameter::builder()
+                            .name(ENDPOINT_PARAMETER)
+                            .value("r-tenant-1-abcd.abc.af-south-1.rds.amazonaws.com:3306")
+                            .build(),
+                    )
+                    .build()
+            }),
+    );
+    let out = onboard_tenant(LambdaEvent::new(event, Context::default()), &deps(&mocks2))
+        .await
+        .unwrap();
+    assert_eq!(out["databaseEndpoint"]["created"], false);
+    assert_eq!(
+        out["databaseEndpoint"]["endpoint"],
+        "r-tenant-1-abcd.abc.af-south-1.rds.amazonaws.com:3306"
+    );
+    assert_eq!(refused.all().len(), 1);
 }
