@@ -39,6 +39,10 @@ pub struct StorageReady {
     pub tagged_resources: Vec<String>,
     /// The tenant's ECS task-definition volume, ready to use (seed 000 section 4.4).
     pub efs_volume_configuration: EfsVolumeConfiguration,
+    /// Resources the event names that a restore has superseded (`bbws:superseded-tenant-id`):
+    /// left as they are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded_resources: Vec<String>,
     /// The tenant's database endpoint parameter and the container secret reading it; absent
     /// when the event names no database.
     pub database_endpoint: Option<EndpointSetting>,
@@ -130,7 +134,15 @@ impl Onboarding {
         let fs = self.access_points.file_system_id()?.to_owned();
         // Before anything is made or tagged: a database or service that is already another
         // tenant's is refused (a forged or mistaken event must not re-assign it).
-        self.refuse_others(tenant, &event.resources).await?;
+        let superseded = self.refuse_others(tenant, &event.resources).await?;
+        // A database a restore has superseded stays superseded: a re-delivered event that
+        // still names it neither tags it nor makes it the site's database again.
+        let resources: Vec<String> = event
+            .resources
+            .iter()
+            .filter(|r| !superseded.contains(r))
+            .cloned()
+            .collect();
         let (access_point, created) = match self.access_points.find(tenant).await? {
             Some(existing) => (existing, false),
             None => match self.create(tenant, &fs).await? {
@@ -163,12 +175,13 @@ impl Onboarding {
             access_point_arn: arn.to_owned(),
             root_directory: tenant.root_path(),
             created,
-            tagged_resources: event.resources.clone(),
+            tagged_resources: resources.clone(),
+            superseded_resources: superseded,
             database_endpoint: None,
             event_id: String::new(),
         };
-        self.tag_resources(tenant, &event.resources).await?;
-        ready.database_endpoint = self.endpoint_setting(tenant, &event.resources).await?;
+        self.tag_resources(tenant, &resources).await?;
+        ready.database_endpoint = self.endpoint_setting(tenant, &resources).await?;
         #[cfg(feature = "sdk-dynamodb")]
         self.access_points
             .record_life(tenant, &access_point)
@@ -218,10 +231,16 @@ impl Onboarding {
         Ok(Some(EndpointSetting::new(database, name, value, created)))
     }
 
-    /// Refuses `arns` when any already carries another tenant's id.
-    async fn refuse_others(&self, tenant: &TenantId, arns: &[String]) -> Result<(), Error> {
+    /// Refuses `arns` when any already carries another tenant's id; returns those a restore
+    /// has superseded for this tenant.
+    async fn refuse_others(
+        &self,
+        tenant: &TenantId,
+        arns: &[String],
+    ) -> Result<Vec<String>, Error> {
+        let mut superseded = Vec::new();
         if arns.is_empty() {
-            return Ok(());
+            return Ok(superseded);
         }
         let pages = self
             .tagging
@@ -238,6 +257,15 @@ impl Onboarding {
                 .iter()
                 .find(|t| t.key() == tags::TENANT_ID)
                 .map(|t| t.value());
+            let was = mapping
+                .tags()
+                .iter()
+                .find(|t| t.key() == tags::SUPERSEDED_TENANT_ID)
+                .map(|t| t.value());
+            if was == Some(tenant.as_str()) && owner.is_none() {
+                superseded.extend(mapping.resource_arn().map(str::to_owned));
+                continue;
+            }
             if let Some(owner) = owner.filter(|o| *o != tenant.as_str()) {
                 return Err(Error::new(
                     ErrorKind::InvalidTenant,
@@ -250,7 +278,7 @@ impl Onboarding {
                 ));
             }
         }
-        Ok(())
+        Ok(superseded)
     }
 
     /// Tags `arns` with the tenant id (tagging an already tagged resource changes nothing).

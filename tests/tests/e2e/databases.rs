@@ -63,7 +63,8 @@ async fn a_promoted_database_restore_points_the_tenant_at_the_restored_database(
     );
     assert_eq!(promotion["endpoint"], value.as_str());
 
-    // The restored database is the tenant's now; the previous one is exactly as it was.
+    // The restored database is the tenant's now, protected as the tenant stack's is; the
+    // previous one only lost its tenant tag to the superseded tags.
     let tags = stack.rds_tags(&restored_arn).await;
     assert_eq!(
         tags.get("bbws:tenant-id").map(String::as_str),
@@ -71,11 +72,24 @@ async fn a_promoted_database_restore_points_the_tenant_at_the_restored_database(
     );
     assert_eq!(tags.get("bbws:restored-from"), Some(&backup_id));
     assert!(tags.contains_key("bbws:promoted-at"), "{tags:?}");
-    assert_eq!(
-        stack.rds_tags(&old_db).await,
-        old_tags,
-        "the previous database is untouched"
-    );
+    let protected = stack
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(restored_id)
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .deletion_protection();
+    assert_eq!(protected, Some(true), "deletion protection on");
+    let mut expected = old_tags.clone();
+    expected.remove("bbws:tenant-id");
+    expected.insert("bbws:superseded-tenant-id".into(), "e2e-promote".into());
+    expected.insert("bbws:superseded-by".into(), restored_id.to_owned());
+    let now_old = stack.rds_tags(&old_db).await;
+    let at = now_old.get("bbws:superseded-at").cloned().expect("dated");
+    expected.insert("bbws:superseded-at".into(), at);
+    assert_eq!(now_old, expected, "only the tenant tag moved");
 
     // The next backup of the tenant backs up the promoted database, not the previous one.
     let before_on_old = stack.jobs_on(&old_db).await.len();
@@ -112,7 +126,15 @@ async fn an_aurora_restore_gets_a_serverless_instance_beside_the_tenants_cluster
     assert_eq!(code, 0, "{out}");
     assert_eq!(snapshot(dir), before);
     let result = &out["output"];
-    assert_eq!(result["databasePromotion"]["skipped"], true);
+    // The database went live with the files, by default.
+    assert_eq!(
+        result["databasePromotion"]["superseded"]["resources"],
+        serde_json::json!([
+            cluster_arn.as_str(),
+            cluster_arn.replace(":cluster:e2e-aurora", ":db:e2e-aurora-1")
+        ]),
+        "{result}"
+    );
     let watched = &result["database"]["jobs"][0];
     assert_eq!(watched["kind"], "database", "{result}");
     assert_eq!(watched["state"], "COMPLETED");
@@ -154,9 +176,16 @@ async fn an_aurora_restore_gets_a_serverless_instance_beside_the_tenants_cluster
     assert_eq!(members, [instance_id]);
     let tags = stack.rds_tags(cluster_created).await;
     assert_eq!(tags.get("bbws:restored-from"), Some(&backup_id));
-    assert!(
-        !tags.contains_key("bbws:tenant-id"),
-        "not promoted: not the tenant's database"
+    assert_eq!(
+        tags.get("bbws:tenant-id").map(String::as_str),
+        Some("e2e-aurora"),
+        "promoted: the tenant's database now"
+    );
+    let own_tags = stack.rds_tags(&cluster_arn).await;
+    assert!(!own_tags.contains_key("bbws:tenant-id"), "{own_tags:?}");
+    assert_eq!(
+        own_tags.get("bbws:superseded-by").map(String::as_str),
+        Some(restored_cluster)
     );
 
     // The tenant's own cluster keeps its one instance.
