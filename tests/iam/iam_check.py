@@ -459,11 +459,13 @@ def _rds(op, p, region):
         return [(f"rds:{op}", cluster(p["DBClusterIdentifier"]) if "DBClusterIdentifier" in p else "*", {})]
     if op == "ModifyDBCluster":
         return [(f"rds:{op}", cluster(p["DBClusterIdentifier"]), {})]
+    if op == "ModifyDBInstance":
+        return [(f"rds:{op}", db(p["DBInstanceIdentifier"]), {})]
     if op == "DeleteDBInstance":
         return [(f"rds:{op}", db(p["DBInstanceIdentifier"]), {})]
     if op == "DeleteDBCluster":
         return [(f"rds:{op}", cluster(p["DBClusterIdentifier"]), {})]
-    if op in ("AddTagsToResource", "ListTagsForResource"):
+    if op in ("AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource"):
         return [(f"rds:{op}", p["ResourceName"], {})]
     if op == "CreateDBInstance":
         out = [(f"rds:{op}", db(p["DBInstanceIdentifier"]), {})]
