@@ -104,6 +104,24 @@ async fn an_aurora_restore_gets_a_serverless_instance_beside_the_tenants_cluster
     let tenant = stack.seed_aurora_tenant("e2e-aurora");
     let cluster_arn = tenant.database_arn;
     assert!(cluster_arn.contains(":cluster:"), "{cluster_arn}");
+    // Onboarding names the cluster: its writer endpoint becomes the site's setting.
+    let mut created = crate::stack::tenant_created("e2e-aurora");
+    created["detail"]["databaseArn"] = cluster_arn.as_str().into();
+    let (error, onboarded) = stack.invoke("onboard-tenant", &created).await;
+    assert_eq!(error, None, "{onboarded}");
+    let own = stack
+        .rds
+        .describe_db_clusters()
+        .db_cluster_identifier("e2e-aurora")
+        .send()
+        .await
+        .unwrap()
+        .db_clusters()[0]
+        .clone();
+    assert_eq!(
+        onboarded["databaseEndpoint"]["endpoint"],
+        format!("{}:{}", own.endpoint().unwrap(), own.port().unwrap()).as_str()
+    );
     let dir = &tenant.directory;
     let before = snapshot(dir);
     let backup_id = stack.backed_up("e2e-aurora", &[]);
@@ -174,6 +192,25 @@ async fn an_aurora_restore_gets_a_serverless_instance_beside_the_tenants_cluster
         .filter_map(|m| m.db_instance_identifier())
         .collect();
     assert_eq!(members, [instance_id]);
+    // The site's setting now names the restored cluster's writer endpoint.
+    let parameter = stack
+        .ssm
+        .get_parameter()
+        .name("/bbws/dev/tenants/e2e-aurora/database-endpoint")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        parameter.parameter().and_then(|p| p.value()),
+        Some(
+            format!(
+                "{}:{}",
+                cluster.endpoint().unwrap(),
+                cluster.port().unwrap()
+            )
+            .as_str()
+        )
+    );
     let tags = stack.rds_tags(cluster_created).await;
     assert_eq!(tags.get("bbws:restored-from"), Some(&backup_id));
     assert_eq!(
