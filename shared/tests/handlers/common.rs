@@ -165,6 +165,8 @@ impl Mocks {
                 },
                 tagging: tagging.clone(),
                 events: events.clone(),
+                // No file system: every tenant's directory is absent, so empty.
+                mount: std::path::PathBuf::from("/nonexistent/bbws-efs"),
             },
             access_points,
             fleet: Fleet {
