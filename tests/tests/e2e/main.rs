@@ -20,5 +20,6 @@ mod lost_answers;
 mod media;
 mod plans;
 mod restore;
+mod site;
 mod sync;
 mod tenants;
