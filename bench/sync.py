@@ -117,17 +117,17 @@ def main():
         many = seed("bench-sync-many")
         block = bytes(range(256)) * 4  # 1 KiB
         for i in range(small):
-            d = many / "wp-content" / "uploads" / "bench" / f"{i // 100:03d}"
+            d = many / "uploads" / "bench" / f"{i // 100:03d}"
             d.mkdir(parents=True, exist_ok=True)
             (d / f"file-{i:05d}.txt").write_bytes(block[: 1000 + i % 24])
-        many_files = sum(1 for p in (many / "wp-content").rglob("*") if p.is_file())
+        many_files = sum(1 for p in many.rglob("*") if p.is_file())
         one = seed("bench-sync-large")
-        big = one / "wp-content" / "uploads" / "2026" / "11" / "film.mp4"
+        big = one / "uploads" / "2026" / "11" / "film.mp4"
         with big.open("wb") as f:
             chunk = os.urandom(1024 * 1024)
             for _ in range(large_mb):
                 f.write(chunk)
-        one_files = sum(1 for p in (one / "wp-content").rglob("*") if p.is_file())
+        one_files = sum(1 for p in one.rglob("*") if p.is_file())
         print(f"seeded {many_files} files and {one_files} files (one of {large_mb} MB)", file=sys.stderr)
         results.append(sync(f"{small} small files, first sync", "bench-sync-many", many_files))
         results.append(sync(f"{small} small files, unchanged", "bench-sync-many", many_files))

@@ -39,9 +39,9 @@ echo "== bbws backups --tenant $TENANT"
 bbws backups --tenant "$TENANT"
 
 echo "== damaging the tenant's files"
-echo "<?php echo 'defaced';" > "$DIR/wp-content/index.php"
-rm -f "$DIR/wp-content/uploads/2026/11/logo.bin"
-echo "<?php eval(\$_GET['x']);" > "$DIR/wp-content/malware.php"
+echo "<?php echo 'defaced';" > "$DIR/index.php"
+rm -f "$DIR/uploads/2026/11/logo.bin"
+echo "<?php eval(\$_GET['x']);" > "$DIR/malware.php"
 find "$DIR" -type f | sed "s|$DIR/||" | sort
 
 echo "== bbws restore --tenant $TENANT --backup $BACKUP_ID"

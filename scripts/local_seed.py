@@ -231,10 +231,11 @@ def media():
 def content():
     """The content bucket as template.yaml declares it (SSE-KMS with its own key, versioning,
     public access blocked, the lifecycle rule), made in moto; the sync writes each tenant's
-    wp-content under <tenant>/wp-content/. The bucket policy denying requests without TLS
-    is checked here but not put: moto enforces a bucket policy's statements without their
-    conditions ("Conditions are not taken into account", moto's S3Backend.put_bucket_policy),
-    so on the local stack's plain HTTP the Deny would refuse every request. Returns the
+    wp-content (its directory /<tenant>) under <tenant>/wp-content/. The bucket policy
+    denying requests without TLS is checked here but not put: moto enforces a bucket
+    policy's statements without their conditions ("Conditions are not taken into account",
+    moto's S3Backend.put_bucket_policy), so on the local stack's plain HTTP the Deny would
+    refuse every request. Returns the
     bucket's name."""
     template = decoded_template()
     props = template["Resources"]["ContentBucket"]["Properties"]
@@ -411,12 +412,14 @@ def dr_tenant(tenant_id):
     }))
 
 
+# A tenant's directory as its site's mount shows it (seed 000 4.4: the access point root
+# /<tenant> is /var/www/html/wp-content), laid out as shared/src/layout.rs names it.
 WP_FILES = {
-    "wp-content/index.php": "<?php\n// Silence is golden.\n",
-    "wp-content/themes/twentytwentyfour/style.css": "/*\nTheme Name: Twenty Twenty-Four\n*/\nbody { margin: 0; }\n",
-    "wp-content/themes/twentytwentyfour/functions.php": "<?php\nadd_theme_support('title-tag');\n",
-    "wp-content/plugins/akismet/akismet.php": "<?php\n/* Plugin Name: Akismet */\n",
-    "wp-content/uploads/2026/11/hello.txt": "Hello from the tenant's media library.\n",
+    "index.php": "<?php\n// Silence is golden.\n",
+    "themes/twentytwentyfour/style.css": "/*\nTheme Name: Twenty Twenty-Four\n*/\nbody { margin: 0; }\n",
+    "themes/twentytwentyfour/functions.php": "<?php\nadd_theme_support('title-tag');\n",
+    "plugins/akismet/akismet.php": "<?php\n/* Plugin Name: Akismet */\n",
+    "uploads/2026/11/hello.txt": "Hello from the tenant's media library.\n",
 }
 
 
@@ -431,7 +434,7 @@ def tenant(tenant_id, database):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
     # A binary upload, so byte-identical means more than text.
-    (root / "wp-content/uploads/2026/11/logo.bin").write_bytes(bytes(range(256)) * 64)
+    (root / "uploads/2026/11/logo.bin").write_bytes(bytes(range(256)) * 64)
     tags = [{"Key": "bbws:tenant-id", "Value": tenant_id},
             {"Key": "bbws:component", "Value": "efs"},
             {"Key": "bbws:environment", "Value": ENV}]
@@ -470,7 +473,7 @@ def minimal_tenants(prefix, count):
                 efs.describe_access_points(FileSystemId=fs_id)["AccessPoints"]}
     ids = [f"{prefix}-{i:05d}" for i in range(1, int(count) + 1)]
     for tenant_id in ids:
-        root = LOCAL / "efs" / fs_id / tenant_id / "wp-content"
+        root = LOCAL / "efs" / fs_id / tenant_id
         root.mkdir(parents=True, exist_ok=True)
         (root / "index.php").write_text("<?php\n// Silence is golden.\n")
         if f"/{tenant_id}" not in existing:

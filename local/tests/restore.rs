@@ -76,9 +76,9 @@ async fn an_item_level_restore_writes_the_files_as_they_were() {
     let local = start(0.3).await;
     local.create_vaults().await;
     let tenant = local.write_tenant(FS_ID, "tenant-1");
-    std::os::unix::fs::symlink("wp-content/uploads/photo.jpg", tenant.join("latest.jpg")).unwrap();
+    std::os::unix::fs::symlink("uploads/photo.jpg", tenant.join("latest.jpg")).unwrap();
     std::fs::set_permissions(
-        tenant.join("wp-config.php"),
+        tenant.join("index.php"),
         std::fs::Permissions::from_mode(0o640),
     )
     .unwrap();
@@ -88,8 +88,8 @@ async fn an_item_level_restore_writes_the_files_as_they_were() {
     let rp = backed_up(&local).await;
 
     // The tenant's files change after the backup.
-    std::fs::write(tenant.join("wp-config.php"), b"broken").unwrap();
-    std::fs::remove_file(tenant.join("wp-content/uploads/photo.jpg")).unwrap();
+    std::fs::write(tenant.join("index.php"), b"broken").unwrap();
+    std::fs::remove_file(tenant.join("uploads/photo.jpg")).unwrap();
     std::fs::write(tenant.join("new.txt"), b"new").unwrap();
 
     let c = &local.backup;
@@ -153,6 +153,15 @@ async fn an_item_level_restore_writes_the_files_as_they_were() {
         "{name}"
     );
     assert!(name.ends_with('Z') && name.as_bytes()[29] == b'T', "{name}");
+    // Dated while the job ran, as promotion (bbws::restore::files) needs to tell it apart.
+    let at = bbws::layout::restore_dir_time(&name).expect("a dated name");
+    let created = done.creation_date().unwrap().secs();
+    let completed = done.completion_date().unwrap();
+    let completed = completed.secs() + i64::from(completed.subsec_nanos() > 0);
+    assert!(
+        (created..=completed).contains(&at),
+        "{created} {at} {completed}"
+    );
     // Only the item asked for, byte-identical to the backup.
     let top: Vec<_> = std::fs::read_dir(&restored[0])
         .unwrap()
@@ -161,10 +170,7 @@ async fn an_item_level_restore_writes_the_files_as_they_were() {
     assert_eq!(top, vec![std::ffi::OsString::from("tenant-1")]);
     assert_eq!(tree(&restored[0].join("tenant-1")), before);
     // The live files are left alone.
-    assert_eq!(
-        std::fs::read(tenant.join("wp-config.php")).unwrap(),
-        b"broken"
-    );
+    assert_eq!(std::fs::read(tenant.join("index.php")).unwrap(), b"broken");
 
     let rp_now = c
         .describe_recovery_point()

@@ -63,9 +63,9 @@ UNREACHABLE = {
     "xray:GetSamplingTargets": "state machine tracing (X-Ray), read by Step Functions",
     # The functions that mount the file system do it over NFS (Lambda's file system
     # config): these are checked by EFS at mount time, not by an API call.
-    "elasticfilesystem:ClientMount": "NFS mount of the functions that mount the file system (promote-restore, ingest-media, sync-content), not an API call",
-    "elasticfilesystem:ClientWrite": "NFS mount of the functions that mount the file system (promote-restore, ingest-media, sync-content), not an API call",
-    "elasticfilesystem:ClientRootAccess": "NFS mount of the functions that mount the file system (promote-restore, ingest-media, sync-content), not an API call",
+    "elasticfilesystem:ClientMount": "NFS mount of the functions that mount the file system (promote-restore, ingest-media, sync-content, restore-drill, onboard-tenant), not an API call",
+    "elasticfilesystem:ClientWrite": "NFS mount of the functions that mount the file system (promote-restore, ingest-media, sync-content, restore-drill, onboard-tenant), not an API call",
+    "elasticfilesystem:ClientRootAccess": "NFS mount of the functions that mount the file system (promote-restore, ingest-media, sync-content, restore-drill, onboard-tenant), not an API call",
     # EventBridge delivers a dead letter itself, with the queue policy.
     "sqs:SendMessage": "EventBridge's dead letters, sent by EventBridge",
 }

@@ -201,15 +201,15 @@ mod tests {
     fn tree() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let fs_dir = dir.path().join("fs");
-        fs::create_dir_all(fs_dir.join("tenant-1/wp-content")).unwrap();
-        fs::write(fs_dir.join("tenant-1/wp-content/a.txt"), b"alpha").unwrap();
+        fs::create_dir_all(fs_dir.join("tenant-1/uploads")).unwrap();
+        fs::write(fs_dir.join("tenant-1/uploads/a.txt"), b"alpha").unwrap();
         fs::write(fs_dir.join("tenant-1/index.php"), b"<?php").unwrap();
         fs::set_permissions(
             fs_dir.join("tenant-1/index.php"),
             fs::Permissions::from_mode(0o640),
         )
         .unwrap();
-        symlink("wp-content/a.txt", fs_dir.join("tenant-1/link")).unwrap();
+        symlink("uploads/a.txt", fs_dir.join("tenant-1/link")).unwrap();
         symlink("/etc", fs_dir.join("escape")).unwrap();
         dir
     }
@@ -221,7 +221,7 @@ mod tests {
         let bytes = snapshot("fs-1", &dir.path().join("fs"), &snap).unwrap();
         assert_eq!(bytes, 10);
         assert_eq!(
-            fs::read(snap.join("tenant-1/wp-content/a.txt")).unwrap(),
+            fs::read(snap.join("tenant-1/uploads/a.txt")).unwrap(),
             b"alpha"
         );
         let mode = fs::metadata(snap.join("tenant-1/index.php"))
@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(mode, 0o640);
         assert_eq!(
             fs::read_link(snap.join("tenant-1/link")).unwrap(),
-            Path::new("wp-content/a.txt")
+            Path::new("uploads/a.txt")
         );
     }
 
@@ -252,7 +252,7 @@ mod tests {
         let out = restore(&snap, "fs-1", &fs_dir, "aws-backup-restore_x", &items).unwrap();
         assert_eq!(out, fs_dir.join("aws-backup-restore_x"));
         assert_eq!(
-            fs::read(out.join("tenant-1/wp-content/a.txt")).unwrap(),
+            fs::read(out.join("tenant-1/uploads/a.txt")).unwrap(),
             b"alpha"
         );
     }
@@ -273,7 +273,7 @@ mod tests {
     #[test]
     fn item_paths_must_be_absolute_and_plain() {
         assert!(valid_item("/tenant-1"));
-        assert!(valid_item("/tenant-1/wp-content/uploads"));
+        assert!(valid_item("/tenant-1/uploads/2026"));
         assert!(valid_item("/tenant-1/"));
         for bad in ["tenant-1", "/", "/a/../b", "/./a", "//a", "/a//b", ""] {
             assert!(!valid_item(bad), "{bad}");

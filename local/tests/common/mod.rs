@@ -108,17 +108,9 @@ impl Local {
     /// The directory of file system `fs_id`, with a tenant's files in it.
     pub fn write_tenant(&self, fs_id: &str, tenant: &str) -> PathBuf {
         let root = self.efs_root.join(fs_id).join(tenant);
-        std::fs::create_dir_all(root.join("wp-content/uploads")).unwrap();
-        std::fs::write(
-            root.join("wp-config.php"),
-            b"<?php define('DB_NAME', 'wp');\n",
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("wp-content/uploads/photo.jpg"),
-            [0u8, 1, 2, 255, 254],
-        )
-        .unwrap();
+        std::fs::create_dir_all(root.join("uploads")).unwrap();
+        std::fs::write(root.join("index.php"), b"<?php // Silence is golden.\n").unwrap();
+        std::fs::write(root.join("uploads/photo.jpg"), [0u8, 1, 2, 255, 254]).unwrap();
         root
     }
 

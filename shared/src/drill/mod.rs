@@ -1,5 +1,6 @@
 //! Restore drills: the `restore-drill` state machine restores a few tenants' latest backups,
-//! on a schedule, into scratch tenants (`drill-<tenant>-<date>`) that nothing serves, checks
+//! on a schedule, into scratch tenants (`drill-<tenant>-<date>`, their files in
+//! `/.bbws-scratch/<scratch>`, outside every tenant's directory) that nothing serves, checks
 //! what came back against what was recorded when the backup was made, removes it all again,
 //! and records how long it took (the measured RTO) and whether it worked.
 //!
@@ -125,11 +126,11 @@ impl DrillResult {
 /// The scratch tenant of `tenant`'s drill on `date` (`YYYYMMDD`): `drill-<tenant>-<date>`,
 /// the tenant's part shortened so the whole is a valid tenant id.
 pub fn scratch_tenant(tenant: &str, date: &str) -> String {
-    let room = crate::tenant_id::MAX_LEN - crate::restore::DRILL_PREFIX.len() - 1 - date.len();
+    let room = crate::tenant_id::MAX_LEN - crate::layout::DRILL_PREFIX.len() - 1 - date.len();
     let part: String = tenant.chars().take(room).collect();
     format!(
         "{}{}-{date}",
-        crate::restore::DRILL_PREFIX,
+        crate::layout::DRILL_PREFIX,
         part.trim_end_matches('-')
     )
 }

@@ -15,8 +15,8 @@ use crate::clock::{parse_rfc3339 as seconds, rfc3339, Clock};
 use crate::config::{required, Config, ConfigError};
 use crate::error::{Error, Operation};
 use crate::jobs::idempotency_token;
-use crate::restore::files::{KEPT_DIR, RESTORE_DIR_PREFIX};
-use crate::restore::{restored_identifier, writer_identifier, DRILL_PREFIX};
+use crate::layout::{self, DRILL_PREFIX, RESTORE_DIR_PREFIX, SCRATCH_DIR};
+use crate::restore::{restored_identifier, writer_identifier};
 use crate::runtime::{encode, parse, Service};
 use crate::tenant_id::TenantId;
 
@@ -462,7 +462,7 @@ impl DrillService {
             restore_execution_arn: execution_arn.clone(),
             ..Verification::default()
         };
-        let dir = self.mount.join(scratch.as_str());
+        let dir = layout::scratch_dir(&self.mount, scratch.as_str());
         let is_dir = std::fs::symlink_metadata(&dir)
             .map(|m| m.is_dir())
             .unwrap_or(false);
@@ -713,11 +713,13 @@ impl DrillService {
     }
 }
 
-/// Removes `<mount>/<scratch>` and `<mount>/.bbws-kept/<scratch>`, and the directory the
-/// restore job wrote (`<mount>/aws-backup-restore_…`, the parent of `restored_from`) when it
-/// is empty. Returns whether the scratch directory was there.
+/// Removes `<mount>/.bbws-scratch/<scratch>` and its kept-aside marker
+/// (`<mount>/.bbws-kept/.bbws-scratch/<scratch>`), and the directory the restore job wrote
+/// (`<mount>/aws-backup-restore_…`, the parent of `restored_from`) when it is empty. Nothing
+/// in the tenants' namespace is touched, whatever tenants exist. Returns whether the scratch
+/// directory was there.
 fn remove_scratch(mount: &Path, scratch: &str, restored_from: Option<&Path>) -> io::Result<bool> {
-    let dir = mount.join(scratch);
+    let dir = layout::scratch_dir(mount, scratch);
     let found = match std::fs::symlink_metadata(&dir) {
         Ok(m) if m.is_dir() => {
             std::fs::remove_dir_all(&dir)?;
@@ -730,7 +732,7 @@ fn remove_scratch(mount: &Path, scratch: &str, restored_from: Option<&Path>) -> 
         Err(e) if e.kind() == io::ErrorKind::NotFound => false,
         Err(e) => return Err(e),
     };
-    let kept = mount.join(KEPT_DIR).join(scratch);
+    let kept = layout::kept_root(mount, &Path::new(SCRATCH_DIR).join(scratch));
     if std::fs::symlink_metadata(&kept).is_ok_and(|m| m.is_dir()) {
         std::fs::remove_dir_all(&kept)?;
     }
@@ -753,23 +755,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn clean_up_removes_the_scratch_tenant_and_leaves_everything_else() {
+    fn clean_up_removes_the_scratch_space_and_leaves_everything_else() {
         let dir = tempfile::tempdir().unwrap();
         let mount = dir.path();
-        std::fs::create_dir_all(mount.join("drill-t-20261126/wp-content")).unwrap();
-        std::fs::write(mount.join("drill-t-20261126/wp-content/a"), b"x").unwrap();
-        std::fs::create_dir_all(mount.join(".bbws-kept/drill-t-20261126/x-job")).unwrap();
+        let scratch = mount.join(".bbws-scratch/drill-t-20261126");
+        std::fs::create_dir_all(scratch.join("uploads")).unwrap();
+        std::fs::write(scratch.join("uploads/a"), b"x").unwrap();
+        std::fs::create_dir_all(mount.join(".bbws-kept/.bbws-scratch/drill-t-20261126/x-job"))
+            .unwrap();
         std::fs::create_dir_all(mount.join("aws-backup-restore_1")).unwrap();
         std::fs::create_dir_all(mount.join("aws-backup-restore_2/t")).unwrap();
-        std::fs::create_dir_all(mount.join("t/wp-content")).unwrap();
+        std::fs::create_dir_all(mount.join("t/uploads")).unwrap();
+        // A tenant that holds the scratch's name (onboarded before the name was reserved).
+        std::fs::create_dir_all(mount.join("drill-t-20261126/uploads")).unwrap();
         let restored_from = mount.join("aws-backup-restore_1/t");
         assert!(remove_scratch(mount, "drill-t-20261126", Some(&restored_from)).unwrap());
-        assert!(!mount.join("drill-t-20261126").exists());
-        assert!(!mount.join(".bbws-kept/drill-t-20261126").exists());
+        assert!(!scratch.exists());
+        assert!(!mount
+            .join(".bbws-kept/.bbws-scratch/drill-t-20261126")
+            .exists());
         assert!(!mount.join("aws-backup-restore_1").exists());
-        // Another restore's directory and the tenant's own stay.
+        // Another restore's directory, the tenant's own and the namesake tenant's stay.
         assert!(mount.join("aws-backup-restore_2/t").is_dir());
-        assert!(mount.join("t/wp-content").is_dir());
+        assert!(mount.join("t/uploads").is_dir());
+        assert!(mount.join("drill-t-20261126/uploads").is_dir());
         // Nothing left: nothing found, nothing fails.
         assert!(!remove_scratch(mount, "drill-t-20261126", None).unwrap());
     }

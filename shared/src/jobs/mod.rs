@@ -169,6 +169,13 @@ pub struct Job {
     /// Seconds since the epoch when this execution started or joined the job.
     #[serde(default)]
     pub started_at: i64,
+    /// AWS's CreationDate of the job (seconds since the epoch, rounded down), once seen: a
+    /// restore's promotion takes only what the job wrote after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<i64>,
+    /// AWS's CompletionDate of the job (seconds since the epoch, rounded up), once seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<i64>,
 }
 
 impl Job {
@@ -195,6 +202,8 @@ impl Job {
             status_message: None,
             created_resource_arn: None,
             started_at: now,
+            created_at: None,
+            completed_at: None,
         }
     }
 

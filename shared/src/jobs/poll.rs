@@ -95,6 +95,8 @@ struct Seen {
     status_message: Option<String>,
     recovery_point_arn: Option<String>,
     created_resource_arn: Option<String>,
+    created_at: Option<i64>,
+    completed_at: Option<i64>,
 }
 
 impl JobWatcher {
@@ -141,6 +143,8 @@ impl JobWatcher {
             if seen.created_resource_arn.is_some() {
                 job.created_resource_arn = seen.created_resource_arn;
             }
+            job.created_at = seen.created_at.or(job.created_at);
+            job.completed_at = seen.completed_at.or(job.completed_at);
         }
 
         let failed: Vec<String> = set
@@ -293,6 +297,11 @@ impl JobWatcher {
                     state: out.status().map(|s| s.as_str()).unwrap_or_default().into(),
                     status_message: out.status_message().map(str::to_owned),
                     created_resource_arn: out.created_resource_arn().map(str::to_owned),
+                    // The job's own run: promotion finds the directory it wrote by it.
+                    created_at: out.creation_date().map(|d| d.secs()),
+                    completed_at: out
+                        .completion_date()
+                        .map(|d| d.secs() + i64::from(d.subsec_nanos() > 0)),
                     ..Seen::default()
                 })
             }

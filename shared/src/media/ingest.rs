@@ -8,7 +8,7 @@
 //! 1. checks the tenant: a valid id (`InvalidTenant`) with an access point (`NotOnboarded`);
 //! 2. checks the size the event gives before reading anything (`TooLarge`), then the rest
 //!    of [`super::inspect`] on the content;
-//! 3. writes the file into `/<tenant>/wp-content/uploads/YYYY/MM/` ([`super::store`]): the
+//! 3. writes the file into `/<tenant>/uploads/YYYY/MM/` ([`super::store`]): the
 //!    month of the upload, a free name, owned 33:33, mode 0644, whole or not at all;
 //! 4. deletes the staging object;
 //! 5. announces `TenantMediaUploaded` (the MediaFile: `fileName`, `filePath`, `fileSize`,

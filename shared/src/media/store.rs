@@ -1,5 +1,6 @@
 //! Putting an accepted upload into a tenant's WordPress uploads on the mounted file system:
-//! `/<tenant>/wp-content/uploads/YYYY/MM/<name>`, owned by WordPress (33:33), mode 0644.
+//! `/<tenant>/uploads/YYYY/MM/<name>` (the tenant's directory is its wp-content, see
+//! [`crate::layout`]), owned by WordPress (33:33), mode 0644.
 //!
 //! The file is written whole to a temporary name in the same directory, flushed, given its
 //! mode and owner, and only then linked under its final name, so the site never sees half a
@@ -18,6 +19,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::unique_name;
+use crate::layout;
 use crate::tenant_id::TenantId;
 
 /// WordPress's user and group in the tenants' containers (`www-data`).
@@ -32,8 +34,8 @@ pub const DIR_MODE: u32 = 0o755;
 pub struct Stored {
     /// Its name, `-<n>` added on a clash.
     pub file_name: String,
-    /// Its path as the tenant's site sees it, from its directory:
-    /// `wp-content/uploads/YYYY/MM/<name>`.
+    /// Its path as the tenant's site sees it, from its document root (the tenant's directory
+    /// is mounted as `wp-content`): `wp-content/uploads/YYYY/MM/<name>`.
     pub file_path: String,
     /// Its path on the mounted file system.
     pub full_path: PathBuf,
@@ -51,21 +53,21 @@ pub fn store(
     owner: Option<(u32, u32)>,
     temp_tag: &str,
 ) -> io::Result<Stored> {
-    let relative_dir = format!("wp-content/uploads/{year:04}/{month:02}");
+    let relative_dir = layout::uploads_month(year, month);
     let mut dir = mount.to_path_buf();
     for part in std::iter::once(tenant.as_str()).chain(relative_dir.split('/')) {
         dir.push(part);
         ensure_dir(&dir, owner)?;
     }
 
-    let temp = dir.join(format!(".bbws-upload-{temp_tag}.tmp"));
+    let temp = dir.join(layout::upload_temp_name(temp_tag));
     let written = write_temp(&temp, content, owner);
     let linked = written.and_then(|()| link_free_name(&dir, name, &temp));
     // The temporary name goes whether the file was linked or not.
     let _ = fs::remove_file(&temp);
     let file_name = linked?;
     Ok(Stored {
-        file_path: format!("{relative_dir}/{file_name}"),
+        file_path: layout::site_path(&format!("{relative_dir}/{file_name}")),
         full_path: dir.join(&file_name),
         file_name,
     })
@@ -155,9 +157,7 @@ mod tests {
         .unwrap();
         assert_eq!(stored.file_name, "a.jpg");
         assert_eq!(stored.file_path, "wp-content/uploads/2026/11/a.jpg");
-        let full = mount
-            .path()
-            .join("tenant-1/wp-content/uploads/2026/11/a.jpg");
+        let full = mount.path().join("tenant-1/uploads/2026/11/a.jpg");
         assert_eq!(stored.full_path, full);
         assert_eq!(fs::read(&full).unwrap(), b"bytes");
         assert_eq!(fs::metadata(&full).unwrap().mode() & 0o777, 0o644);
@@ -238,11 +238,7 @@ mod tests {
         .unwrap();
         let meta = fs::metadata(&stored.full_path).unwrap();
         assert_eq!((meta.uid(), meta.gid()), owner);
-        for dir in [
-            "tenant-1",
-            "tenant-1/wp-content",
-            "tenant-1/wp-content/uploads/2026/11",
-        ] {
+        for dir in ["tenant-1", "tenant-1/uploads", "tenant-1/uploads/2026/11"] {
             let meta = fs::metadata(mount.path().join(dir)).unwrap();
             assert_eq!((meta.uid(), meta.gid()), owner, "{dir}");
         }
@@ -251,10 +247,10 @@ mod tests {
     #[test]
     fn a_link_on_the_way_is_never_followed() {
         let mount = tempfile::tempdir().unwrap();
-        let other = mount.path().join("tenant-2/wp-content");
+        let other = mount.path().join("tenant-2/uploads");
         fs::create_dir_all(&other).unwrap();
         fs::create_dir_all(mount.path().join("tenant-1")).unwrap();
-        std::os::unix::fs::symlink(&other, mount.path().join("tenant-1/wp-content")).unwrap();
+        std::os::unix::fs::symlink(&other, mount.path().join("tenant-1/uploads")).unwrap();
         let error = store(
             mount.path(),
             &tenant(),
@@ -276,7 +272,7 @@ mod tests {
     #[test]
     fn a_linked_temporary_name_is_refused() {
         let mount = tempfile::tempdir().unwrap();
-        let dir = mount.path().join("tenant-1/wp-content/uploads/2026/11");
+        let dir = mount.path().join("tenant-1/uploads/2026/11");
         fs::create_dir_all(&dir).unwrap();
         let target = mount.path().join("elsewhere");
         std::os::unix::fs::symlink(&target, dir.join(".bbws-upload-u1.tmp")).unwrap();

@@ -2,14 +2,19 @@
 //!
 //! AWS Backup never restores EFS in place: it writes `aws-backup-restore_<datetime>/<path>` at
 //! the file system's root. This step runs with the whole file system mounted (a root access
-//! point) and puts the restored tree where the tenant's access point looks:
+//! point) and puts the restored tree where the tenant's access point looks (a drill's: into
+//! its scratch directory, [`crate::layout`]):
 //!
-//! 1. refuse a restored tree holding a symlink that leaves the tenant's directory;
-//! 2. move the tenant's current directory aside, under `.bbws-kept/<tenant>/<name>`, never
+//! 1. take the one `aws-backup-restore_<datetime>/<source tenant>` whose datetime lies within
+//!    this restore job's own CreationDate and CompletionDate, so a concurrent restore of the
+//!    same tenant (a drill, a clone) never puts its point in time live; none or several is
+//!    refused with nothing moved;
+//! 2. refuse a restored tree holding a symlink that leaves the tenant's directory;
+//! 3. move the tenant's current directory aside, under `.bbws-kept/<tenant>/<name>`, never
 //!    deleted;
-//! 3. rename the restored directory into place (renames on one file system are atomic),
+//! 4. rename the restored directory into place (renames on one file system are atomic),
 //!    rolling the first move back if this fails;
-//! 4. remove the restore directory if nothing else is left in it.
+//! 5. remove the restore directory if nothing else is left in it.
 //!
 //! Every step can be repeated: a retried promotion finishes what a crashed one started.
 
@@ -26,13 +31,11 @@ use crate::aws::ResourceKind;
 use crate::config::{required, ConfigError};
 use crate::error::{Error, ErrorKind, Operation};
 use crate::jobs::{compact_utc, JobSet};
+use crate::layout;
 use crate::runtime::{encode, parse, Service};
 use crate::tenant_id::TenantId;
 
-/// Prefix of the directories AWS Backup's EFS item-level restores create at the root.
-pub const RESTORE_DIR_PREFIX: &str = "aws-backup-restore_";
-/// Where replaced tenant directories are kept, at the file system's root.
-pub const KEPT_DIR: &str = ".bbws-kept";
+pub use crate::layout::{KEPT_DIR, RESTORE_DIR_PREFIX};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,6 +48,12 @@ pub struct Placement {
     pub restore_job_id: String,
     /// When the restore job was started, as `YYYYMMDDTHHMMSSZ`: dates the kept-aside name.
     pub restore_started: String,
+    /// The restore job's CreationDate and CompletionDate (seconds since the epoch, the first
+    /// rounded down, the second up): the directory it wrote is dated between them.
+    pub window: (i64, i64),
+    /// A drill's: the files go to the scratch directory named `tenant_id`, not a tenant's.
+    #[serde(default)]
+    pub drill: bool,
     /// A side-by-side restore's directory (from the root): the files go there, and the
     /// tenant's own directory is not touched.
     #[serde(default)]
@@ -91,6 +100,8 @@ struct PlaceInput {
     source_tenant_id: TenantId,
     restore: JobSet,
     #[serde(default)]
+    drill: bool,
+    #[serde(default)]
     files_into: Option<String>,
 }
 
@@ -101,11 +112,20 @@ pub async fn handler(event: LambdaEvent<Value>, fs: &MountedFileSystem) -> Resul
     let job = input
         .restore
         .completed_restore("file-system", |r| r == ResourceKind::Efs)?;
+    let (Some(created), Some(completed)) = (job.created_at, job.completed_at) else {
+        return Err(failed(format!(
+            "restore job {} carries no CreationDate and CompletionDate: the directory it wrote \
+             cannot be told from another restore's; nothing was moved",
+            job.job_id
+        )));
+    };
     let request = Placement {
         tenant_id: input.tenant_id,
         source_tenant_id: input.source_tenant_id,
         restore_job_id: job.job_id.clone(),
         restore_started: compact_utc(job.started_at),
+        window: (created, completed),
+        drill: input.drill,
         into: input.files_into,
     };
     let mount = fs.mount.clone();
@@ -140,15 +160,18 @@ pub fn put_in_place_with(
     request: &Placement,
     rename: impl Fn(&Path, &Path) -> io::Result<()>,
 ) -> Result<Placed, Error> {
-    let current = mount.join(request.tenant_id.as_str());
-    let kept = mount
-        .join(KEPT_DIR)
-        .join(request.tenant_id.as_str())
-        .join(format!(
-            "{}-{}",
-            request.restore_started, request.restore_job_id
-        ));
-    let restored = find_restored(mount, &request.source_tenant_id)?;
+    let current = if request.drill {
+        layout::scratch_dir(mount, request.tenant_id.as_str())
+    } else {
+        layout::tenant_dir(mount, &request.tenant_id)
+    };
+    let relative = current.strip_prefix(mount).expect("under the mount");
+    let kept = layout::kept_dir(
+        mount,
+        relative,
+        &format!("{}-{}", request.restore_started, request.restore_job_id),
+    );
+    let restored = find_restored(mount, &request.source_tenant_id, request.window)?;
     if let Some(into) = &request.into {
         return put_beside(mount, into, restored, request, &rename);
     }
@@ -165,12 +188,15 @@ pub fn put_in_place_with(
                 already_promoted: true,
             });
         }
+        let (from, to) = request.window;
         return Err(failed(format!(
-            "no {RESTORE_DIR_PREFIX}*/{} directory under {}: the restore job {} wrote nothing \
-             to promote",
+            "no {RESTORE_DIR_PREFIX}<datetime>/{} directory under {} is dated within restore \
+             job {}'s run ({} to {}): it wrote nothing to promote; nothing was moved",
             request.source_tenant_id,
             mount.display(),
-            request.restore_job_id
+            request.restore_job_id,
+            crate::clock::rfc3339(from),
+            crate::clock::rfc3339(to),
         )));
     };
 
@@ -192,6 +218,9 @@ pub fn put_in_place_with(
     // job's promotion as begun.
     let parent = kept.parent().expect("kept path has a parent");
     fs::create_dir_all(parent).map_err(|e| io_failed("creating", parent, e))?;
+    // The scratch space is made on a drill's first use; a tenant's parent is the root.
+    let home = current.parent().expect("a directory under the mount");
+    fs::create_dir_all(home).map_err(|e| io_failed("creating", home, e))?;
     match fs::symlink_metadata(&current) {
         Ok(_) if kept.exists() => {
             return Err(failed(format!(
@@ -301,16 +330,24 @@ fn put_beside(
     })
 }
 
-/// The newest `aws-backup-restore_*/<tenant>` directory at the root (the names sort by their
-/// datetime).
-fn find_restored(mount: &Path, source: &TenantId) -> Result<Option<PathBuf>, Error> {
+/// The `aws-backup-restore_<datetime>/<source>` directory the restore job wrote: the one
+/// whose datetime lies within the job's `window`. AWS documents only that an item-level
+/// restore creates `aws-backup-restore_datetime` off the root
+/// (<https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-efs.html>); the job
+/// makes it while it runs, so its datetime lies between the job's CreationDate and
+/// CompletionDate. Another restore of the same tenant running meanwhile makes the choice
+/// ambiguous: refused, naming the candidates, rather than guessed.
+fn find_restored(
+    mount: &Path,
+    source: &TenantId,
+    (from, to): (i64, i64),
+) -> Result<Option<PathBuf>, Error> {
     let entries = fs::read_dir(mount).map_err(|e| io_failed("listing", mount, e))?;
     let mut candidates: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(RESTORE_DIR_PREFIX)
+            layout::restore_dir_time(&e.file_name().to_string_lossy())
+                .is_some_and(|at| (from..=to).contains(&at))
         })
         .map(|e| e.path().join(source.as_str()))
         .filter(|p| {
@@ -320,6 +357,18 @@ fn find_restored(mount: &Path, source: &TenantId) -> Result<Option<PathBuf>, Err
         })
         .collect();
     candidates.sort();
+    if candidates.len() > 1 {
+        let names: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+        return Err(failed(format!(
+            "{} restored directories of {source} are dated within the restore job's run ({} to \
+             {}): {}; another restore of {source} ran meanwhile, and which one this job wrote \
+             cannot be told; nothing was moved",
+            candidates.len(),
+            crate::clock::rfc3339(from),
+            crate::clock::rfc3339(to),
+            names.join(", ")
+        )));
+    }
     Ok(candidates.pop())
 }
 

@@ -40,7 +40,8 @@ pub struct RestoreRequest {
     /// Resources of the tenant restored into, instead of those its tags name.
     pub resources: Option<Overrides>,
     /// A restore drill: `cloneTo` names a scratch tenant (`drill-…`) that has no resources of
-    /// its own. The files go to `/<scratch>` on the source tenant's file system, the database
+    /// its own. The files go to `/.bbws-scratch/<scratch>` on the source tenant's file system
+    /// (outside every tenant's directory, [`crate::layout`]), the database
     /// to a new instance; no service is redeployed and nothing of the source tenant's is
     /// touched.
     pub drill: Option<bool>,
@@ -185,15 +186,14 @@ pub fn writer_identifier(cluster: &str) -> String {
     format!("{cluster}-1")
 }
 
-/// How a drill's scratch tenant is named: `drill-<tenant>-<date>`.
-pub const DRILL_PREFIX: &str = "drill-";
+pub use crate::layout::DRILL_PREFIX;
 
-/// Where a side-by-side restore puts the files, from the file system's root: a directory
-/// beside every tenant's that no tenant id can name (ids never start with a dot), one per
-/// execution.
+/// Where a side-by-side restore puts the files, from the file system's root: scratch space
+/// no tenant id can name, one directory per execution
+/// (`/.bbws-scratch/side-by-side/<tenant>/<suffix>`).
 pub fn side_by_side_directory(tenant: &TenantId, execution_id: &str) -> String {
     let suffix = &idempotency_token(execution_id, "side-by-side", tenant.as_str())[..8];
-    format!("/.bbws-side-by-side/{tenant}/{suffix}")
+    crate::layout::scratch_root_path(&format!("side-by-side/{tenant}/{suffix}"))
 }
 
 pub fn restored_identifier(tenant: &TenantId, execution_id: &str) -> String {

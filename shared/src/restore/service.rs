@@ -460,10 +460,11 @@ impl RestoreService {
         };
         let overrides = request.resources.clone().unwrap_or_default();
         let mut resources = if drill {
-            // The scratch tenant has no resources: its directory is made beside the source
-            // tenant's, on the same file system; it has no service and no database of its own.
+            // The scratch tenant has no resources: its directory is made in the scratch space
+            // of the source tenant's file system, where no tenant id reaches; it has no
+            // service and no database of its own.
             let mut resources = resolver.resolve(&source, &overrides).await?;
-            resources.file_system.root_path = target.root_path();
+            resources.file_system.root_path = crate::layout::scratch_root_path(target.as_str());
             resources.service = None;
             resources.database = None;
             resources

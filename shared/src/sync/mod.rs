@@ -1,6 +1,6 @@
 //! A tenant's wp-content mirrored to the content bucket (seed 000's `syncContentToS3`):
-//! `/<tenant>/wp-content/<path>` on the shared file system becomes
-//! `s3://<content bucket>/<tenant>/wp-content/<path>`.
+//! `/<tenant>/<path>` on the shared file system (the tenant's directory is its wp-content,
+//! [`crate::layout`]) becomes `s3://<content bucket>/<tenant>/wp-content/<path>`.
 //!
 //! * **Incremental.** Each object records its file's `size`, `mtime` (nanoseconds) and
 //!   `sha256` in its user metadata. A file whose object has the same size and mtime is
@@ -55,7 +55,7 @@ pub const META_SHA256: &str = "sha256";
 
 /// The object key prefix of a tenant's wp-content.
 pub fn prefix(tenant: &crate::TenantId) -> String {
-    format!("{tenant}/wp-content/")
+    crate::layout::content_prefix(tenant)
 }
 
 /// The part size for a file of `size` bytes: [`PART_SIZE`], or larger (whole MiB) when

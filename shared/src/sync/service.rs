@@ -1,7 +1,7 @@
 //! `sync-content`: the steps of the sync state machine (statemachine/sync-content.asl.json).
 //!
-//! * **plan** checks the request (a strict tenant id, onboarded, with a wp-content
-//!   directory; the batch limits) and changes nothing: a bad request ends the execution
+//! * **plan** checks the request (a strict tenant id, onboarded, with a directory
+//!   on the file system; the batch limits) and changes nothing: a bad request ends the execution
 //!   `InvalidTenant` before any object is written;
 //! * **batch** syncs the next batch of files after the cursor, deletes (with `delete`) the
 //!   objects of that range of keys whose files are gone, and moves the cursor on;
@@ -23,6 +23,8 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
+
+use crate::layout;
 
 use super::walk::{open_inside, sha256_hex, walk_after, LocalFile};
 use super::{
@@ -142,34 +144,31 @@ struct Target {
     s3: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
-    /// The canonical path of the tenant's wp-content.
+    /// The canonical path of the tenant's directory (its wp-content).
     root: PathBuf,
 }
 
 impl Syncer {
-    /// The canonical path of the tenant's wp-content: `/<tenant>` and `wp-content` must be
-    /// directories themselves, not links to one.
+    /// The canonical path of the tenant's directory, which is its wp-content
+    /// ([`crate::layout`]): `/<tenant>` must be a directory itself, not a link to one.
     fn tenant_root(&self, tenant: &TenantId) -> Result<Option<PathBuf>, Error> {
-        let tenant_dir = self.mount.join(tenant.as_str());
-        let wp_content = tenant_dir.join("wp-content");
-        for dir in [&tenant_dir, &wp_content] {
-            match std::fs::symlink_metadata(dir) {
-                Ok(meta) if meta.file_type().is_dir() => {}
-                Ok(_) => return Ok(None),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => {
-                    return Err(Error::caused_by(
-                        OP.failed_kind(),
-                        format!("reading {}: {e}", dir.display()),
-                        e,
-                    ))
-                }
+        let tenant_dir = layout::tenant_dir(&self.mount, tenant);
+        match std::fs::symlink_metadata(&tenant_dir) {
+            Ok(meta) if meta.file_type().is_dir() => {}
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(Error::caused_by(
+                    OP.failed_kind(),
+                    format!("reading {}: {e}", tenant_dir.display()),
+                    e,
+                ))
             }
         }
-        wp_content.canonicalize().map(Some).map_err(|e| {
+        tenant_dir.canonicalize().map(Some).map_err(|e| {
             Error::caused_by(
                 OP.failed_kind(),
-                format!("resolving {}: {e}", wp_content.display()),
+                format!("resolving {}: {e}", tenant_dir.display()),
                 e,
             )
         })
@@ -206,7 +205,7 @@ impl Syncer {
         if self.tenant_root(&tenant)?.is_none() {
             return Err(Error::new(
                 ErrorKind::InvalidTenant,
-                format!("tenant {tenant} has no wp-content directory on the file system"),
+                format!("tenant {tenant} has no directory on the file system"),
             ));
         }
         let execution = execution_id.rsplit(':').next().unwrap_or(execution_id);
@@ -245,7 +244,7 @@ impl Syncer {
         }
         let root = self.tenant_root(&tenant)?.ok_or_else(|| {
             OP.failed(format!(
-                "tenant {tenant}'s wp-content directory is gone from the file system"
+                "tenant {tenant}'s directory is gone from the file system"
             ))
         })?;
         let (walk_root, cursor, limits) = (root.clone(), state.cursor.clone(), state.limits);

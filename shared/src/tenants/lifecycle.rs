@@ -20,6 +20,10 @@ pub struct TenantDetail {
     pub database_arn: Option<String>,
     #[serde(default)]
     pub service_arn: Option<String>,
+    /// Onboard the tenant over files already in its directory (a tenant moved in, or one
+    /// re-onboarded on purpose); without it such files are refused as another's leftovers.
+    #[serde(default)]
+    pub adopt: bool,
 }
 
 /// A validated tenant lifecycle event.
@@ -28,6 +32,8 @@ pub struct TenantEvent {
     pub tenant: TenantId,
     /// Resources to tag for the tenant (database, service), checked to be of the right kind.
     pub resources: Vec<String>,
+    /// The files already in the tenant's directory are its own (`adopt` in the detail).
+    pub adopt: bool,
 }
 
 /// Reads a tenant lifecycle event: the right source and type, a strict tenant id, and
@@ -68,5 +74,9 @@ pub fn parse_event(event: Value, expected_type: &str) -> Result<TenantEvent, Err
         }
         resources.push(arn);
     }
-    Ok(TenantEvent { tenant, resources })
+    Ok(TenantEvent {
+        tenant,
+        resources,
+        adopt: event.detail.adopt,
+    })
 }

@@ -3,6 +3,14 @@
 //! tags), its database and service tagged, its database endpoint setting created (the one
 //! place its site reads the endpoint from: [`super::endpoint`]), then a `TenantStorageReady`
 //! event.
+//!
+//! Before the access point is made, the tenant's directory is looked at through the
+//! function's read-only mount of the whole file system: a reserved name
+//! ([`crate::layout::reserved`]) or a directory already holding files (another tenant's
+//! leftovers, which the new site would serve) is refused `InvalidTenant` with nothing
+//! created, unless the event says `"adopt": true`.
+
+use std::path::{Path, PathBuf};
 
 use aws_config::SdkConfig;
 use aws_sdk_efs::types::{AccessPointDescription, CreationInfo, PosixUser, RootDirectory, Tag};
@@ -13,9 +21,10 @@ use serde_json::Value;
 use super::access_points::AccessPoints;
 use super::endpoint::{self, EndpointSetting};
 use super::lifecycle::{parse_event, TenantEvent};
-use crate::config::{Config, ConfigError};
+use crate::config::{required, Config, ConfigError};
 use crate::error::{Error, ErrorKind, Operation};
 use crate::events;
+use crate::layout;
 use crate::runtime::{encode, Service};
 use crate::tags;
 use crate::tenant_id::TenantId;
@@ -102,6 +111,9 @@ pub struct Onboarding {
     /// The tenant database's endpoint, read for its endpoint setting.
     pub rds: aws_sdk_rds::Client,
     pub ssm: aws_sdk_ssm::Client,
+    /// The whole file system, mounted read-only through its root access point
+    /// (`EFS_MOUNT_PATH`): where a new tenant's directory is checked to be empty.
+    pub mount: PathBuf,
 }
 
 impl Service for Onboarding {
@@ -116,6 +128,7 @@ impl Service for Onboarding {
             events: aws_sdk_eventbridge::Client::new(sdk),
             rds: aws_sdk_rds::Client::new(sdk),
             ssm: aws_sdk_ssm::Client::new(sdk),
+            mount: required(&lookup, "EFS_MOUNT_PATH")?.into(),
         })
     }
 }
@@ -144,8 +157,9 @@ impl Onboarding {
             .cloned()
             .collect();
         let (access_point, created) = match self.access_points.find(tenant).await? {
+            // A repeated event: the directory is the tenant's own by now.
             Some(existing) => (existing, false),
-            None => match self.create(tenant, &fs).await? {
+            None => match self.create_checked(event, &fs).await? {
                 Created::New(made) => (*made, true),
                 // The token made it already: this create's first answer was lost (the SDK
                 // retried it), or a concurrent delivery made it. Either way it exists once.
@@ -197,6 +211,21 @@ impl Onboarding {
         .await?;
         tracing::info!(tenant = %tenant, access_point = id, created, "tenant storage ready");
         Ok(ready)
+    }
+
+    /// Creates the access point of a tenant whose id is not reserved and whose directory is
+    /// empty or absent (or adopted).
+    async fn create_checked(&self, event: &TenantEvent, fs: &str) -> Result<Created, Error> {
+        let tenant = &event.tenant;
+        if let Some(reason) = layout::reserved(tenant) {
+            return Err(Error::new(ErrorKind::InvalidTenant, reason));
+        }
+        let dir = layout::tenant_dir(&self.mount, tenant);
+        let adopt = event.adopt;
+        tokio::task::spawn_blocking(move || refuse_leftovers(&dir, adopt))
+            .await
+            .map_err(|e| OP.failed(format!("looking at the tenant's directory stopped: {e}")))??;
+        self.create(tenant, fs).await
     }
 
     /// Creates the tenant's database endpoint parameter from the database among `arns`,
@@ -374,4 +403,40 @@ impl Onboarding {
 enum Created {
     New(Box<AccessPointDescription>),
     AlreadyMade,
+}
+
+/// Refuses a tenant's directory that already holds something, unless `adopt`; anything but a
+/// directory there (a link, a file) is refused even then: the site would be served through it.
+fn refuse_leftovers(dir: &Path, adopt: bool) -> Result<(), Error> {
+    let refused = |why: String| {
+        Err(Error::new(
+            ErrorKind::InvalidTenant,
+            format!("{why}; nothing was created"),
+        ))
+    };
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(OP.failed(format!("looking at {}: {e}", dir.display()))),
+        Ok(meta) if !meta.is_dir() => refused(format!(
+            "{} exists and is not a directory: the tenant's directory cannot be made there",
+            dir.display()
+        )),
+        Ok(_) => {
+            let mut entries = std::fs::read_dir(dir)
+                .map_err(|e| OP.failed(format!("listing {}: {e}", dir.display())))?;
+            match entries.next() {
+                None => Ok(()),
+                Some(_) if adopt => Ok(()),
+                Some(first) => {
+                    let first = first.map(|e| e.file_name().to_string_lossy().into_owned());
+                    refused(format!(
+                        "{} already holds files ({} among them): they are not this tenant's \
+                         unless the TenantCreated event says \"adopt\": true",
+                        dir.display(),
+                        first.unwrap_or_default()
+                    ))
+                }
+            }
+        }
+    }
 }

@@ -167,6 +167,8 @@ impl Mocks {
                 events: events.clone(),
                 rds: rds.clone(),
                 ssm: mocked!(aws_sdk_ssm, self.ssm),
+                // No file system: every tenant's directory is absent, so empty.
+                mount: std::path::PathBuf::from("/nonexistent/bbws-efs"),
             },
             access_points,
             fleet: Fleet {

@@ -5,24 +5,31 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use bbws::restore::files::{put_in_place, put_in_place_with, Placement, KEPT_DIR};
 use bbws::TenantId;
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
+/// A fresh directory standing for the mounted file system's root, removed when dropped.
+struct Mount(tempfile::TempDir);
 
-/// A fresh directory standing for the mounted file system's root.
-fn mount() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "bbws-promote-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+impl std::ops::Deref for Mount {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
 }
+
+fn mount() -> Mount {
+    Mount(
+        tempfile::Builder::new()
+            .prefix("bbws-promote-")
+            .tempdir()
+            .unwrap(),
+    )
+}
+
+/// 2026-11-25T12:00:00Z, when the scene's restore directory is dated.
+const RESTORED_AT: i64 = 1_795_608_000;
 
 fn write(path: &Path, content: &[u8]) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -35,32 +42,26 @@ fn request(tenant: &str, source: &str) -> Placement {
         source_tenant_id: TenantId::parse(source).unwrap(),
         restore_job_id: "restore-1".into(),
         restore_started: "20261125T120000Z".into(),
+        // The job ran from a minute before the scene's restore directory to a minute after.
+        window: (RESTORED_AT - 60, RESTORED_AT + 60),
+        drill: false,
         into: None,
     }
 }
 
 /// The tenant's damaged current content and a restore of its backup.
 fn scene(mount: &Path) -> PathBuf {
-    write(&mount.join("tenant-1/wp-content/index.php"), b"damaged");
-    write(
-        &mount.join("tenant-1/wp-content/new-since-backup.txt"),
-        b"new",
-    );
+    write(&mount.join("tenant-1/index.php"), b"damaged");
+    write(&mount.join("tenant-1/new-since-backup.txt"), b"new");
     let restored = mount.join("aws-backup-restore_2026-11-25T12-00-00-000Z/tenant-1");
-    write(&restored.join("wp-content/index.php"), b"<?php // original");
-    write(
-        &restored.join("wp-content/uploads/logo.bin"),
-        &[0, 1, 2, 255],
-    );
+    write(&restored.join("index.php"), b"<?php // original");
+    write(&restored.join("uploads/logo.bin"), &[0, 1, 2, 255]);
     fs::set_permissions(
-        restored.join("wp-content/index.php"),
+        restored.join("index.php"),
         fs::Permissions::from_mode(0o640),
     )
     .unwrap();
-    write(
-        &mount.join("tenant-2/wp-content/index.php"),
-        b"other tenant",
-    );
+    write(&mount.join("tenant-2/index.php"), b"other tenant");
     restored
 }
 
@@ -71,17 +72,15 @@ fn puts_the_restored_files_in_place_and_keeps_the_old_ones_aside() {
     let outcome = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap();
 
     assert_eq!(
-        fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
         b"<?php // original"
     );
     assert_eq!(
-        fs::read(mount.join("tenant-1/wp-content/uploads/logo.bin")).unwrap(),
+        fs::read(mount.join("tenant-1/uploads/logo.bin")).unwrap(),
         [0, 1, 2, 255]
     );
-    assert!(!mount
-        .join("tenant-1/wp-content/new-since-backup.txt")
-        .exists());
-    let mode = fs::metadata(mount.join("tenant-1/wp-content/index.php"))
+    assert!(!mount.join("tenant-1/new-since-backup.txt").exists());
+    let mode = fs::metadata(mount.join("tenant-1/index.php"))
         .unwrap()
         .permissions()
         .mode();
@@ -92,14 +91,8 @@ fn puts_the_restored_files_in_place_and_keeps_the_old_ones_aside() {
         .join(KEPT_DIR)
         .join("tenant-1/20261125T120000Z-restore-1");
     assert_eq!(outcome.kept_aside.as_deref(), Some(kept.to_str().unwrap()));
-    assert_eq!(
-        fs::read(kept.join("wp-content/index.php")).unwrap(),
-        b"damaged"
-    );
-    assert_eq!(
-        fs::read(kept.join("wp-content/new-since-backup.txt")).unwrap(),
-        b"new"
-    );
+    assert_eq!(fs::read(kept.join("index.php")).unwrap(), b"damaged");
+    assert_eq!(fs::read(kept.join("new-since-backup.txt")).unwrap(), b"new");
     assert!(
         !mount
             .join("aws-backup-restore_2026-11-25T12-00-00-000Z")
@@ -107,7 +100,7 @@ fn puts_the_restored_files_in_place_and_keeps_the_old_ones_aside() {
         "emptied restore dir removed"
     );
     assert_eq!(
-        fs::read(mount.join("tenant-2/wp-content/index.php")).unwrap(),
+        fs::read(mount.join("tenant-2/index.php")).unwrap(),
         b"other tenant"
     );
 
@@ -115,7 +108,7 @@ fn puts_the_restored_files_in_place_and_keeps_the_old_ones_aside() {
     let again = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap();
     assert!(again.already_promoted);
     assert_eq!(
-        fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
         b"<?php // original"
     );
 }
@@ -136,26 +129,26 @@ fn rolls_back_when_the_second_rename_fails() {
     assert_eq!(err.name(), "RestoreFailed");
     assert!(err.to_string().contains("put back"), "{err}");
     assert_eq!(
-        fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
         b"damaged"
     );
     assert!(
-        restored.join("wp-content/index.php").exists(),
+        restored.join("index.php").exists(),
         "the restored files are still there"
     );
 }
 
 #[test]
 fn refuses_symlinks_that_leave_the_tenant_directory() {
-    for target in ["../../tenant-2/wp-content/index.php", "/etc/passwd"] {
+    for target in ["../../tenant-2/index.php", "/etc/passwd"] {
         let mount = mount();
         let restored = scene(&mount);
-        symlink(target, restored.join("wp-content/escape")).unwrap();
+        symlink(target, restored.join("escape")).unwrap();
         let err = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap_err();
         assert_eq!(err.name(), "RestoreFailed");
         assert!(err.to_string().contains("outside the tenant"), "{err}");
         assert_eq!(
-            fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
+            fs::read(mount.join("tenant-1/index.php")).unwrap(),
             b"damaged",
             "nothing moved"
         );
@@ -173,14 +166,10 @@ fn refuses_symlinks_that_leave_the_tenant_directory() {
 fn links_inside_the_tenant_directory_are_fine() {
     let mount = mount();
     let restored = scene(&mount);
-    symlink(
-        "../wp-content/index.php",
-        restored.join("wp-content/alias.php"),
-    )
-    .unwrap();
+    symlink("../index.php", restored.join("uploads/alias.php")).unwrap();
     put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap();
     assert_eq!(
-        fs::read(mount.join("tenant-1/wp-content/alias.php")).unwrap(),
+        fs::read(mount.join("tenant-1/uploads/alias.php")).unwrap(),
         b"<?php // original"
     );
 }
@@ -188,14 +177,14 @@ fn links_inside_the_tenant_directory_are_fine() {
 #[test]
 fn an_empty_restore_never_replaces_a_site_that_has_files() {
     let mount = mount();
-    write(&mount.join("tenant-1/wp-content/index.php"), b"current");
+    write(&mount.join("tenant-1/index.php"), b"current");
     let restored = mount.join("aws-backup-restore_2026-11-25T12-00-00-000Z/tenant-1");
-    fs::create_dir_all(restored.join("wp-content/uploads")).unwrap();
+    fs::create_dir_all(restored.join("uploads")).unwrap();
     let err = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap_err();
     assert_eq!(err.name(), "RestoreFailed");
     assert!(err.to_string().contains("holds no file"), "{err}");
     assert_eq!(
-        fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
         b"current",
         "nothing moved"
     );
@@ -214,11 +203,11 @@ fn an_empty_restore_never_replaces_a_site_that_has_files() {
 #[test]
 fn a_restore_that_wrote_nothing_is_restore_failed() {
     let mount = mount();
-    write(&mount.join("tenant-1/wp-content/index.php"), b"current");
+    write(&mount.join("tenant-1/index.php"), b"current");
     let err = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap_err();
     assert_eq!(err.name(), "RestoreFailed");
     assert_eq!(
-        fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
         b"current"
     );
 }
@@ -229,11 +218,11 @@ fn a_clone_puts_another_tenants_backup_in_the_target_directory() {
     scene(&mount);
     put_in_place(&mount, &request("tenant-3", "tenant-1")).unwrap();
     assert_eq!(
-        fs::read(mount.join("tenant-3/wp-content/index.php")).unwrap(),
+        fs::read(mount.join("tenant-3/index.php")).unwrap(),
         b"<?php // original"
     );
     assert_eq!(
-        fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
         b"damaged",
         "source untouched"
     );
@@ -251,13 +240,104 @@ fn finishes_a_promotion_interrupted_between_the_two_renames() {
     let outcome = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap();
     assert!(!outcome.already_promoted);
     assert_eq!(
-        fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
+        b"<?php // original"
+    );
+    assert_eq!(fs::read(kept.join("index.php")).unwrap(), b"damaged");
+}
+
+#[test]
+fn of_two_restores_of_the_tenant_only_the_jobs_own_directory_is_taken() {
+    let mount = mount();
+    let own = scene(&mount);
+    // A drill of the same tenant, an hour and a half later, restored another point in time.
+    let other = mount.join("aws-backup-restore_2026-11-25T13-30-00-000Z/tenant-1");
+    write(&other.join("index.php"), b"<?php // another point in time");
+    let outcome = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap();
+    assert_eq!(outcome.restored_from, own.display().to_string());
+    assert_eq!(
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
         b"<?php // original"
     );
     assert_eq!(
-        fs::read(kept.join("wp-content/index.php")).unwrap(),
+        fs::read(other.join("index.php")).unwrap(),
+        b"<?php // another point in time",
+        "the other restore's directory is left as it was"
+    );
+    // The other job, dated by its own window, takes its own directory.
+    let mut later = request("tenant-1", "tenant-1");
+    later.restore_job_id = "restore-2".into();
+    later.window = (RESTORED_AT + 5_340, RESTORED_AT + 5_460);
+    let outcome = put_in_place(&mount, &later).unwrap();
+    assert_eq!(outcome.restored_from, other.display().to_string());
+}
+
+#[test]
+fn two_restored_directories_within_the_jobs_run_are_refused_with_nothing_moved() {
+    let mount = mount();
+    let own = scene(&mount);
+    let other = mount.join("aws-backup-restore_2026-11-25T12-00-30-000Z/tenant-1");
+    write(&other.join("index.php"), b"<?php // concurrent");
+    let err = put_in_place(&mount, &request("tenant-1", "tenant-1")).unwrap_err();
+    assert_eq!(err.name(), "RestoreFailed");
+    let message = err.to_string();
+    assert!(message.contains("2 restored directories"), "{message}");
+    assert!(message.contains(&own.display().to_string()), "{message}");
+    assert!(message.contains(&other.display().to_string()), "{message}");
+    assert_eq!(
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
+        b"damaged",
+        "nothing moved"
+    );
+    assert!(own.join("index.php").exists() && other.join("index.php").exists());
+    assert!(!mount.join(KEPT_DIR).exists());
+}
+
+#[test]
+fn a_restore_directory_dated_outside_the_jobs_run_is_not_taken() {
+    let mount = mount();
+    scene(&mount);
+    let mut request = request("tenant-1", "tenant-1");
+    request.window = (RESTORED_AT + 3_600, RESTORED_AT + 3_700);
+    let err = put_in_place(&mount, &request).unwrap_err();
+    assert_eq!(err.name(), "RestoreFailed");
+    assert!(err.to_string().contains("dated within"), "{err}");
+    assert_eq!(
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
         b"damaged"
     );
+}
+
+#[test]
+fn a_drill_fills_its_scratch_directory_and_never_a_tenants() {
+    let mount = mount();
+    scene(&mount);
+    // A tenant onboarded under the scratch's name before such names were reserved.
+    write(
+        &mount.join("drill-tenant-1-20261125/index.php"),
+        b"namesake",
+    );
+    let mut request = request("drill-tenant-1-20261125", "tenant-1");
+    request.drill = true;
+    let outcome = put_in_place(&mount, &request).unwrap();
+    let scratch = mount.join(".bbws-scratch/drill-tenant-1-20261125");
+    assert_eq!(outcome.put_in_place, scratch.display().to_string());
+    assert_eq!(
+        fs::read(scratch.join("index.php")).unwrap(),
+        b"<?php // original"
+    );
+    assert_eq!(
+        fs::read(mount.join("drill-tenant-1-20261125/index.php")).unwrap(),
+        b"namesake"
+    );
+    assert_eq!(
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
+        b"damaged"
+    );
+    assert!(mount
+        .join(KEPT_DIR)
+        .join(".bbws-scratch/drill-tenant-1-20261125")
+        .is_dir());
 }
 
 #[test]
@@ -265,26 +345,24 @@ fn a_side_by_side_restore_puts_the_files_beside_and_touches_nothing_of_the_tenan
     let mount = mount();
     scene(&mount);
     let request = Placement {
-        into: Some("/.bbws-side-by-side/tenant-1/abcd1234".into()),
+        into: Some("/.bbws-scratch/side-by-side/tenant-1/abcd1234".into()),
         ..request("tenant-1", "tenant-1")
     };
     let outcome = put_in_place(&mount, &request).unwrap();
-    let beside = mount.join(".bbws-side-by-side/tenant-1/abcd1234");
+    let beside = mount.join(".bbws-scratch/side-by-side/tenant-1/abcd1234");
     assert_eq!(outcome.put_in_place, beside.display().to_string());
     assert_eq!(outcome.kept_aside, None);
     assert_eq!(outcome.files, 2);
     assert_eq!(
-        fs::read(beside.join("wp-content/index.php")).unwrap(),
+        fs::read(beside.join("index.php")).unwrap(),
         b"<?php // original"
     );
     // The live site is exactly as it was, and nothing was kept aside.
     assert_eq!(
-        fs::read(mount.join("tenant-1/wp-content/index.php")).unwrap(),
+        fs::read(mount.join("tenant-1/index.php")).unwrap(),
         b"damaged"
     );
-    assert!(mount
-        .join("tenant-1/wp-content/new-since-backup.txt")
-        .exists());
+    assert!(mount.join("tenant-1/new-since-backup.txt").exists());
     assert!(!mount.join(KEPT_DIR).exists());
     // A retried step finds the work done.
     assert!(put_in_place(&mount, &request).unwrap().already_promoted);
@@ -294,5 +372,4 @@ fn a_side_by_side_restore_puts_the_files_beside_and_touches_nothing_of_the_tenan
         ..request.clone()
     };
     assert!(put_in_place(&mount, &climbing).is_err());
-    fs::remove_dir_all(&mount).unwrap();
 }

@@ -201,7 +201,7 @@ async fn an_accepted_jpeg_lands_in_its_month_without_exif_and_is_announced() {
 
     let path = mount
         .path()
-        .join("tenant-1/wp-content/uploads/2026/11/My-Holiday-Photo.jpg");
+        .join("tenant-1/uploads/2026/11/My-Holiday-Photo.jpg");
     assert_eq!(
         fs::read(&path).unwrap(),
         jpeg(false),
@@ -250,7 +250,7 @@ async fn an_accepted_jpeg_lands_in_its_month_without_exif_and_is_announced() {
 #[tokio::test]
 async fn a_clash_gets_a_number_and_the_first_file_stays() {
     let mount = tempfile::tempdir().unwrap();
-    let dir = mount.path().join("tenant-1/wp-content/uploads/2026/11");
+    let dir = mount.path().join("tenant-1/uploads/2026/11");
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("cat.jpg"), b"the first cat").unwrap();
     let seen = Seen::default();

@@ -806,13 +806,16 @@ async fn files_and_database_go_live_together_by_default_or_neither_side_by_side(
         .unwrap();
     assert!(!beside.promote_database && !beside.live && beside.side_by_side);
     let into = beside.files_into.clone().unwrap();
-    assert!(into.starts_with("/.bbws-side-by-side/tenant-1/"), "{into}");
+    assert!(
+        into.starts_with("/.bbws-scratch/side-by-side/tenant-1/"),
+        "{into}"
+    );
     assert!(beside.service.is_none());
     assert!(beside.database.is_some());
     assert!(
         beside
             .goes_live
-            .starts_with("nothing goes live: the files go to /.bbws-side-by-side/")
+            .starts_with("nothing goes live: the files go to /.bbws-scratch/side-by-side/")
             && beside
                 .goes_live
                 .contains("the database is restored to new r-tenant-1-"),
@@ -1133,4 +1136,83 @@ async fn in_the_dr_region_a_copy_not_completed_is_backup_not_found() {
     .await;
     assert_eq!(e.kind(), bbws::ErrorKind::BackupNotFound);
     assert!(e.message().contains("has no DR copy"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn a_completed_restore_job_carries_its_own_run_to_the_promotion() {
+    use aws_smithy_types::DateTime;
+    use bbws::restore::files::MountedFileSystem;
+    // 2026-11-25T12:00:00.400Z to 12:01:00.200Z; the directory is dated 12:00:30.
+    let (created, completed) = (1_795_608_000, 1_795_608_060);
+    let mut mocks = Mocks::new();
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::describe_restore_job).then_output(move || {
+            DescribeRestoreJobOutput::builder()
+                .restore_job_id("restore-efs")
+                .status(RestoreJobStatus::Completed)
+                .creation_date(DateTime::from_secs_and_nanos(created, 400_000_000))
+                .completion_date(DateTime::from_secs_and_nanos(completed, 200_000_000))
+                .build()
+        }),
+    );
+    let set = json!({
+        "operation": "restore", "tenantId": "tenant-1", "backupId": BACKUP, "done": false,
+        "attempt": 0, "waitSeconds": 1, "polling": {"initialSeconds": 1, "maxSeconds": 2},
+        "jobs": [{"kind": "restore", "resource": "efs", "resourceArn": RP_EFS, "jobId": "restore-efs",
+                  "vault": "bbws-dev-backup-vault", "state": "PENDING", "deadline": NOW + 60}]
+    });
+    let polled = poll_job(LambdaEvent::new(set, Context::default()), &mocks.deps())
+        .await
+        .unwrap();
+    // Rounded outwards to whole seconds: the window never loses the job's first or last second.
+    assert_eq!(polled["jobs"][0]["createdAt"], created);
+    assert_eq!(polled["jobs"][0]["completedAt"], completed + 1);
+
+    let mount = tempfile::tempdir().unwrap();
+    let fs = MountedFileSystem {
+        mount: mount.path().to_path_buf(),
+    };
+    std::fs::create_dir_all(mount.path().join("tenant-1")).unwrap();
+    std::fs::write(mount.path().join("tenant-1/index.php"), b"defaced").unwrap();
+    let own = mount
+        .path()
+        .join("aws-backup-restore_2026-11-25T12-00-30-123456Z/tenant-1");
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(own.join("index.php"), b"<?php // backed up").unwrap();
+    // A drill of the same tenant an hour later.
+    let drill = mount
+        .path()
+        .join("aws-backup-restore_2026-11-25T13-00-00-000000Z/tenant-1");
+    std::fs::create_dir_all(&drill).unwrap();
+    std::fs::write(drill.join("index.php"), b"<?php // drill").unwrap();
+    let promote = |restore: &Value| json!({"tenantId": "tenant-1", "sourceTenantId": "tenant-1", "restore": restore});
+    // Without the job's own run, nothing can be told apart: refused, nothing moved.
+    let mut unknown = polled.clone();
+    unknown["jobs"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("completedAt");
+    let err =
+        bbws::restore::files::handler(LambdaEvent::new(promote(&unknown), Context::default()), &fs)
+            .await
+            .unwrap_err();
+    assert_eq!(err.name(), "RestoreFailed");
+    assert_eq!(
+        std::fs::read(mount.path().join("tenant-1/index.php")).unwrap(),
+        b"defaced"
+    );
+
+    let out =
+        bbws::restore::files::handler(LambdaEvent::new(promote(&polled), Context::default()), &fs)
+            .await
+            .unwrap();
+    assert_eq!(out["restoredFrom"], own.display().to_string());
+    assert_eq!(
+        std::fs::read(mount.path().join("tenant-1/index.php")).unwrap(),
+        b"<?php // backed up"
+    );
+    assert!(
+        drill.join("index.php").exists(),
+        "the drill's is left alone"
+    );
 }

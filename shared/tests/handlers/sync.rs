@@ -1,4 +1,4 @@
-//! sync-content: a tenant's wp-content (a real directory) against the content bucket, with
+//! sync-content: a tenant's wp-content (its directory, a real one) against the content bucket, with
 //! S3, the tagging API and Step Functions answered by mock rules.
 
 use std::collections::HashMap;
@@ -153,7 +153,7 @@ fn write(root: &Path, rel: &str, body: &[u8]) {
 async fn a_batch_uploads_what_changed_reads_metadata_only_for_same_sized_files_and_deletes_what_is_gone(
 ) {
     let mount = tempfile::tempdir().unwrap();
-    let wp = mount.path().join("tenant-1/wp-content");
+    let wp = mount.path().join("tenant-1");
     for (rel, body) in [
         ("new.txt", &b"new file"[..]),
         ("resized.txt", b"longer than before"),
@@ -270,11 +270,7 @@ async fn a_batch_uploads_what_changed_reads_metadata_only_for_same_sized_files_a
 #[tokio::test]
 async fn a_bad_or_unknown_tenant_is_refused_with_nothing_written() {
     let mount = tempfile::tempdir().unwrap();
-    write(
-        &mount.path().join("tenant-2/wp-content"),
-        "index.php",
-        b"<?php",
-    );
+    write(&mount.path().join("tenant-2"), "index.php", b"<?php");
     let seen = Seen::default();
     let syncer = syncer(mount.path(), HashMap::new(), &seen);
     for request in [
@@ -294,7 +290,7 @@ async fn a_bad_or_unknown_tenant_is_refused_with_nothing_written() {
         .await
         .unwrap_err();
     assert_eq!(error.name(), "InvalidTenant");
-    // Onboarded, but no wp-content on the file system.
+    // Onboarded, but no directory on the file system.
     let error = syncer
         .plan("x", json!({"tenantId": "tenant-1"}))
         .await
@@ -306,7 +302,7 @@ async fn a_bad_or_unknown_tenant_is_refused_with_nothing_written() {
 #[tokio::test]
 async fn a_full_execution_continues_as_one_named_from_the_run_with_the_cursor() {
     let mount = tempfile::tempdir().unwrap();
-    let wp = mount.path().join("tenant-1/wp-content");
+    let wp = mount.path().join("tenant-1");
     for i in 0..5 {
         write(&wp, &format!("f{i}.txt"), b"x");
     }

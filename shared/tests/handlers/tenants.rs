@@ -208,6 +208,94 @@ async fn an_invalid_event_is_refused_with_nothing_created() {
 }
 
 #[tokio::test]
+async fn a_directory_holding_files_is_refused_unless_the_event_adopts_it() {
+    let created = Sent::default();
+    let put = Sent::default();
+    let mut mocks = Mocks::new();
+    mocks.efs.extend(efs(Arc::default(), &created));
+    mocks.events.push(events(&put));
+    let mut deps = deps(&mocks);
+    let mount = tempfile::tempdir().unwrap();
+    deps.onboarding.mount = mount.path().to_path_buf();
+    // Another tenant's leftovers under the new tenant's id.
+    std::fs::create_dir_all(mount.path().join("tenant-1/uploads")).unwrap();
+    std::fs::write(mount.path().join("tenant-1/index.php"), b"<?php // old").unwrap();
+    let err = onboard_tenant(
+        LambdaEvent::new(tenant_created("tenant-1"), Context::default()),
+        &deps,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "InvalidTenant");
+    assert!(err.to_string().contains("already holds files"), "{err}");
+    assert!(err.to_string().contains("adopt"), "{err}");
+    assert!(
+        created.all().is_empty() && put.all().is_empty(),
+        "nothing created"
+    );
+
+    // An empty directory is a new tenant's.
+    std::fs::create_dir_all(mount.path().join("tenant-2")).unwrap();
+    onboard_tenant(
+        LambdaEvent::new(tenant_created("tenant-2"), Context::default()),
+        &deps,
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.all().len(), 1);
+
+    // Asked to adopt them, onboarding takes the files as the tenant's.
+    let mut adopt = tenant_created("tenant-1");
+    adopt["detail"]["adopt"] = json!(true);
+    let out = onboard_tenant(LambdaEvent::new(adopt, Context::default()), &deps)
+        .await
+        .unwrap();
+    assert_eq!(out["tenantId"], "tenant-1");
+    assert_eq!(
+        std::fs::read(mount.path().join("tenant-1/index.php")).unwrap(),
+        b"<?php // old",
+        "the files are left as they are"
+    );
+}
+
+#[tokio::test]
+async fn a_link_or_file_in_place_of_the_directory_is_refused_even_when_adopted() {
+    let created = Sent::default();
+    let mut mocks = Mocks::new();
+    mocks.efs.extend(efs(Arc::default(), &created));
+    let mut deps = deps(&mocks);
+    let mount = tempfile::tempdir().unwrap();
+    deps.onboarding.mount = mount.path().to_path_buf();
+    std::fs::create_dir_all(mount.path().join("tenant-2")).unwrap();
+    std::os::unix::fs::symlink("tenant-2", mount.path().join("tenant-1")).unwrap();
+    let mut adopt = tenant_created("tenant-1");
+    adopt["detail"]["adopt"] = json!(true);
+    let err = onboard_tenant(LambdaEvent::new(adopt, Context::default()), &deps)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidTenant");
+    assert!(err.to_string().contains("not a directory"), "{err}");
+    assert!(created.all().is_empty());
+}
+
+#[tokio::test]
+async fn a_drill_scratch_name_is_reserved_and_never_onboarded() {
+    let created = Sent::default();
+    let mut mocks = Mocks::new();
+    mocks.efs.extend(efs(Arc::default(), &created));
+    let deps = deps(&mocks);
+    let err = onboard_tenant(
+        LambdaEvent::new(tenant_created("drill-shop-20261126"), Context::default()),
+        &deps,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "InvalidTenant");
+    assert!(err.to_string().contains("reserved"), "{err}");
+    assert!(created.all().is_empty(), "no access point made");
+}
+
+#[tokio::test]
 async fn offboarding_deletes_the_access_point_and_keeps_the_files() {
     let existing = Arc::new(Mutex::new(vec![AccessPointDescription::builder()
         .access_point_id(AP_ID)

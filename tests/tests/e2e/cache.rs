@@ -103,11 +103,7 @@ async fn a_restore_with_the_cache_down_is_cache_not_flushed_with_the_files_resto
     let dir = &tenant.directory;
     let before = snapshot(dir);
     let backup_id = stack.backed_up("e2e-cache-down", &["--files-only"]);
-    std::fs::write(
-        dir.join("wp-content/index.php"),
-        b"changed after the backup",
-    )
-    .unwrap();
+    std::fs::write(dir.join("index.php"), b"changed after the backup").unwrap();
     let attempts_before = secret_reads(&stack);
 
     let stopped = stack.stop_cache();

@@ -78,17 +78,8 @@ async fn a_plan_run_restores_one_tenant_and_leaves_the_others_untouched() {
         .any(|i| text(i, "backupId") == backup_id));
 
     // The tenant's files change after the run; the other tenant's stay as they are.
-    std::fs::write(
-        restored.directory.join("wp-content/index.php"),
-        "<?php // defaced\n",
-    )
-    .unwrap();
-    std::fs::remove_file(
-        restored
-            .directory
-            .join("wp-content/uploads/2026/11/logo.bin"),
-    )
-    .unwrap();
+    std::fs::write(restored.directory.join("index.php"), "<?php // defaced\n").unwrap();
+    std::fs::remove_file(restored.directory.join("uploads/2026/11/logo.bin")).unwrap();
     let others_before = snapshot(&other.directory);
 
     let execution = stack
@@ -281,7 +272,7 @@ async fn at_between_two_backups_takes_the_older_pair_and_reports_the_gap() {
     let (_, at) = now_rfc3339();
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     std::fs::write(
-        tenant.directory.join("wp-content/index.php"),
+        tenant.directory.join("index.php"),
         "<?php // changed after the moment\n",
     )
     .unwrap();
@@ -504,7 +495,7 @@ async fn continuous_backup_restores_the_database_to_the_files_second() {
     let (_, at) = now_rfc3339();
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     std::fs::write(
-        tenant.directory.join("wp-content/index.php"),
+        tenant.directory.join("index.php"),
         "<?php // changed after the moment\n",
     )
     .unwrap();

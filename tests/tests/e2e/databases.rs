@@ -130,7 +130,7 @@ async fn an_aurora_restore_gets_a_serverless_instance_beside_the_tenants_cluster
         1,
         "the cluster is backed up"
     );
-    std::fs::write(dir.join("wp-content/index.php"), b"changed").unwrap();
+    std::fs::write(dir.join("index.php"), b"changed").unwrap();
 
     let (code, out) = stack.bbws(&[
         "restore",

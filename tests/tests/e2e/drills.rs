@@ -72,12 +72,19 @@ async fn a_drill_restores_verifies_cleans_up_and_reports_an_rto() {
     // Nothing of the tenant's was touched, and nothing of the drill's is left.
     assert_eq!(snapshot(&tenant.directory), before, "the tenant's files");
     assert!(
-        !parent.join(&scratch).exists(),
+        !parent.join(".bbws-scratch").join(&scratch).exists(),
         "the scratch directory is gone"
     );
     assert!(
-        !parent.join(".bbws-kept").join(&scratch).exists(),
+        !parent
+            .join(".bbws-kept/.bbws-scratch")
+            .join(&scratch)
+            .exists(),
         "and its kept-aside marker"
+    );
+    assert!(
+        !parent.join(&scratch).exists(),
+        "nothing in the tenants' namespace"
     );
     assert_eq!(
         restore_dirs(&parent),

@@ -173,7 +173,9 @@ async fn a_side_by_side_restore_puts_nothing_live_and_says_where() {
     let result = &out["output"];
     let goes_live = result["goesLive"].as_str().unwrap();
     assert!(
-        goes_live.starts_with("nothing goes live: the files go to /.bbws-side-by-side/e2e-beside/"),
+        goes_live.starts_with(
+            "nothing goes live: the files go to /.bbws-scratch/side-by-side/e2e-beside/"
+        ),
         "{goes_live}"
     );
     // The live site is exactly as it was: files, database setting, database, service.
@@ -186,7 +188,11 @@ async fn a_side_by_side_restore_puts_nothing_live_and_says_where() {
     // The restored files are where the output says, as they were backed up.
     let beside = std::path::PathBuf::from(result["files"]["putInPlace"].as_str().unwrap());
     assert!(
-        beside.starts_with(dir.parent().unwrap().join(".bbws-side-by-side/e2e-beside")),
+        beside.starts_with(
+            dir.parent()
+                .unwrap()
+                .join(".bbws-scratch/side-by-side/e2e-beside")
+        ),
         "{beside:?}"
     );
     assert_eq!(snapshot(&beside), backed_up);

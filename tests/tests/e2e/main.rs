@@ -21,5 +21,6 @@ mod lost_answers;
 mod media;
 mod plans;
 mod restore;
+mod site;
 mod sync;
 mod tenants;

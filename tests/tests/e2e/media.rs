@@ -83,9 +83,18 @@ fn percent_decoded(path: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Where a `filePath` (from the site's document root, `wp-content/uploads/…`) is on the file
+/// system: the site's wp-content is the tenant's directory (seed 000 4.4).
+fn on_disk(tenant: &Tenant, file_path: &str) -> std::path::PathBuf {
+    let inside = file_path
+        .strip_prefix("wp-content/")
+        .unwrap_or_else(|| panic!("{file_path} is not under wp-content/"));
+    tenant.directory.join(inside)
+}
+
 fn uploads_files(tenant: &Tenant) -> Vec<String> {
     let mut found = Vec::new();
-    let mut dirs = vec![tenant.directory.join("wp-content/uploads")];
+    let mut dirs = vec![tenant.directory.join("uploads")];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let path = entry.path();
@@ -125,7 +134,7 @@ async fn an_accepted_jpeg_lands_in_its_month_without_exif_and_owned_by_wordpress
         path.starts_with("wp-content/uploads/") && path.ends_with(&format!("/{cleaned}")),
         "{path}"
     );
-    let file = tenant.directory.join(path);
+    let file = on_disk(&tenant, path);
     assert_eq!(
         std::fs::read(&file).unwrap(),
         jpeg(false),
@@ -180,12 +189,8 @@ async fn a_name_clash_gets_a_number() {
     );
     assert_eq!(uploads_files(&tenant).len(), before + 2);
     // Both in the one month directory, the first one untouched by the second.
-    let first_path = tenant
-        .directory
-        .join(first["detail"]["filePath"].as_str().unwrap());
-    let second_path = tenant
-        .directory
-        .join(second["detail"]["filePath"].as_str().unwrap());
+    let first_path = on_disk(&tenant, first["detail"]["filePath"].as_str().unwrap());
+    let second_path = on_disk(&tenant, second["detail"]["filePath"].as_str().unwrap());
     assert_eq!(first_path.parent(), second_path.parent());
     assert_eq!(std::fs::read(&first_path).unwrap(), jpeg(false));
     assert_eq!(std::fs::read(&second_path).unwrap(), jpeg(false));
@@ -253,7 +258,7 @@ async fn bbws_upload_puts_a_jpeg_and_a_pdf_into_the_uploads_with_their_events() 
         let detail = &upload["detail"];
         assert_eq!(detail["fileName"], name.as_str(), "{upload}");
         assert_eq!(detail["mimeType"], mime);
-        let file = tenant.directory.join(detail["filePath"].as_str().unwrap());
+        let file = on_disk(&tenant, detail["filePath"].as_str().unwrap());
         assert!(file.ends_with(name), "{}", file.display());
         assert_eq!(std::fs::read(&file).unwrap(), content, "{name}");
         assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o644);
@@ -322,7 +327,7 @@ async fn two_uploads_of_logo_png_through_bbws_upload_give_logo_png_and_logo_1_pn
         assert_eq!(code, 0, "{out}");
         let detail = &out["uploads"][0]["detail"];
         assert_eq!(detail["mimeType"], "image/png");
-        let file = tenant.directory.join(detail["filePath"].as_str().unwrap());
+        let file = on_disk(&tenant, detail["filePath"].as_str().unwrap());
         assert_eq!(std::fs::read(file).unwrap(), png);
         names.push(detail["fileName"].as_str().unwrap().to_owned());
     }

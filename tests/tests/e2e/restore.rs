@@ -14,13 +14,9 @@ async fn a_restore_brings_back_every_file_byte_identical_and_keeps_the_damaged_o
     let backup_id = stack.backed_up("e2e-restore", &[]);
 
     // Damage: change one file, delete another, add one.
-    std::fs::write(dir.join("wp-content/index.php"), b"<?php echo 'defaced';").unwrap();
-    std::fs::remove_file(dir.join("wp-content/uploads/2026/11/logo.bin")).unwrap();
-    std::fs::write(
-        dir.join("wp-content/malware.php"),
-        b"<?php eval($_GET['x']);",
-    )
-    .unwrap();
+    std::fs::write(dir.join("index.php"), b"<?php echo 'defaced';").unwrap();
+    std::fs::remove_file(dir.join("uploads/2026/11/logo.bin")).unwrap();
+    std::fs::write(dir.join("malware.php"), b"<?php eval($_GET['x']);").unwrap();
 
     let (code, out) = stack.bbws(&[
         "restore",
@@ -45,10 +41,10 @@ async fn a_restore_brings_back_every_file_byte_identical_and_keeps_the_damaged_o
         "{kept:?}"
     );
     assert_eq!(
-        std::fs::read(kept.join("wp-content/index.php")).unwrap(),
+        std::fs::read(kept.join("index.php")).unwrap(),
         b"<?php echo 'defaced';"
     );
-    assert!(kept.join("wp-content/malware.php").exists());
+    assert!(kept.join("malware.php").exists());
     let deployment = &result["deployment"]["jobs"][0];
     assert_eq!(deployment["state"], "COMPLETED", "{result}");
     assert_eq!(deployment["resourceArn"], tenant.service_arn.as_str());
@@ -113,11 +109,7 @@ async fn a_failed_restore_job_is_restore_failed_and_changes_nothing() {
     let tenant = stack.seed_tenant("e2e-restore-fail");
     let dir = &tenant.directory;
     let backup_id = stack.backed_up("e2e-restore-fail", &["--files-only"]);
-    std::fs::write(
-        dir.join("wp-content/index.php"),
-        b"changed after the backup",
-    )
-    .unwrap();
+    std::fs::write(dir.join("index.php"), b"changed after the backup").unwrap();
     stack
         .fail_next_job("restore", "Access denied to the file system")
         .await;
@@ -133,7 +125,7 @@ async fn a_failed_restore_job_is_restore_failed_and_changes_nothing() {
     assert_eq!(code, 51, "{out}");
     assert_eq!(out["error"], "RestoreFailed");
     assert_eq!(
-        std::fs::read(dir.join("wp-content/index.php")).unwrap(),
+        std::fs::read(dir.join("index.php")).unwrap(),
         b"changed after the backup"
     );
 }

@@ -1,5 +1,5 @@
 //! Content sync: `bbws sync` runs the sync state machine, whose function mirrors a tenant's
-//! wp-content on the shared file system to the content bucket (moto S3): everything the
+//! wp-content (its directory) on the shared file system to the content bucket (moto S3): everything the
 //! first time, nothing when nothing changed, only what changed, objects of deleted files
 //! removed with `--delete`, symlinks never followed, and a long sync cut into batches that
 //! continue as new executions.
@@ -122,7 +122,8 @@ async fn a_sync_uploads_everything_then_nothing_then_what_changed_and_deletes_wh
     let stack = Stack::new().await;
     let tenant_id = tenant_of_this_run("site");
     let tenant = stack.onboarded_tenant(&tenant_id).await;
-    let wp_content = tenant.directory.join("wp-content");
+    // The tenant's directory is its wp-content (seed 000 4.4).
+    let wp_content = tenant.directory.clone();
     // A video over the multipart threshold (16 MiB): two 8 MiB parts and a last one.
     let video: Vec<u8> = (0..17 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(wp_content.join("uploads/2026/11/intro.mp4"), &video).unwrap();
@@ -244,7 +245,8 @@ async fn a_long_sync_goes_in_batches_and_continues_as_new_executions() {
     let stack = Stack::new().await;
     let tenant_id = tenant_of_this_run("batches");
     let tenant = stack.onboarded_tenant(&tenant_id).await;
-    let wp_content = tenant.directory.join("wp-content");
+    // The tenant's directory is its wp-content (seed 000 4.4).
+    let wp_content = tenant.directory.clone();
     for i in 0..20 {
         let dir = wp_content.join(format!("uploads/2026/{:02}", i % 3 + 1));
         std::fs::create_dir_all(&dir).unwrap();

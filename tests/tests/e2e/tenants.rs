@@ -144,3 +144,43 @@ async fn an_onboarding_event_naming_another_tenants_database_creates_and_tags_no
         "tags unchanged"
     );
 }
+
+#[tokio::test]
+async fn onboarding_over_leftover_files_is_refused_unless_the_event_adopts_them() {
+    let stack = Stack::new().await;
+    let tenant = unique("e2e-leftovers");
+    // A former tenant's files still under the new tenant's id.
+    let other = stack.seed_tenant(&unique("e2e-leftovers-other"));
+    let dir = other.directory.parent().unwrap().join(&tenant);
+    std::fs::create_dir_all(dir.join("uploads")).unwrap();
+    std::fs::write(dir.join("index.php"), b"<?php // a former tenant's").unwrap();
+    let (error, out) = stack
+        .invoke("onboard-tenant", &tenant_created(&tenant))
+        .await;
+    assert_eq!(error.as_deref(), Some("InvalidTenant"), "{out}");
+    assert!(out.to_string().contains("already holds files"), "{out}");
+    assert!(
+        stack.access_points_of(&tenant).await.is_empty(),
+        "no access point made"
+    );
+
+    let mut adopt = tenant_created(&tenant);
+    adopt["detail"]["adopt"] = json!(true);
+    let (error, out) = stack.invoke("onboard-tenant", &adopt).await;
+    assert_eq!(error, None, "{out}");
+    assert_eq!(stack.access_points_of(&tenant).await.len(), 1);
+    assert_eq!(
+        std::fs::read(dir.join("index.php")).unwrap(),
+        b"<?php // a former tenant's"
+    );
+
+    // A drill's scratch name is never a tenant's.
+    let (error, out) = stack
+        .invoke("onboard-tenant", &tenant_created("drill-e2e-20261126"))
+        .await;
+    assert_eq!(error.as_deref(), Some("InvalidTenant"), "{out}");
+    assert!(stack
+        .access_points_of("drill-e2e-20261126")
+        .await
+        .is_empty());
+}
