@@ -30,6 +30,7 @@ const RP_EFS: &str = "arn:aws:backup:af-south-1:123456789012:recovery-point:rp-e
 const RP_DB: &str = "arn:aws:rds:af-south-1:123456789012:snapshot:awsbackup:job-db-1";
 const RP_OTHER: &str = "arn:aws:backup:af-south-1:123456789012:recovery-point:rp-other";
 const BACKUP: &str = "tb-aaaa";
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -115,7 +116,8 @@ fn catalog_rules(points: &[Point]) -> Vec<Rule> {
         .iter()
         .map(|i| (i["pk"].clone(), i["backupId"].clone()))
         .collect();
-    vec![
+    let mut rules = lease_rules();
+    rules.extend([
         // A started restore is noted on the backup it used, and only there.
         mock!(aws_sdk_dynamodb::Client::update_item)
             .match_requests(move |r| {
@@ -148,6 +150,35 @@ fn catalog_rules(points: &[Point]) -> Vec<Rule> {
                 QueryOutput::builder()
                     .count(found.len() as i32)
                     .set_items(Some(found))
+                    .build()
+            }),
+    ]);
+    rules
+}
+
+/// The tenant's lease, free: read (none), taken, its jobs noted.
+fn lease_rules() -> Vec<Rule> {
+    let is_lease = |key: Option<&HashMap<String, AttributeValue>>| {
+        key.and_then(|k| k.get("pk"))
+            .and_then(|pk| pk.as_s().ok())
+            .is_some_and(|pk| pk.starts_with("lease#af-south-1#"))
+    };
+    vec![
+        mock!(aws_sdk_dynamodb::Client::get_item)
+            .match_requests(move |r| is_lease(r.key()))
+            .then_output(|| GetItemOutput::builder().build()),
+        mock!(aws_sdk_dynamodb::Client::update_item)
+            .match_requests(move |r| is_lease(r.key()))
+            .then_compute_output(|r| {
+                let values = r.expression_attribute_values().cloned().unwrap_or_default();
+                let mut item = HashMap::new();
+                for (name, value) in [("holder", ":me"), ("generation", ":gen")] {
+                    if let Some(v) = values.get(value) {
+                        item.insert(name.to_owned(), v.clone());
+                    }
+                }
+                UpdateItemOutput::builder()
+                    .set_attributes(Some(item))
                     .build()
             }),
     ]
