@@ -235,7 +235,10 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
             &["sdk-dynamodb", "sdk-eventbridge", "sdk-rds", "sdk-sfn"],
         ),
         ("start-backup", &["sdk-backup", "sdk-efs", "sdk-tagging"]),
-        ("sync-content", &["sdk-s3", "sdk-sfn", "sdk-tagging"]),
+        (
+            "sync-content",
+            &["sdk-dynamodb", "sdk-s3", "sdk-sfn", "sdk-tagging"],
+        ),
         ("upload-media", &["sdk-s3"]),
     ];
     let mut seen = Vec::new();
