@@ -29,6 +29,7 @@ fn code_of(kind: ErrorKind) -> i32 {
         ErrorKind::RestoreDrillFailed => 57,
         ErrorKind::SyncFailed => 58,
         ErrorKind::CacheNotFlushed => 59,
+        ErrorKind::TenantBusy => 60,
     }
 }
 
@@ -52,6 +53,7 @@ mod tests {
             ("RestoreDrillFailed", 57),
             ("SyncFailed", 58),
             ("CacheNotFlushed", 59),
+            ("TenantBusy", 60),
         ];
         assert_eq!(codes.len(), ErrorKind::ALL.len());
         for (name, code) in codes {

@@ -59,6 +59,9 @@ error_table! {
     /// A tenant's wp-content could not be mirrored to the content bucket (S3, the file
     /// system); what was uploaded before stays, and the next sync skips it.
     SyncFailed = "SyncFailed", 500;
+    /// Another operation (restore, drill, sync, media ingest) holds the tenant's lease:
+    /// nothing was changed; the message names the holder's execution.
+    TenantBusy = "TenantBusy", 409;
     /// Throttling, a 5xx answer, a timeout or a dropped connection: the state machines retry
     /// it with backoff.
     Transient = "TransientAwsError", 503;
@@ -239,6 +242,7 @@ mod tests {
             (ErrorKind::TenantBackupsFailed, "TenantBackupsFailed", 500),
             (ErrorKind::RestoreDrillFailed, "RestoreDrillFailed", 500),
             (ErrorKind::SyncFailed, "SyncFailed", 500),
+            (ErrorKind::TenantBusy, "TenantBusy", 409),
             (ErrorKind::Transient, "TransientAwsError", 503),
         ];
         assert_eq!(cases.len(), ErrorKind::ALL.len());

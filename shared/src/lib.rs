@@ -4,8 +4,9 @@
 //! Grouped by capability; each owns its handlers beside its services, and each service owns
 //! only the SDK clients it calls. A function binary is one line, e.g.
 //! `bbws::runtime::start(bbws::backup::handler)`. The modules depend on each other top-down:
-//! `backup`, `restore` → `tenants` → `jobs` → `catalog` → `aws` → `error`, `config`, `clock`, `tags`,
-//! `layout`, `tenant_id`; `cache` (the object cache flush after a restore) uses only the last of them.
+//! `backup`, `restore` → `tenants` → `jobs` → `lease` (one operation per tenant) → `catalog` →
+//! `aws` → `error`, `config`, `clock`, `tags`, `layout`, `tenant_id`; `cache` (the object
+//! cache flush after a restore) uses only the last of them.
 //! Which SDK clients are linked is chosen by the `sdk-*` features, the Redis client by
 //! `cache`.
 
@@ -21,6 +22,8 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod layout;
+#[cfg(feature = "sdk-dynamodb")]
+pub mod lease;
 pub mod manifest;
 pub mod media;
 pub mod restore;

@@ -211,7 +211,14 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
         ),
         (
             "onboard-tenant",
-            &["sdk-dynamodb", "sdk-efs", "sdk-tagging", "sdk-eventbridge"],
+            &[
+                "sdk-dynamodb",
+                "sdk-efs",
+                "sdk-tagging",
+                "sdk-eventbridge",
+                "sdk-rds",
+                "sdk-ssm",
+            ],
         ),
         (
             "poll-job",
@@ -235,7 +242,10 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
             &["sdk-dynamodb", "sdk-eventbridge", "sdk-rds", "sdk-sfn"],
         ),
         ("start-backup", &["sdk-backup", "sdk-efs", "sdk-tagging"]),
-        ("sync-content", &["sdk-s3", "sdk-sfn", "sdk-tagging"]),
+        (
+            "sync-content",
+            &["sdk-dynamodb", "sdk-s3", "sdk-sfn", "sdk-tagging"],
+        ),
         ("upload-media", &["sdk-s3"]),
     ];
     let mut seen = Vec::new();

@@ -90,6 +90,9 @@ impl Store {
     }
 }
 
+/// How long a restore's idempotency token replays its job (see [`State::replay`]).
+const TOKEN_SECONDS: f64 = 3600.0;
+
 impl State {
     pub fn vault(&self, region: &str, name: &str) -> Result<&Vault, ApiError> {
         self.vault_by_arn(&super::model::vault_arn(region, name))
@@ -133,10 +136,15 @@ impl State {
             })
     }
 
-    /// The job an idempotency token already started, if any.
+    /// The job an idempotency token already started, if any. A restore's token lasts an
+    /// hour: "Idempotency tokens time out after one hour" (StartRestoreJob's
+    /// IdempotencyToken, https://docs.aws.amazon.com/aws-backup/latest/devguide/API_StartRestoreJob.html);
+    /// after that the same token starts a new job.
     pub fn replay(&self, kind: JobKind, token: Option<&str>) -> Option<&Job> {
         let id = self.tokens.get(&(kind, token?.to_owned()))?;
-        self.jobs.get(id)
+        self.jobs
+            .get(id)
+            .filter(|j| kind != JobKind::Restore || crate::ids::now() - j.created < TOKEN_SECONDS)
     }
 
     /// Whether a backup job holds `resource_arn` now.

@@ -20,8 +20,8 @@ pub mod request;
 pub mod service;
 
 pub use request::{
-    restored_identifier, writer_identifier, PointInTime, RestoreInput, RestorePlan, RestoreRequest,
-    RestoreSource, RestoreTimeouts, UsedBackup, DRILL_PREFIX,
+    request_key, restored_identifier, writer_identifier, PlanLease, PointInTime, RestoreInput,
+    RestorePlan, RestoreRequest, RestoreSource, RestoreTimeouts, UsedBackup, DRILL_PREFIX,
 };
 #[cfg(all(
     feature = "sdk-backup",

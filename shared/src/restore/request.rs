@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::aws::ResourceKind;
 use crate::config::{Polling, TimeoutOverrides};
@@ -118,6 +119,31 @@ pub struct RestorePlan {
     pub timeouts: RestoreTimeouts,
     pub polling: Polling,
     pub summary: String,
+    /// The tenant lease the restore takes when it starts (see [`crate::lease`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<PlanLease>,
+}
+
+/// What the restore's lease is taken with: the tenant it guards (a drill's source tenant,
+/// else the tenant restored into), the request's key, and its generation: the execution
+/// that first ran this request, whose idempotency tokens, restored database name and
+/// started jobs a rerun after RestoreTimeout adopts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanLease {
+    pub tenant_id: TenantId,
+    pub request_key: String,
+    pub generation: String,
+    /// True when the generation is a timed-out execution's whose jobs are adopted.
+    pub adopting: bool,
+    /// How long the lease lasts: the restore's own timeouts and an hour's margin.
+    pub seconds: i64,
+}
+
+/// The key of a restore request as planned: the same tenant, points and target give the
+/// same key, whatever execution asks.
+pub fn request_key(parts: &[&str]) -> String {
+    idempotency_token("restore-request", &parts.join("\n"), "")
 }
 
 /// What a restore to a moment took.
@@ -177,6 +203,17 @@ pub enum RestoreInput {
         plan: Box<RestorePlan>,
         restore: JobSet,
     },
+    /// Before anything is promoted: this execution still holds the tenant, renewed.
+    #[serde(rename_all = "camelCase")]
+    CheckLease {
+        execution_id: String,
+        plan: Box<RestorePlan>,
+    },
+    /// The execution's end, whichever: the lease given back, or kept for a rerun after a
+    /// RestoreTimeout of the restore jobs. `state` is the execution's whole state (it may
+    /// hold no plan when the plan step failed).
+    #[serde(rename_all = "camelCase")]
+    Release { execution_id: String, state: Value },
 }
 
 /// A new database identifier: starts with a letter, at most 63 of letters, digits and single
@@ -196,8 +233,10 @@ pub fn side_by_side_directory(tenant: &TenantId, execution_id: &str) -> String {
     crate::layout::scratch_root_path(&format!("side-by-side/{tenant}/{suffix}"))
 }
 
-pub fn restored_identifier(tenant: &TenantId, execution_id: &str) -> String {
-    let suffix = &idempotency_token(execution_id, "restored-db", tenant.as_str())[..8];
+/// Derived from the restore's generation (its first execution, see [`PlanLease`]), so a
+/// rerun that adopts a timed-out restore names the database its job is creating.
+pub fn restored_identifier(tenant: &TenantId, generation: &str) -> String {
+    let suffix = &idempotency_token(generation, "restored-db", tenant.as_str())[..8];
     let mut base: String = tenant.as_str().chars().take(40).collect();
     while base.contains("--") {
         base = base.replace("--", "-");

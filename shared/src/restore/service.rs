@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use super::database::DatabaseService;
 use super::request::{
-    restored_identifier, PointInTime, RestoreInput, RestorePlan, RestoreRequest, RestoreSource,
-    RestoreTimeouts, UsedBackup, DRILL_PREFIX,
+    request_key, restored_identifier, PlanLease, PointInTime, RestoreInput, RestorePlan,
+    RestoreRequest, RestoreSource, RestoreTimeouts, UsedBackup, DRILL_PREFIX,
 };
 use crate::aws::{database_kind, recovery_points, ResourceKind};
 use crate::catalog::{Catalog, DrCopy, Point, TenantBackup};
@@ -27,6 +27,7 @@ use crate::clock::{parse_rfc3339, rfc3339};
 use crate::config::{Config, ConfigError, TimeoutOverrides, Vault};
 use crate::error::{Error, ErrorKind, Operation};
 use crate::jobs::{idempotency_token, Clock, Job, JobKind, JobSet, JobState};
+use crate::lease::{Claim, Leases};
 use crate::runtime::{encode, parse, Service};
 use crate::tags;
 use crate::tenant_id::TenantId;
@@ -50,6 +51,13 @@ struct Found {
     copy_of: Option<String>,
     /// A continuous point: the second it is restored to.
     restore_time: Option<i64>,
+}
+
+/// The restore jobs a generation started, as its lease notes them: recovery point → job id.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RecordedJobs {
+    generation: String,
+    jobs: HashMap<String, String>,
 }
 
 /// What the catalog gave for a request: the points, the backups they belong to, and for a
@@ -237,6 +245,8 @@ pub struct RestoreService {
     pub catalog: Catalog,
     /// Finishing and promoting the restored database.
     pub database: DatabaseService,
+    /// One operation per tenant: taken at start, given back at the end.
+    pub leases: Leases,
     pub clock: Clock,
     /// The vault restores read from when it is not the region's own (`RESTORE_SOURCE_VAULT`):
     /// in the DR region, the DR vault. Each point is then restored from its DR copy.
@@ -252,12 +262,15 @@ impl Service for RestoreService {
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let config = Config::from_lookup(lookup)?;
+        let catalog = Catalog::from_lookup(sdk, lookup, config.retention.dr_delete_after_days)?;
+        let region = sdk.region().map(|r| r.to_string());
         Ok(Self {
             vault: Vault::from_lookup(&lookup)?,
             backup: aws_sdk_backup::Client::new(sdk),
             efs: aws_sdk_efs::Client::new(sdk),
             tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
-            catalog: Catalog::from_lookup(sdk, lookup, config.retention.dr_delete_after_days)?,
+            leases: Leases::new(&catalog, region.as_deref()),
+            catalog,
             database: DatabaseService {
                 config: config.clone(),
                 rds: aws_sdk_rds::Client::new(sdk),
@@ -269,7 +282,7 @@ impl Service for RestoreService {
             source_vault: lookup(SOURCE_VAULT_VARIABLE)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty()),
-            region: sdk.region().map(|r| r.to_string()),
+            region,
         })
     }
 }
@@ -294,6 +307,13 @@ pub async fn handler(event: LambdaEvent<Value>, service: &RestoreService) -> Res
         RestoreInput::PromoteDatabase { plan, restore } => {
             encode(OP, &service.database.promote(&plan, &restore).await?)
         }
+        RestoreInput::CheckLease { execution_id, plan } => {
+            service.check_lease(&execution_id, &plan).await
+        }
+        RestoreInput::Release {
+            execution_id,
+            state,
+        } => service.release(&execution_id, &state).await,
     }
 }
 
@@ -486,8 +506,25 @@ impl RestoreService {
             ),
             _ => None,
         };
+        let lease = self
+            .plan_lease(
+                execution_id,
+                &source,
+                &target,
+                drill,
+                [
+                    efs_point.filter(|_| want_files),
+                    db_point.filter(|_| want_database),
+                ],
+                promote_database,
+                &timeouts,
+            )
+            .await?;
         let database = match (want_database, db_point) {
-            (true, Some(point)) => Some(self.database_source(point, &target, execution_id).await?),
+            (true, Some(point)) => Some(
+                self.database_source(point, &target, &lease.generation)
+                    .await?,
+            ),
             _ => None,
         };
         let gap = match &located.point_in_time {
@@ -562,12 +599,142 @@ impl RestoreService {
             timeouts,
             polling,
             summary,
+            lease: Some(lease),
         })
+    }
+
+    /// The lease the restore will take: its tenant, the request's key, and its generation,
+    /// which is a timed-out restore's of the same request (adopted) or this execution's.
+    /// Only reads the lease: the plan changes nothing.
+    #[allow(clippy::too_many_arguments)]
+    async fn plan_lease(
+        &self,
+        execution_id: &str,
+        source: &TenantId,
+        target: &TenantId,
+        drill: bool,
+        points: [Option<&Found>; 2],
+        promote_database: bool,
+        timeouts: &RestoreTimeouts,
+    ) -> Result<PlanLease, Error> {
+        let leased = if drill { source } else { target };
+        let restore_time = points
+            .iter()
+            .flatten()
+            .filter_map(|p| p.restore_time)
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let key = request_key(&[
+            source.as_str(),
+            target.as_str(),
+            if drill { "drill" } else { "restore" },
+            points[0].map(|p| p.arn.as_str()).unwrap_or("-"),
+            points[1].map(|p| p.arn.as_str()).unwrap_or("-"),
+            &restore_time,
+            if promote_database { "promote" } else { "-" },
+        ]);
+        // A drill's scratch target is new each time: it never adopts.
+        let adopted = match drill {
+            true => None,
+            false => self
+                .leases
+                .read(OP, leased)
+                .await?
+                .filter(|l| l.timed_out && l.request_key == key && !l.generation.is_empty()),
+        };
+        let seconds = (timeouts.efs_seconds + timeouts.database_seconds + timeouts.service_seconds)
+            as i64
+            + 3600;
+        Ok(PlanLease {
+            tenant_id: leased.clone(),
+            request_key: key,
+            adopting: adopted.is_some(),
+            generation: adopted
+                .map(|l| l.generation)
+                .unwrap_or_else(|| execution_id.to_owned()),
+            seconds,
+        })
+    }
+
+    /// Before promotion: the execution still holds the tenant (renewed), or TenantBusy.
+    pub async fn check_lease(
+        &self,
+        execution_id: &str,
+        plan: &RestorePlan,
+    ) -> Result<Value, Error> {
+        let Some(lease) = &plan.lease else {
+            return Ok(serde_json::json!({ "held": false }));
+        };
+        self.leases
+            .renew(OP, &lease.tenant_id, execution_id, lease.seconds)
+            .await?;
+        Ok(serde_json::json!({ "held": true, "tenantId": lease.tenant_id }))
+    }
+
+    /// The execution's end: its lease given back; or, when the restore jobs themselves ran
+    /// past their deadline (nothing promoted yet), kept and marked timed out so that a rerun
+    /// of the same request adopts the jobs still running. A retried release changes nothing.
+    pub async fn release(&self, execution_id: &str, state: &Value) -> Result<Value, Error> {
+        let Some(plan) = state
+            .get("plan")
+            .and_then(|p| serde_json::from_value::<RestorePlan>(p.clone()).ok())
+        else {
+            return Ok(serde_json::json!({ "released": false, "kept": false }));
+        };
+        let Some(lease) = &plan.lease else {
+            return Ok(serde_json::json!({ "released": false, "kept": false }));
+        };
+        let timed_out = state.pointer("/error/Error").and_then(Value::as_str)
+            == Some(ErrorKind::RestoreTimeout.name());
+        let promoted = state.get("promotion").is_some_and(|p| !p.is_null());
+        if timed_out && !plan.drill && !promoted {
+            let kept = self
+                .leases
+                .keep_timed_out(OP, &lease.tenant_id, execution_id)
+                .await?;
+            return Ok(serde_json::json!({ "released": false, "kept": kept }));
+        }
+        let released = self
+            .leases
+            .release(OP, &lease.tenant_id, execution_id)
+            .await?;
+        Ok(serde_json::json!({ "released": released, "kept": false }))
     }
 
     pub async fn start(&self, execution_id: &str, plan: &RestorePlan) -> Result<JobSet, Error> {
         let now = self.clock.now();
         let mut jobs = Vec::new();
+        // The tenant's lease first: a second operation on the tenant is refused TenantBusy
+        // before anything is noted or started.
+        let (generation, adopted) = match &plan.lease {
+            Some(lease) => {
+                let held = self
+                    .leases
+                    .acquire(
+                        OP,
+                        &Claim {
+                            tenant: &lease.tenant_id,
+                            holder: execution_id,
+                            operation: if plan.drill { "drill" } else { "restore" },
+                            seconds: lease.seconds,
+                            request_key: &lease.request_key,
+                            generation: &lease.generation,
+                        },
+                    )
+                    .await?;
+                // Jobs recorded by this generation (a timed-out run, or a retried step);
+                // those of an expired lease of another request are not this restore's.
+                let adopted = held
+                    .jobs
+                    .and_then(|j| serde_json::from_str::<RecordedJobs>(&j).ok())
+                    .filter(|r| r.generation == lease.generation)
+                    .map(|r| r.jobs)
+                    .unwrap_or_default();
+                (lease.generation.as_str(), adopted)
+            }
+            None => (execution_id, HashMap::new()),
+        };
         // Each backup the restore uses says so (a set: a retried step adds nothing).
         for used in &plan.used {
             self.catalog
@@ -585,14 +752,32 @@ impl RestoreService {
             (&plan.database, plan.timeouts.database_seconds),
         ] {
             let Some(source) = source else { continue };
+            if let Some(job_id) = adopted.get(&source.recovery_point_arn) {
+                tracing::info!(job_id, recovery_point = %source.recovery_point_arn, "restore adopted");
+                let mut job = Job::new(
+                    JobKind::Restore,
+                    source.resource,
+                    &source.recovery_point_arn,
+                    job_id,
+                    JobState::Pending,
+                    now,
+                    timeout,
+                )
+                .in_vault(source.vault.as_ref().unwrap_or(&self.vault.name));
+                job.joined = true;
+                jobs.push(job);
+                continue;
+            }
             let started = self
                 .backup
                 .start_restore_job()
                 .recovery_point_arn(&source.recovery_point_arn)
                 .set_metadata(Some(source.metadata.clone()))
                 .iam_role_arn(&self.vault.role_arn)
+                // The generation's token: a retry (and, within the token's hour, a rerun
+                // that adopts) starts nothing twice.
                 .idempotency_token(idempotency_token(
-                    execution_id,
+                    generation,
                     "restore",
                     &source.recovery_point_arn,
                 ))
@@ -624,6 +809,22 @@ impl RestoreService {
                 )
                 .in_vault(source.vault.as_ref().unwrap_or(&self.vault.name)),
             );
+        }
+        // Noted on the lease, so a rerun after a RestoreTimeout adopts them: AWS Backup's
+        // idempotency tokens "time out after one hour"
+        // (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_StartRestoreJob.html).
+        if let Some(lease) = &plan.lease {
+            let started = RecordedJobs {
+                generation: lease.generation.clone(),
+                jobs: jobs
+                    .iter()
+                    .map(|j| (j.resource_arn.clone(), j.job_id.clone()))
+                    .collect(),
+            };
+            let started = serde_json::to_string(&started).unwrap_or_default();
+            self.leases
+                .record_jobs(OP, &lease.tenant_id, execution_id, &started)
+                .await?;
         }
         Ok(JobSet::new(
             OP,
@@ -943,7 +1144,7 @@ impl RestoreService {
         &self,
         point: &Found,
         target: &TenantId,
-        execution_id: &str,
+        generation: &str,
     ) -> Result<RestoreSource, Error> {
         let kind =
             database_kind(&point.resource_arn).unwrap_or(if point.resource_type == "Aurora" {
@@ -951,7 +1152,7 @@ impl RestoreService {
             } else {
                 ResourceKind::RdsInstance
             });
-        let identifier = restored_identifier(target, execution_id);
+        let identifier = restored_identifier(target, generation);
         let mut metadata = self.metadata(point).await?;
         let key = match kind {
             ResourceKind::AuroraCluster => "DBClusterIdentifier",

@@ -147,6 +147,9 @@ pub struct SyncState {
     /// Seed 000's SyncResult, once done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<SyncResult>,
+    /// Who holds the tenant's lease for the run: its first execution's ARN.
+    #[serde(default)]
+    pub holder: String,
 }
 
 /// Seed 000's SyncResult, with what was skipped and deleted.

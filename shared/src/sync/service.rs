@@ -31,8 +31,10 @@ use super::{
     content_type, continuation_name, metadata, part_size, prefix, Limits, Run, SyncState, Tally,
     META_MTIME, META_SHA256, META_SIZE, MULTIPART_THRESHOLD,
 };
+use crate::catalog::Catalog;
 use crate::config::{required, ConfigError};
 use crate::error::{Error, ErrorKind, Operation};
+use crate::lease::{Claim, Leases};
 use crate::runtime::{encode, parse, Service};
 use crate::tenant_id::TenantId;
 use crate::tenants::list::is_onboarded;
@@ -40,6 +42,9 @@ use crate::tenants::list::is_onboarded;
 const OP: Operation = Operation::Sync;
 /// Files of a batch synced at once.
 const CONCURRENCY: usize = 16;
+/// How long a sync holds the tenant past its last step: each plan and batch renews it, and
+/// one batch is bounded by the function's own timeout (at most 15 minutes).
+const LEASE_SECONDS: i64 = 3600;
 
 pub struct Syncer {
     pub s3: aws_sdk_s3::Client,
@@ -51,6 +56,8 @@ pub struct Syncer {
     pub bucket: String,
     /// The batch limits unless a request sets its own.
     pub limits: Limits,
+    /// One operation per tenant: a sync does not read a directory a restore is swapping.
+    pub leases: Leases,
 }
 
 impl Service for Syncer {
@@ -65,6 +72,10 @@ impl Service for Syncer {
             mount: required(&lookup, "EFS_MOUNT_PATH")?.into(),
             bucket: required(&lookup, "CONTENT_BUCKET")?,
             limits: Limits::from_lookup(lookup)?,
+            leases: Leases::new(
+                &Catalog::from_lookup(sdk, lookup, 0)?,
+                sdk.region().map(|r| r.as_ref()),
+            ),
         })
     }
 }
@@ -110,6 +121,9 @@ enum SyncInput {
         state_machine_arn: String,
         sync: Box<SyncState>,
     },
+    /// The run's end (done or failed): the tenant's lease given back.
+    #[serde(rename_all = "camelCase")]
+    Release { sync: Box<SyncState> },
 }
 
 /// The `sync-content` handler.
@@ -124,6 +138,14 @@ pub async fn handler(event: LambdaEvent<Value>, syncer: &Syncer) -> Result<Value
             state_machine_arn,
             sync,
         } => syncer.continue_run(&state_machine_arn, &sync).await,
+        SyncInput::Release { sync } => {
+            let tenant = TenantId::parse(&sync.tenant_id)?;
+            let released = match sync.holder.is_empty() {
+                true => false,
+                false => syncer.leases.release(OP, &tenant, &sync.holder).await?,
+            };
+            Ok(json!({ "released": released }))
+        }
     }
 }
 
@@ -221,7 +243,26 @@ impl Syncer {
                 },
             ),
         };
+        // The run's first execution holds the tenant; each continuation renews it.
+        let holder = match execution_id.rsplit_once(':') {
+            Some((head, _)) => format!("{head}:{}", run.first_execution),
+            None => run.first_execution.clone(),
+        };
+        self.leases
+            .acquire(
+                OP,
+                &Claim {
+                    tenant: &tenant,
+                    holder: &holder,
+                    operation: "sync",
+                    seconds: LEASE_SECONDS,
+                    request_key: "",
+                    generation: &holder,
+                },
+            )
+            .await?;
         Ok(SyncState {
+            holder,
             tenant_id: tenant.to_string(),
             delete: request.delete,
             s3_bucket: self.bucket.clone(),
@@ -241,6 +282,11 @@ impl Syncer {
         let tenant = TenantId::parse(&state.tenant_id)?;
         if state.s3_bucket != self.bucket || state.s3_prefix != prefix(&tenant) {
             return Err(OP.bad_request("the sync's bucket and prefix are not this tenant's"));
+        }
+        if !state.holder.is_empty() {
+            self.leases
+                .renew(OP, &tenant, &state.holder, LEASE_SECONDS)
+                .await?;
         }
         let root = self.tenant_root(&tenant)?.ok_or_else(|| {
             OP.failed(format!(

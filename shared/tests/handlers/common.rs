@@ -143,6 +143,10 @@ impl Mocks {
                 backup,
                 efs,
                 tagging: tagging.clone(),
+                leases: bbws::lease::Leases {
+                    clock,
+                    ..bbws::lease::Leases::new(&catalog, Some("af-south-1"))
+                },
                 catalog,
                 database: DatabaseService {
                     config: config.clone(),

@@ -30,6 +30,7 @@ const RP_EFS: &str = "arn:aws:backup:af-south-1:123456789012:recovery-point:rp-e
 const RP_DB: &str = "arn:aws:rds:af-south-1:123456789012:snapshot:awsbackup:job-db-1";
 const RP_OTHER: &str = "arn:aws:backup:af-south-1:123456789012:recovery-point:rp-other";
 const BACKUP: &str = "tb-aaaa";
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -115,7 +116,8 @@ fn catalog_rules(points: &[Point]) -> Vec<Rule> {
         .iter()
         .map(|i| (i["pk"].clone(), i["backupId"].clone()))
         .collect();
-    vec![
+    let mut rules = lease_rules();
+    rules.extend([
         // A started restore is noted on the backup it used, and only there.
         mock!(aws_sdk_dynamodb::Client::update_item)
             .match_requests(move |r| {
@@ -148,6 +150,35 @@ fn catalog_rules(points: &[Point]) -> Vec<Rule> {
                 QueryOutput::builder()
                     .count(found.len() as i32)
                     .set_items(Some(found))
+                    .build()
+            }),
+    ]);
+    rules
+}
+
+/// The tenant's lease, free: read (none), taken, its jobs noted.
+fn lease_rules() -> Vec<Rule> {
+    let is_lease = |key: Option<&HashMap<String, AttributeValue>>| {
+        key.and_then(|k| k.get("pk"))
+            .and_then(|pk| pk.as_s().ok())
+            .is_some_and(|pk| pk.starts_with("lease#af-south-1#"))
+    };
+    vec![
+        mock!(aws_sdk_dynamodb::Client::get_item)
+            .match_requests(move |r| is_lease(r.key()))
+            .then_output(|| GetItemOutput::builder().build()),
+        mock!(aws_sdk_dynamodb::Client::update_item)
+            .match_requests(move |r| is_lease(r.key()))
+            .then_compute_output(|r| {
+                let values = r.expression_attribute_values().cloned().unwrap_or_default();
+                let mut item = HashMap::new();
+                for (name, value) in [("holder", ":me"), ("generation", ":gen")] {
+                    if let Some(v) = values.get(value) {
+                        item.insert(name.to_owned(), v.clone());
+                    }
+                }
+                UpdateItemOutput::builder()
+                    .set_attributes(Some(item))
                     .build()
             }),
     ]
@@ -1215,4 +1246,161 @@ async fn a_completed_restore_job_carries_its_own_run_to_the_promotion() {
         drill.join("index.php").exists(),
         "the drill's is left alone"
     );
+}
+
+/// The tenant's lease as another execution holds it: taking it fails its condition, and
+/// reading it names the holder. `jobs` are what that holder noted.
+fn held_lease(holder: &'static str, timed_out: bool, jobs: Option<String>) -> Vec<Rule> {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    let item = move || {
+        let mut item = HashMap::from([
+            ("holder".to_owned(), AttributeValue::S(holder.into())),
+            ("operation".to_owned(), AttributeValue::S("restore".into())),
+            (
+                "since".to_owned(),
+                AttributeValue::N((NOW - 60).to_string()),
+            ),
+            (
+                "leaseUntil".to_owned(),
+                AttributeValue::N((NOW + 3600).to_string()),
+            ),
+            ("timedOut".to_owned(), AttributeValue::Bool(timed_out)),
+            ("generation".to_owned(), AttributeValue::S(holder.into())),
+        ]);
+        if let Some(jobs) = &jobs {
+            item.insert("jobs".to_owned(), AttributeValue::S(jobs.clone()));
+        }
+        item
+    };
+    let read = item.clone();
+    vec![
+        mock!(aws_sdk_dynamodb::Client::get_item)
+            .match_requests(|r| {
+                r.key()
+                    .and_then(|k| k.get("pk"))
+                    .and_then(|pk| pk.as_s().ok())
+                    .is_some_and(|pk| pk.starts_with("lease#"))
+            })
+            .then_compute_output(move |_| GetItemOutput::builder().set_item(Some(read())).build()),
+        mock!(aws_sdk_dynamodb::Client::update_item)
+            .match_requests(move |r| {
+                !timed_out
+                    && r.condition_expression()
+                        .is_some_and(|c| c.contains("leaseUntil < :now"))
+            })
+            .then_error(|| {
+                UpdateItemError::ConditionalCheckFailedException(
+                    ConditionalCheckFailedException::builder()
+                        .message("The conditional request failed")
+                        .meta(
+                            ErrorMetadata::builder()
+                                .code("ConditionalCheckFailedException")
+                                .build(),
+                        )
+                        .build(),
+                )
+            }),
+        // A timed-out holder's lease taken over by the same request: as the table then is.
+        mock!(aws_sdk_dynamodb::Client::update_item)
+            .match_requests(move |r| {
+                timed_out
+                    && r.condition_expression()
+                        .is_some_and(|c| c.contains("leaseUntil < :now"))
+            })
+            .then_compute_output(move |_| {
+                UpdateItemOutput::builder()
+                    .set_attributes(Some(item()))
+                    .build()
+            }),
+    ]
+}
+
+const OTHER: &str = "arn:aws:states:af-south-1:123456789012:execution:bbws-restore:other";
+
+#[tokio::test]
+async fn a_restore_of_a_tenant_another_operation_holds_is_tenant_busy_and_starts_nothing() {
+    let mut mocks = Mocks::new();
+    tenant_resources(&mut mocks, "/tenant-1");
+    mocks.dynamodb.extend(held_lease(OTHER, false, None));
+    vault(&mut mocks, owned_pair());
+    let sent = Sent::default();
+    mocks.backup.push(recording_restore(&sent));
+    let deps = mocks.deps();
+
+    let plan = plan(&deps, json!({"tenantId": "tenant-1", "backupId": BACKUP}))
+        .await
+        .unwrap();
+    assert!(!plan.lease.as_ref().unwrap().adopting);
+    let error = start(&deps, &plan).await.unwrap_err();
+    assert_eq!(error.name(), "TenantBusy");
+    assert_eq!(error.status(), 409);
+    assert!(error.message().contains(OTHER), "{error}");
+    assert!(sent.all().is_empty(), "no restore job started");
+}
+
+#[tokio::test]
+async fn a_rerun_after_restore_timeout_adopts_the_jobs_the_timed_out_run_started() {
+    let plan_of = |lease: Vec<Rule>| {
+        let mut mocks = Mocks::new();
+        tenant_resources(&mut mocks, "/tenant-1");
+        mocks.dynamodb.extend(lease);
+        vault(&mut mocks, owned_pair());
+        mocks
+    };
+    // The key the timed-out run noted is the one this request plans with.
+    let key = {
+        let deps = plan_of(Vec::new()).deps();
+        plan(&deps, json!({"tenantId": "tenant-1", "backupId": BACKUP}))
+            .await
+            .unwrap()
+            .lease
+            .unwrap()
+            .request_key
+    };
+    let jobs = json!({"generation": OTHER, "jobs": {RP_EFS: "job-efs-1", RP_DB: "job-db-1"}});
+    let mut lease = held_lease(OTHER, true, Some(jobs.to_string()));
+    // The lease noted this request's key.
+    lease.insert(
+        0,
+        mock!(aws_sdk_dynamodb::Client::get_item)
+            .match_requests(|r| {
+                r.key()
+                    .and_then(|k| k.get("pk"))
+                    .and_then(|pk| pk.as_s().ok())
+                    .is_some_and(|pk| pk.starts_with("lease#"))
+            })
+            .then_compute_output(move |_| {
+                GetItemOutput::builder()
+                    .set_item(Some(HashMap::from([
+                        ("holder".to_owned(), AttributeValue::S(OTHER.into())),
+                        ("timedOut".to_owned(), AttributeValue::Bool(true)),
+                        ("requestKey".to_owned(), AttributeValue::S(key.clone())),
+                        ("generation".to_owned(), AttributeValue::S(OTHER.into())),
+                    ])))
+                    .build()
+            }),
+    );
+    let mut mocks = plan_of(lease);
+    let sent = Sent::default();
+    mocks.backup.push(recording_restore(&sent));
+    let deps = mocks.deps();
+
+    let plan = plan(&deps, json!({"tenantId": "tenant-1", "backupId": BACKUP}))
+        .await
+        .unwrap();
+    let lease = plan.lease.as_ref().unwrap();
+    assert!(lease.adopting);
+    assert_eq!(lease.generation, OTHER);
+    assert_eq!(
+        plan.database.as_ref().unwrap().target,
+        bbws::restore::restored_identifier(&plan.tenant_id, OTHER),
+        "the database the timed-out run's job is creating"
+    );
+    let set = start(&deps, &plan).await.unwrap();
+    let ids: Vec<&str> = set.jobs.iter().map(|j| j.job_id.as_str()).collect();
+    assert_eq!(ids, ["job-efs-1", "job-db-1"]);
+    assert!(set.jobs.iter().all(|j| j.joined));
+    assert!(sent.all().is_empty(), "no second restore job started");
 }

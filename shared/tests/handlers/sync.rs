@@ -140,7 +140,26 @@ fn syncer(mount: &Path, remote: HashMap<String, Remote>, seen: &Seen) -> Syncer 
             batch_bytes: 1 << 30,
             batches_per_execution: 10,
         },
+        leases: free_lease(),
     }
+}
+
+/// The tenant's lease, free: taken, renewed and given back by the sync alone.
+fn free_lease() -> bbws::lease::Leases {
+    use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    let update = mock!(aws_sdk_dynamodb::Client::update_item)
+        .then_output(|| UpdateItemOutput::builder().build());
+    let delete = mock!(aws_sdk_dynamodb::Client::delete_item)
+        .then_output(|| DeleteItemOutput::builder().build());
+    bbws::lease::Leases::new(
+        &bbws::catalog::Catalog {
+            dynamodb: mocked!(aws_sdk_dynamodb, [update, delete]),
+            table: "bbws-dev-backup-catalog".into(),
+            dr_delete_after_days: 30,
+        },
+        Some("af-south-1"),
+    )
 }
 
 fn write(root: &Path, rel: &str, body: &[u8]) {

@@ -16,6 +16,7 @@ mod dr_region;
 mod drills;
 mod events;
 mod fleet;
+mod lease;
 mod live;
 mod lost_answers;
 mod media;
