@@ -201,7 +201,7 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
         ("force-redeploy", &["sdk-ecs"]),
         (
             "ingest-media",
-            &["sdk-eventbridge", "sdk-s3", "sdk-tagging"],
+            &["sdk-dynamodb", "sdk-eventbridge", "sdk-s3", "sdk-tagging"],
         ),
         ("list-tenants", &["sdk-tagging"]),
         ("catalog", &["sdk-backup", "sdk-dynamodb", "sdk-tagging"]),

@@ -38,6 +38,7 @@ use super::{check_size, inspect, max_bytes, Refusal, INCOMING_PREFIX};
 use crate::config::{required, Config, ConfigError};
 use crate::error::{Error, ErrorKind, Operation};
 use crate::events::put;
+use crate::lease::{Claim, Leases};
 use crate::runtime::Service;
 use crate::tenant_id::TenantId;
 use crate::tenants::list::is_onboarded;
@@ -63,6 +64,9 @@ pub struct Ingest {
     /// The owner of what is written (`MEDIA_OWNER`, `33:33` by default; `none` leaves the
     /// writer's, for a local stack run by a user who cannot give files away).
     pub owner: Option<(u32, u32)>,
+    /// The tenant's lease, held while the upload is written: an upload never lands in a
+    /// directory a restore is swapping.
+    pub leases: Leases,
 }
 
 impl Service for Ingest {
@@ -79,6 +83,10 @@ impl Service for Ingest {
             bucket: required(&lookup, "MEDIA_STAGING_BUCKET")?,
             max_bytes: max_bytes(lookup("MEDIA_MAX_BYTES").as_deref())?,
             owner: owner(lookup("MEDIA_OWNER").as_deref())?,
+            leases: Leases::new(
+                &crate::catalog::Catalog::from_lookup(sdk, lookup, 0)?,
+                sdk.region().map(|r| r.as_ref()),
+            ),
         })
     }
 }
@@ -273,6 +281,70 @@ async fn ingest_record(ingest: &Ingest, record: &Record) -> Result<Value, Error>
         ))
     })?;
 
+    // One operation per tenant: a restore, drill or sync holding the tenant makes this
+    // TenantBusy with nothing written; the staging object stays and Lambda retries the event.
+    let holder = format!("media-ingest:{}", upload.upload_id);
+    let claim = Claim {
+        tenant: &tenant,
+        holder: &holder,
+        operation: "media ingest",
+        seconds: INGEST_LEASE_SECONDS,
+        request_key: "",
+        generation: "",
+    };
+    ingest.leases.acquire(OP, &claim).await?;
+    let stored = write_upload(ingest, &tenant, &upload, accepted, when).await;
+    ingest.leases.release(OP, &tenant, &holder).await?;
+    let (stored, accepted) = stored?;
+    delete_staging(ingest, &key).await?;
+    let file_size = stored.1;
+    let stored = stored.0;
+
+    let detail = json!({
+        "tenantId": tenant,
+        "fileName": stored.file_name,
+        "filePath": stored.file_path,
+        "fileSize": file_size,
+        "mimeType": accepted.media_type,
+        "uploadedAt": record.event_time,
+        "uploadId": upload.upload_id,
+        "originalName": upload.name,
+        "metadataSegmentsRemoved": accepted.metadata_segments_removed,
+    });
+    put(
+        &ingest.events,
+        OP,
+        &ingest.config.event_bus_name,
+        UPLOADED,
+        &detail,
+    )
+    .await?;
+    record_outcome(ingest, &upload, UPLOADED, &detail).await?;
+    tracing::info!(%detail, "upload ingested");
+    Ok(json!({ "key": key, "outcome": "uploaded", "detail": detail }))
+}
+
+/// How long an ingest holds the tenant at most: the function's own timeout.
+const INGEST_LEASE_SECONDS: i64 = 120;
+
+/// What the event says of an accepted upload once it is written.
+struct Written {
+    media_type: &'static str,
+    metadata_segments_removed: usize,
+}
+
+/// Writes an accepted upload into the tenant's uploads: what was stored and its size.
+async fn write_upload(
+    ingest: &Ingest,
+    tenant: &TenantId,
+    upload: &StagingKey,
+    accepted: super::Accepted<'_>,
+    when: (u16, u8),
+) -> Result<((super::store::Stored, u64), Written), Error> {
+    let written = Written {
+        media_type: accepted.media_type.mime_type(),
+        metadata_segments_removed: accepted.metadata_segments_removed,
+    };
     let mount = ingest.mount.clone();
     let (name, content) = (accepted.file_name.clone(), accepted.content.into_owned());
     let (owner, upload_id, for_tenant) = (ingest.owner, upload.upload_id.clone(), tenant.clone());
@@ -300,30 +372,7 @@ async fn ingest_record(ingest: &Ingest, record: &Record) -> Result<Value, Error>
             e,
         )
     })?;
-    delete_staging(ingest, &key).await?;
-
-    let detail = json!({
-        "tenantId": tenant,
-        "fileName": stored.file_name,
-        "filePath": stored.file_path,
-        "fileSize": file_size,
-        "mimeType": accepted.media_type.mime_type(),
-        "uploadedAt": record.event_time,
-        "uploadId": upload.upload_id,
-        "originalName": upload.name,
-        "metadataSegmentsRemoved": accepted.metadata_segments_removed,
-    });
-    put(
-        &ingest.events,
-        OP,
-        &ingest.config.event_bus_name,
-        UPLOADED,
-        &detail,
-    )
-    .await?;
-    record_outcome(ingest, &upload, UPLOADED, &detail).await?;
-    tracing::info!(%detail, "upload ingested");
-    Ok(json!({ "key": key, "outcome": "uploaded", "detail": detail }))
+    Ok(((stored, file_size), written))
 }
 
 /// A refused upload: nothing written, the staging object deleted, the refusal announced.

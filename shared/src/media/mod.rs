@@ -38,7 +38,8 @@
 #[cfg(all(
     feature = "sdk-s3",
     feature = "sdk-eventbridge",
-    feature = "sdk-tagging"
+    feature = "sdk-tagging",
+    feature = "sdk-dynamodb"
 ))]
 pub mod ingest;
 pub mod jpeg;

@@ -78,6 +78,8 @@ struct Seen {
     lookups: Sent<String>,
     /// The outcomes left for the uploader: key and body.
     outcomes: Sent<(String, String)>,
+    /// The tenant's lease: `take <holder>` and `give back <holder>`, in order.
+    lease: Sent<String>,
 }
 
 impl Seen {
@@ -104,6 +106,83 @@ impl Seen {
 /// The function with its clients answering: the staging object holds `body` (or is gone:
 /// `None`), and the tenant is onboarded or not.
 fn ingest(mount: &Path, body: Option<Vec<u8>>, onboarded: bool, seen: &Seen) -> Ingest {
+    ingest_with(mount, body, onboarded, seen, None)
+}
+
+/// The tenant's lease in the catalog's table: free, or held by `holder`'s restore.
+fn lease_rules(seen: &Seen, held_by: Option<&'static str>) -> Vec<Rule> {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (taken, given) = (seen.lease.clone(), seen.lease.clone());
+    let holder_of = |values: Option<&std::collections::HashMap<String, AttributeValue>>| {
+        values
+            .and_then(|v| v.get(":me"))
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let take = match held_by {
+        None => mock!(aws_sdk_dynamodb::Client::update_item).then_compute_output(move |r| {
+            taken.push(&format!(
+                "take {}",
+                holder_of(r.expression_attribute_values())
+            ));
+            UpdateItemOutput::builder().build()
+        }),
+        Some(_) => mock!(aws_sdk_dynamodb::Client::update_item).then_compute_response(move |r| {
+            taken.push(&format!(
+                "take {}",
+                holder_of(r.expression_attribute_values())
+            ));
+            MockResponse::Error(UpdateItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder()
+                    .message("The conditional request failed")
+                    .meta(
+                        ErrorMetadata::builder()
+                            .code("ConditionalCheckFailedException")
+                            .build(),
+                    )
+                    .build(),
+            ))
+        }),
+    };
+    let holder = held_by.unwrap_or_default();
+    vec![
+        take,
+        mock!(aws_sdk_dynamodb::Client::delete_item).then_compute_output(move |r| {
+            given.push(&format!(
+                "give back {}",
+                holder_of(r.expression_attribute_values())
+            ));
+            DeleteItemOutput::builder().build()
+        }),
+        mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || {
+            GetItemOutput::builder()
+                .set_item(Some(std::collections::HashMap::from([
+                    ("holder".to_owned(), AttributeValue::S(holder.into())),
+                    ("operation".to_owned(), AttributeValue::S("restore".into())),
+                    ("since".to_owned(), AttributeValue::N("1795600000".into())),
+                    (
+                        "leaseUntil".to_owned(),
+                        AttributeValue::N("1795603600".into()),
+                    ),
+                ])))
+                .build()
+        }),
+    ]
+}
+
+fn ingest_with(
+    mount: &Path,
+    body: Option<Vec<u8>>,
+    onboarded: bool,
+    seen: &Seen,
+    held_by: Option<&'static str>,
+) -> Ingest {
     let reads = seen.reads.clone();
     let get: Rule = match body {
         Some(body) => mock!(aws_sdk_s3::Client::get_object).then_compute_output(move |r| {
@@ -168,6 +247,12 @@ fn ingest(mount: &Path, body: Option<Vec<u8>>, onboarded: bool, seen: &Seen) -> 
         } else {
             (me.uid(), me.gid())
         }),
+        leases: bbws::lease::Leases {
+            dynamodb: mocked!(aws_sdk_dynamodb, lease_rules(seen, held_by)),
+            table: "bbws-dev-backup-catalog".into(),
+            region: "af-south-1".into(),
+            clock: bbws::jobs::Clock::System,
+        },
     }
 }
 
@@ -217,6 +302,12 @@ async fn an_accepted_jpeg_lands_in_its_month_without_exif_and_is_announced() {
     );
     assert_eq!(seen.deleted_keys(), [staged]);
     assert_eq!(seen.lookups.all(), ["tenant-1"]);
+    // The tenant was held while the file was written, and given back.
+    let holder = "media-ingest:7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11";
+    assert_eq!(
+        seen.lease.all(),
+        [format!("take {holder}"), format!("give back {holder}")]
+    );
     let (detail_type, detail) = seen.event();
     assert_eq!(detail_type, "TenantMediaUploaded");
     assert_eq!(
@@ -396,4 +487,34 @@ async fn objects_of_another_bucket_are_left_alone() {
     assert_eq!(out["results"][0]["outcome"], "ignored");
     assert!(seen.lookups.all().is_empty() && seen.reads.all().is_empty());
     assert!(seen.events.all().is_empty() && seen.deleted.all().is_empty());
+}
+
+#[tokio::test]
+async fn an_upload_while_a_restore_holds_the_tenant_is_tenant_busy_with_nothing_written() {
+    let mount = tempfile::tempdir().unwrap();
+    let seen = Seen::default();
+    let upload = jpeg(true);
+    let restore = "arn:aws:states:af-south-1:123456789012:execution:bbws-dev-tenant-restore:r-1";
+    let ingest = ingest_with(
+        mount.path(),
+        Some(upload.clone()),
+        true,
+        &seen,
+        Some(restore),
+    );
+    let key = "incoming/tenant-1/7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11/photo.jpg";
+    let err = handler(s3_event(BUCKET, key, upload.len()), &ingest)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "TenantBusy");
+    assert!(err.to_string().contains(restore), "{err}");
+    // Nothing written, the staging object kept for the retried event, nothing announced.
+    assert!(files_under(mount.path()).is_empty());
+    assert!(seen.deleted.all().is_empty());
+    assert!(seen.events.all().is_empty());
+    assert!(seen.outcomes.all().is_empty());
+    assert_eq!(
+        seen.lease.all(),
+        ["take media-ingest:7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11"]
+    );
 }
