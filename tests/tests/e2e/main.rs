@@ -20,6 +20,7 @@ mod live;
 mod lost_answers;
 mod media;
 mod plans;
+mod quotas;
 mod restore;
 mod sync;
 mod tenants;
