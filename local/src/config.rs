@@ -27,6 +27,29 @@ pub struct Config {
     pub durations: JobDurations,
     /// Whether AWS Backup's job state change events go to EventBridge in moto.
     pub backup_events: bool,
+    /// How many copy jobs may run at once into a destination region.
+    pub copy_quota: CopyQuota,
+}
+
+/// AWS Backup's quota on concurrent copy jobs into a destination region: "The limit for
+/// concurrent copy jobs from one Region to another Region is 100 per account per Region. Once
+/// this limit is reached, if a specific vault in the destination Region has fewer than 5
+/// concurrent copy jobs, new copy jobs can begin, up to a maximum of 5 concurrently"
+/// (neither adjustable; https://docs.aws.amazon.com/aws-backup/latest/devguide/aws-backup-limits.html).
+/// A copy past both waits in CREATED. Settable so tests can reach it with a few jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyQuota {
+    pub per_region: usize,
+    pub per_vault: usize,
+}
+
+impl Default for CopyQuota {
+    fn default() -> Self {
+        CopyQuota {
+            per_region: 100,
+            per_vault: 5,
+        }
+    }
 }
 
 /// How long a job of each kind takes from start to end.
@@ -62,6 +85,7 @@ impl Config {
             efs_root: efs_root.into(),
             durations: JobDurations::default(),
             backup_events: false,
+            copy_quota: CopyQuota::default(),
         }
     }
 }
@@ -112,6 +136,20 @@ pub struct Args {
     /// Send no AWS Backup events (job state changes) to EventBridge in moto.
     #[arg(long, env = "BBWS_LOCAL_NO_BACKUP_EVENTS")]
     pub no_backup_events: bool,
+    /// Copy jobs that may run at once into one destination region (AWS's quota: 100).
+    #[arg(
+        long,
+        env = "BBWS_LOCAL_OUTBOUND_COPIES_PER_REGION",
+        default_value = "100"
+    )]
+    pub outbound_copies_per_region: usize,
+    /// Copy jobs a destination vault may still run once the region's are all taken (AWS: 5).
+    #[arg(
+        long,
+        env = "BBWS_LOCAL_OUTBOUND_COPIES_PER_VAULT",
+        default_value = "5"
+    )]
+    pub outbound_copies_per_vault: usize,
 }
 
 impl From<Args> for Config {
@@ -130,6 +168,10 @@ impl From<Args> for Config {
                 restore: a.restore_seconds,
             },
             backup_events: !a.no_backup_events,
+            copy_quota: CopyQuota {
+                per_region: a.outbound_copies_per_region,
+                per_vault: a.outbound_copies_per_vault,
+            },
         }
     }
 }

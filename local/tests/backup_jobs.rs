@@ -138,7 +138,7 @@ async fn a_second_job_on_a_busy_resource_expires() {
     assert_eq!(ended.state(), Some(&BackupJobState::Expired));
     assert_eq!(
         ended.status_message(),
-        Some("There was a running job for the same resource.")
+        Some(bbws_local::backup::RUNNING_JOB_MESSAGE)
     );
     let first = backup_job_ended(c, first.backup_job_id().unwrap()).await;
     assert_eq!(first.state(), Some(&BackupJobState::Completed));

@@ -281,5 +281,48 @@ class Templates(unittest.TestCase):
             self.assertTrue(f"`{t}`" in readme, f"the README names {t}, which moto lacks")
 
 
+MAX_RULE_TAGS = 10
+
+
+def plan_rules_over_the_tag_quota(paths):
+    """(file, plan, rule) of every AWS::Backup::BackupPlan rule with more RecoveryPointTags
+    than AWS Backup's policy quota "Tags added to a recovery point: 10" (not adjustable,
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/aws-backup-limits.html)."""
+    over = []
+    for path in paths:
+        for name, r in load(path).get("Resources", {}).items():
+            if r.get("Type") != "AWS::Backup::BackupPlan":
+                continue
+            for rule in r["Properties"]["BackupPlan"]["BackupPlanRule"]:
+                if len(rule.get("RecoveryPointTags", {})) > MAX_RULE_TAGS:
+                    over.append((Path(path).name, name, rule["RuleName"]))
+    return over
+
+
+class BackupPlanQuotas(unittest.TestCase):
+    def test_every_plan_rule_adds_at_most_ten_tags_to_its_recovery_points(self):
+        paths = [ROOT / "template.yaml", *sorted((ROOT / "data").glob("*.yaml"))]
+        self.assertIn("AWS::Backup::BackupPlan", (ROOT / "template.yaml").read_text())
+        self.assertEqual(plan_rules_over_the_tag_quota(paths), [])
+
+    def test_a_rule_with_eleven_tags_is_named(self):
+        tags = "".join(f"\n              k{i}: v" for i in range(11))
+        text = f"""Resources:
+  Plan:
+    Type: AWS::Backup::BackupPlan
+    Properties:
+      BackupPlan:
+        BackupPlanName: p
+        BackupPlanRule:
+          - RuleName: r
+            TargetBackupVaultName: v
+            RecoveryPointTags:{tags}
+"""
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "plan.yaml"
+            path.write_text(text)
+            self.assertEqual(plan_rules_over_the_tag_quota([path]), [("plan.yaml", "Plan", "r")])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -47,6 +47,11 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "AlreadyExistsException", message)
     }
 
+    /// A quota the request would pass (AWS Backup's LimitExceededException, a 400).
+    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "LimitExceededException", message)
+    }
+
     pub fn throttling(operation: &str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

@@ -8,7 +8,10 @@
 //! are strings and which numbers (a backup job's `backupSizeInBytes` is a string, a copy
 //! job's a number), where the recovery point goes (`resources`, not `detail`), and
 //! `createdBy` as the examples spell it (`backupPlanRuleId`, where the API says
-//! `BackupRuleId`). A member the job has no value for is left out. An event is sent for each
+//! `BackupRuleId`) and only where they have it: of the backup job examples only RUNNING and
+//! EXPIRED carry `createdBy` (COMPLETED, FAILED, ABORTED and PENDING do not), while the copy
+//! job examples that name a job (RUNNING, COMPLETED) do. A member the job has no value for is
+//! left out; the examples' undocumented `retryCount` is too. An event is sent for each
 //! state the page has an example of: backup jobs CREATED, PENDING, RUNNING, ABORTED,
 //! COMPLETED, FAILED, EXPIRED; copy jobs CREATED, RUNNING, COMPLETED, FAILED; restore jobs
 //! PENDING, RUNNING, COMPLETED, FAILED (the page's restore CREATED is a state the API's
@@ -89,6 +92,8 @@ const BACKUP_STATES: &[JobState] = &[
     Created, Pending, Running, Aborted, Completed, Failed, Expired,
 ];
 const COPY_STATES: &[JobState] = &[Created, Running, Completed, Failed];
+/// The backup job states whose example event names the plan (`createdBy`).
+const BACKUP_STATES_WITH_PLAN: &[JobState] = &[Running, Expired];
 const RESTORE_STATES: &[JobState] = &[Pending, Running, Completed, Failed];
 
 /// "Backup Job State Change". CREATED carries only the id, the state and the creation date;
@@ -134,7 +139,13 @@ fn backup_detail(job: &Job, now: f64) -> (Vec<String>, Value) {
             (job.state == Running).then(|| expected_completion(job.created + job.seconds)),
         )
         .set("percentDone", percent(job, now).floor() as u64)
-        .opt("createdBy", job.created_by.as_ref().map(created_by))
+        .opt(
+            "createdBy",
+            job.created_by
+                .as_ref()
+                .filter(|_| BACKUP_STATES_WITH_PLAN.contains(&job.state))
+                .map(created_by),
+        )
         .build();
     let resources = match (&job.recovery_point_arn, completed) {
         (Some(rp), true) => vec![rp.clone()],
@@ -495,6 +506,24 @@ mod tests {
             })
         );
         assert!(e.resources.is_empty());
+    }
+
+    #[test]
+    fn only_running_and_expired_backup_events_name_the_plan_as_the_examples_do() {
+        for state in [
+            Created, Pending, Running, Aborted, Completed, Failed, Expired,
+        ] {
+            let mut j = job(JobKind::Backup, state);
+            j.created_by = Some(creator());
+            j.completed = Some(CREATED_AT + 1.0);
+            let e = entry_for(&j, CREATED_AT + 1.0).unwrap();
+            assert_eq!(
+                e.detail.get("createdBy").is_some(),
+                matches!(state, Running | Expired),
+                "{state:?}: {}",
+                e.detail
+            );
+        }
     }
 
     #[test]

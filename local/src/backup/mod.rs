@@ -16,6 +16,7 @@ mod operations;
 mod plan_run;
 mod plans;
 mod query;
+mod quotas;
 mod rds;
 mod routes;
 mod runner;
@@ -60,6 +61,7 @@ impl Service {
                 rds: rds::Rds::new(&config.moto)?,
                 source_tags: source_tags::SourceTags::new(&config.moto)?,
                 events: events::Events::new(config.backup_events.then_some(config.moto.as_str()))?,
+                copy_quota: config.copy_quota,
             })),
             inventory: inventory::Inventory::new(&config.moto)?,
         }))

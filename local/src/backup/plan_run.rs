@@ -46,6 +46,10 @@ pub async fn run(store: &Arc<Store>, inventory: &Inventory, body: &[u8]) -> Resu
         .ok_or_else(|| format!("no plan {which:?}: one of \"efs\", \"database\", \"all\""))?;
     let mut started = Vec::new();
     for plan in plans {
+        // A rule past the quota never exists in AWS (CreateBackupPlan refuses it), so it
+        // never runs here either.
+        super::quotas::check_rule_tags(plan.rule_name, plan.recovery_point_tags.len())
+            .map_err(|e| format!("{}: {}", plan.logical_id, e.message))?;
         let picked = inventory.select(&plan.selection, REGION).await?;
         tracing::info!(plan = plan.logical_id, resources = picked.len(), "plan run");
         for arn in picked {

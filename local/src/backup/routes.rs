@@ -202,6 +202,7 @@ mod tests {
             rds: Rds::new("http://127.0.0.1:9").unwrap(),
             source_tags: crate::backup::source_tags::SourceTags::new("http://127.0.0.1:9").unwrap(),
             events: crate::backup::events::Events::new(None).unwrap(),
+            copy_quota: Default::default(),
         }));
         for operation in Operation::ALL {
             let routes: Vec<_> = ROUTES.iter().filter(|r| r.2 == operation).collect();

@@ -22,6 +22,8 @@ use crate::ids;
 
 /// The share of a job's duration spent queued before RUNNING.
 const QUEUED_SHARE: f64 = 0.1;
+/// How often a copy waiting for its turn looks again.
+const TURN_EVERY: Duration = Duration::from_millis(50);
 /// The longest a stopped job stays ABORTING.
 const ABORTING_AT_MOST: Duration = Duration::from_secs(1);
 
@@ -104,7 +106,7 @@ struct Run {
 
 impl Run {
     async fn go(self, store: Arc<Store>) {
-        let end = Instant::now() + self.total;
+        let mut end = Instant::now() + self.total;
         sleep(self.total.mul_f64(QUEUED_SHARE)).await;
         if let Outcome::Expire(message) = &self.outcome {
             // Never runs, never touches data: it waits out its window and expires.
@@ -122,7 +124,17 @@ impl Run {
             }
             return;
         }
-        if !store.with(|s| s.mark_running(&self.id)) {
+        let running = match self.kind {
+            JobKind::Copy => {
+                let waiting = Instant::now();
+                let admitted = self.wait_for_its_turn(&store).await;
+                // Its work starts when it may run: the wait adds to its duration.
+                end += waiting.elapsed();
+                admitted
+            }
+            JobKind::Backup | JobKind::Restore => store.with(|s| s.mark_running(&self.id)),
+        };
+        if !running {
             return;
         }
         self.announce(&store);
@@ -138,6 +150,24 @@ impl Run {
         match &self.outcome {
             Outcome::Fail(message) => self.fail(&store, message.clone()).await,
             _ => self.complete(&store, size).await,
+        }
+    }
+
+    /// A copy waits in CREATED until its resource is free and its destination region has a
+    /// slot (the quotas in [`State::admit_copy`]), then turns RUNNING; false if it ended
+    /// meanwhile.
+    async fn wait_for_its_turn(&self, store: &Store) -> bool {
+        let quota = store.settings.copy_quota;
+        loop {
+            let (admitted, state) = store.with(|s| {
+                let admitted = s.admit_copy(&self.id, quota);
+                (admitted, s.jobs.get(&self.id).map(|j| j.state))
+            });
+            match (admitted, state) {
+                (true, _) => return true,
+                (false, Some(JobState::Created)) => sleep(TURN_EVERY).await,
+                _ => return false,
+            }
         }
     }
 

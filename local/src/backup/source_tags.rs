@@ -18,8 +18,8 @@ use crate::sigv4::scoped_headers;
 use crate::web::percent_encode;
 use crate::xml::unescape;
 
-/// AWS's limit on a recovery point's tags.
-pub const MAX_TAGS: usize = 50;
+/// AWS's limit on a recovery point's tags ("Metadata tags per backup").
+pub const MAX_TAGS: usize = super::quotas::MAX_RECOVERY_POINT_TAGS;
 
 pub struct SourceTags {
     moto: Upstream,

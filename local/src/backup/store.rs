@@ -9,12 +9,15 @@ use serde::Serialize;
 
 use super::error::ApiError;
 use super::faults::Faults;
-use super::model::{Job, JobKind, JobState, Outcome, RecoveryPoint, Vault};
+use super::model::{Detail, Job, JobKind, JobState, Outcome, RecoveryPoint, Vault};
 use super::rds::Rds;
-use crate::config::JobDurations;
+use crate::config::{CopyQuota, JobDurations};
 
-/// AWS's wording for a backup job started while another holds the resource.
-pub const RUNNING_JOB_MESSAGE: &str = "There was a running job for the same resource.";
+/// AWS's wording for a backup job that could not start because another job held its
+/// resource: the status message of AWS's example EXPIRED "Backup Job State Change" event
+/// (https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html).
+pub const RUNNING_JOB_MESSAGE: &str =
+    "Backup job failed because there was a running job for the same resource.";
 
 pub struct Settings {
     pub state_dir: PathBuf,
@@ -26,6 +29,8 @@ pub struct Settings {
     pub source_tags: super::source_tags::SourceTags,
     /// Where each job's state changes are announced (EventBridge in moto).
     pub events: super::events::Events,
+    /// How many copy jobs may run at once into a destination region.
+    pub copy_quota: CopyQuota,
 }
 
 impl Settings {
@@ -147,15 +152,36 @@ impl State {
             .filter(|j| kind != JobKind::Restore || crate::ids::now() - j.created < TOKEN_SECONDS)
     }
 
-    /// Whether a backup job holds `resource_arn` now.
+    /// Whether `job` holds its resource: "Concurrent backup and copy jobs per resource: 1"
+    /// (https://docs.aws.amazon.com/aws-backup/latest/devguide/aws-backup-limits.html). A
+    /// backup holds it from its start until it ends, unless it is set to expire (it never
+    /// runs); a copy holds the resource its recovery point is of while it runs, not while it
+    /// waits in CREATED for its turn.
+    pub fn holds_resource(job: &Job) -> bool {
+        match job.kind {
+            JobKind::Backup => job.state.is_active() && !matches!(job.outcome, Outcome::Expire(_)),
+            JobKind::Copy => job.state == JobState::Running,
+            JobKind::Restore => false,
+        }
+    }
+
+    /// Whether a backup or copy job holds `resource_arn` now.
     pub fn resource_busy(&self, resource_arn: &str) -> bool {
-        self.jobs.values().any(|j| {
-            j.kind == JobKind::Backup && j.resource.arn == resource_arn && j.state.is_active()
-        })
+        self.jobs
+            .values()
+            .any(|j| j.resource.arn == resource_arn && Self::holds_resource(j))
     }
 
     /// How a job being started will end: an injected fault first, else an expiry when a
     /// backup finds its resource held, else completion.
+    ///
+    /// AWS queues a backup whose resource is held: "additional scheduled or on-demand backup
+    /// requests for the resource are queued and will start only after the existing backup
+    /// job is completed. If the backup job is not started or completed within the backup
+    /// window, the request fails" (https://docs.aws.amazon.com/timestream/latest/developerguide/backups-limits.html),
+    /// and the job ends EXPIRED with [`RUNNING_JOB_MESSAGE`]. The stand-in's jobs take
+    /// seconds where start windows take an hour or more, so it compresses the window to the
+    /// job's own duration, which a holder started first outlasts: the queued backup expires.
     pub fn plan_outcome(&mut self, kind: JobKind, resource_arn: &str) -> Outcome {
         if let Some(outcome) = self.faults.take_job_fault(kind, resource_arn) {
             return outcome;
@@ -164,6 +190,52 @@ impl State {
             return Outcome::Expire(RUNNING_JOB_MESSAGE.to_owned());
         }
         Outcome::Complete
+    }
+
+    /// Moves copy job `id` from CREATED to RUNNING if it may run now: no other job holds the
+    /// resource its recovery point is of, and the copy quota into its destination region
+    /// leaves it a slot (`quota`, [`CopyQuota`]). Copies have no start window
+    /// (StartCopyJob takes none): one that may not run yet stays CREATED.
+    pub fn admit_copy(&mut self, id: &str, quota: CopyQuota) -> bool {
+        let Some(job) = self.jobs.get(id).filter(|j| j.state == JobState::Created) else {
+            return false;
+        };
+        let Detail::Copy {
+            destination_vault_arn,
+            ..
+        } = &job.detail
+        else {
+            return false;
+        };
+        let region = super::model::parse_vault_arn(destination_vault_arn).map(|(r, _)| r);
+        let held = self
+            .jobs
+            .values()
+            .any(|j| j.id != id && j.resource.arn == job.resource.arn && Self::holds_resource(j));
+        let (mut into_region, mut into_vault) = (0, 0);
+        for other in self.jobs.values() {
+            let Detail::Copy {
+                destination_vault_arn: other_vault,
+                ..
+            } = &other.detail
+            else {
+                continue;
+            };
+            if other.state != JobState::Running {
+                continue;
+            }
+            if other_vault == destination_vault_arn {
+                into_vault += 1;
+            }
+            if super::model::parse_vault_arn(other_vault).map(|(r, _)| r) == region {
+                into_region += 1;
+            }
+        }
+        let slot = into_region < quota.per_region || into_vault < quota.per_vault;
+        if held || !slot {
+            return false;
+        }
+        self.mark_running(id)
     }
 
     pub fn insert_job(&mut self, job: Job) {

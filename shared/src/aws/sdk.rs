@@ -1,6 +1,8 @@
 //! Classifying a failed AWS call: throttling, 5xx and network trouble are transient (the
 //! state machines retry them), everything else fails the operation with AWS's code and
-//! message. The SDK error is kept as the error's source.
+//! message. A quota refusal (`LimitExceededException`) is not throttling: the same request
+//! meets the same quota on every retry, so it fails the operation on the first answer. The
+//! SDK error is kept as the error's source.
 
 use std::error::Error as StdError;
 
@@ -23,19 +25,22 @@ impl Operation {
             | SdkError::ResponseError(_) => true,
             SdkError::ServiceError(context) => {
                 let status = context.raw().status_code();
-                status >= 500
-                    || status == 429
-                    || error
-                        .code()
-                        .is_some_and(|code| THROTTLING_CODES.contains(&code))
+                let code = error.code();
+                code != Some(QUOTA_CODE)
+                    && (status >= 500
+                        || status == 429
+                        || code.is_some_and(|code| THROTTLING_CODES.contains(&code)))
             }
             _ => false,
         };
-        let detail = match (error.code(), error.message()) {
+        let mut detail = match (error.code(), error.message()) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.to_owned(),
             _ => DisplayErrorContext(&error).to_string(),
         };
+        if error.code() == Some(QUOTA_CODE) {
+            detail.push_str(QUOTA_NOTE);
+        }
         let kind = if transient {
             ErrorKind::Transient
         } else {
@@ -45,7 +50,19 @@ impl Operation {
     }
 }
 
-/// Error codes AWS services use for throttling (the SDK's own list, plus AWS Backup's).
+/// AWS's answer when a request would pass a service quota, e.g. AWS Backup's TagResource
+/// past 50 tags on a recovery point ("LimitExceededException: A limit in the request has
+/// been exceeded; for example, a maximum number of items allowed in a request",
+/// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_TagResource.html).
+pub const QUOTA_CODE: &str = "LimitExceededException";
+
+/// What a quota refusal's message adds, so the failure says why it was not retried.
+const QUOTA_NOTE: &str = " (an AWS service quota was reached: retrying cannot succeed; see \
+                          https://docs.aws.amazon.com/aws-backup/latest/devguide/aws-backup-limits.html)";
+
+/// Error codes AWS services use for throttling (the SDK's own list). The SDK's list also
+/// holds `LimitExceededException`, which AWS Backup uses for its quotas, not for request
+/// rates: it is left out here (see [`QUOTA_CODE`]).
 const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
@@ -56,7 +73,6 @@ const THROTTLING_CODES: &[&str] = &[
     "TransactionInProgressException",
     "RequestLimitExceeded",
     "BandwidthLimitExceeded",
-    "LimitExceededException",
     "RequestThrottled",
     "SlowDown",
     "PriorRequestNotComplete",

@@ -129,14 +129,6 @@ impl CatalogRecorder {
         if text(detail, "state") != Some("COMPLETED") {
             return Ok(Recorded::skipped("the job has not completed"));
         }
-        // Only the plans' jobs: on-demand and fleet jobs are recorded by their own flow.
-        if detail
-            .get("createdBy")
-            .and_then(|c| text(c, "backupPlanId"))
-            .is_none()
-        {
-            return Ok(Recorded::skipped("not a backup plan's job"));
-        }
         let (Some(recovery_point), Some(vault)) =
             (event.resources.first(), text(detail, "backupVaultName"))
         else {
@@ -145,7 +137,13 @@ impl CatalogRecorder {
                 text(detail, "backupJobId").unwrap_or("?")
             )));
         };
-        let point = super::describe_point(&self.backup, OP, vault, recovery_point).await?;
+        // Only the plans' points: on-demand and fleet jobs are recorded by their own flow.
+        // The plan is the point's `CreatedBy`, since a COMPLETED event carries none.
+        let (point, plan) =
+            super::describe_point_and_plan(&self.backup, OP, vault, recovery_point).await?;
+        if plan.is_none() {
+            return Ok(Recorded::skipped("not a backup plan's job"));
+        }
         // A continuous point is one item per tenant for its whole life: every run updates
         // the same point, and a restore takes it to whatever second it needs.
         if super::is_continuous(recovery_point)

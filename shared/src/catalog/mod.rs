@@ -56,6 +56,21 @@ pub async fn describe_point(
     vault: &str,
     arn: &str,
 ) -> Result<Point, crate::error::Error> {
+    Ok(describe_point_and_plan(backup, op, vault, arn).await?.0)
+}
+
+/// A recovery point as the catalog keeps it, and the id of the backup plan that made it
+/// (DescribeRecoveryPoint's `CreatedBy.BackupPlanId`; `None` for an on-demand point). The
+/// plan is read here, not from the job's event: AWS's example COMPLETED "Backup Job State
+/// Change" event carries no `createdBy`, only its RUNNING and EXPIRED ones do
+/// (https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html).
+#[cfg(feature = "sdk-backup")]
+pub async fn describe_point_and_plan(
+    backup: &aws_sdk_backup::Client,
+    op: crate::error::Operation,
+    vault: &str,
+    arn: &str,
+) -> Result<(Point, Option<String>), crate::error::Error> {
     let out = backup
         .describe_recovery_point()
         .backup_vault_name(vault)
@@ -63,7 +78,12 @@ pub async fn describe_point(
         .send()
         .await
         .map_err(|e| op.aws(&format!("describing recovery point {arn}"), e))?;
-    Ok(Point {
+    let plan_id = out
+        .created_by()
+        .and_then(|c| c.backup_plan_id())
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned);
+    let point = Point {
         recovery_point_arn: arn.to_owned(),
         resource_arn: out.resource_arn().unwrap_or_default().to_owned(),
         resource_type: out.resource_type().unwrap_or_default().to_owned(),
@@ -78,7 +98,8 @@ pub async fn describe_point(
             .calculated_lifecycle()
             .and_then(|l| l.delete_at())
             .map(|d| d.secs()),
-    })
+    };
+    Ok((point, plan_id))
 }
 
 /// The tenant a database is tagged for (`bbws:tenant-id`), if any: how a plan's database

@@ -456,6 +456,40 @@ async fn throttling_is_the_transient_error() {
 }
 
 #[tokio::test]
+async fn a_quota_refusal_is_backup_failed_on_the_first_answer_and_throttling_stays_transient() {
+    for (code, name) in [
+        ("LimitExceededException", "BackupFailed"),
+        ("ThrottlingException", "TransientAwsError"),
+        ("TooManyRequestsException", "TransientAwsError"),
+        ("RequestLimitExceeded", "TransientAwsError"),
+    ] {
+        let lists = Sent::default();
+        let mut mocks = healthy_tenant(&lists);
+        mocks.backup.push(
+            mock!(aws_sdk_backup::Client::start_backup_job).then_error(move || {
+                StartBackupJobError::generic(
+                    ErrorMetadata::builder()
+                        .code(code)
+                        .message("A limit in the request has been exceeded")
+                        .build(),
+                )
+            }),
+        );
+        let deps = mocks.deps();
+        let plan = plan(&deps, json!({"tenantId": "tenant-1"})).await.unwrap();
+        let err = start(&deps, &plan).await.unwrap_err();
+        assert_eq!(err.name(), name, "{code}: {err}");
+        let text = err.to_string();
+        assert!(text.contains(code), "{text}");
+        assert_eq!(
+            text.contains("service quota"),
+            code == "LimitExceededException",
+            "only a quota refusal names the quota: {text}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_server_error_is_transient_and_access_denied_is_not() {
     let mut mocks = Mocks::new();
     mocks.tagging.push(tagged(&[AP_ARN]));

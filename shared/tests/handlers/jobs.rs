@@ -450,3 +450,35 @@ async fn a_joined_recovery_point_is_tagged_for_this_backup_when_its_job_complete
         Some("tenant-1/on-demand")
     );
 }
+
+#[tokio::test]
+async fn a_joined_point_with_no_room_for_a_tag_is_backup_failed_not_retried() {
+    use aws_sdk_backup::operation::tag_resource::TagResourceError;
+    let mut mocks = Mocks::new();
+    mocks.backup.push(describes(
+        "hourly-7",
+        BackupJobState::Completed,
+        None,
+        Some(RP_EFS),
+    ));
+    mocks
+        .backup
+        .push(mock!(aws_sdk_backup::Client::tag_resource).then_error(|| {
+            TagResourceError::generic(
+                ErrorMetadata::builder()
+                    .code("LimitExceededException")
+                    .message("Metadata tags per backup: 50")
+                    .build(),
+            )
+        }));
+    let deps = mocks.deps();
+    let mut joined = backup_job("hourly-7", ResourceKind::Efs, FS_ARN, "RUNNING", NOW + 100);
+    joined.joined = true;
+    let err = poll(&deps, &set(vec![joined])).await.unwrap_err();
+    assert_eq!(err.name(), "BackupFailed", "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("LimitExceededException") && text.contains("service quota"),
+        "{text}"
+    );
+}

@@ -21,6 +21,7 @@ mod live;
 mod lost_answers;
 mod media;
 mod plans;
+mod quotas;
 mod restore;
 mod site;
 mod sync;

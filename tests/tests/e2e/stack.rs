@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_sdk_backup::types::{BackupJob, BackupJobState};
+use aws_sdk_backup::types::{BackupJob, BackupJobState, CopyJobState};
 use aws_sdk_efs::types::AccessPointDescription;
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::types::ExecutionStatus;
@@ -123,7 +123,8 @@ impl Stack {
         self.admin(Method::DELETE, "faults", None).await;
     }
 
-    /// Waits until no backup job runs anywhere.
+    /// Waits until no backup or copy job runs anywhere: a copy holds the resource its
+    /// recovery point is of as a backup does (one job per resource at a time).
     pub async fn wait_for_jobs(&self) {
         let deadline = Instant::now() + IDLE_DEADLINE;
         loop {
@@ -138,7 +139,13 @@ impl Stack {
                     )
                 )
             });
-            if !busy {
+            let copying = self.all_copy_jobs().await.iter().any(|j| {
+                matches!(
+                    j.state(),
+                    Some(CopyJobState::Created | CopyJobState::Running)
+                )
+            });
+            if !busy && !copying {
                 break;
             }
             assert!(Instant::now() < deadline, "jobs still running after 60 s");

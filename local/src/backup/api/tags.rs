@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{parse_body, ApiResult};
 use crate::backup::error::ApiError;
+use crate::backup::quotas;
 use crate::backup::store::{State, Store};
 use crate::backup::views::Obj;
 
@@ -78,7 +79,14 @@ pub fn tag_resource(store: &Store, arn: &str, body: &[u8]) -> ApiResult {
         )));
     }
     store.with(|s| {
-        tags_of(s, arn)?.extend(tags);
+        let is_recovery_point = s.recovery_points.contains_key(arn);
+        let current = tags_of(s, arn)?;
+        if is_recovery_point {
+            // Checked before any change: a refused request leaves the tags as they were.
+            let after = current.len() + tags.keys().filter(|k| !current.contains_key(*k)).count();
+            quotas::check_recovery_point_tags(arn, after)?;
+        }
+        current.extend(tags);
         Ok(Value::Null)
     })
 }
