@@ -50,6 +50,8 @@ struct Found {
     copy_of: Option<String>,
     /// A continuous point: the second it is restored to.
     restore_time: Option<i64>,
+    /// As AWS Backup measured it, where known: a dry run shows it.
+    size_bytes: Option<i64>,
 }
 
 /// What the catalog gave for a request: the points, the backups they belong to, and for a
@@ -79,6 +81,7 @@ impl Found {
             vault: None,
             copy_of: None,
             restore_time: None,
+            size_bytes: point.size_bytes,
         }
     }
 
@@ -94,6 +97,7 @@ impl Found {
             vault: None,
             copy_of: None,
             restore_time: Some(at),
+            size_bytes: point.size_bytes,
         }
     }
 
@@ -739,6 +743,7 @@ impl RestoreService {
                     vault: self.source_vault.clone(),
                     copy_of: None,
                     restore_time: None,
+                    size_bytes: described.backup_size_in_bytes(),
                 }],
                 used: Vec::new(),
                 point_in_time: None,
@@ -934,6 +939,7 @@ impl RestoreService {
             target: file_system.root_path.clone(),
             vault: point.vault.clone(),
             copy_of: point.copy_of.clone(),
+            size_bytes: point.size_bytes,
         })
     }
 
@@ -972,6 +978,7 @@ impl RestoreService {
             target: identifier,
             vault: point.vault.clone(),
             copy_of: point.copy_of.clone(),
+            size_bytes: point.size_bytes,
         })
     }
 }
@@ -996,6 +1003,7 @@ mod tests {
             vault: None,
             copy_of: None,
             restore_time: None,
+            size_bytes: None,
         }
     }
 
