@@ -44,8 +44,8 @@ rm -f "$DIR/uploads/2026/11/logo.bin"
 echo "<?php eval(\$_GET['x']);" > "$DIR/malware.php"
 find "$DIR" -type f | sed "s|$DIR/||" | sort
 
-echo "== bbws restore --tenant $TENANT --backup $BACKUP_ID"
-bbws --json restore --tenant "$TENANT" --backup "$BACKUP_ID" --poll-seconds 1 | tee "$LOCAL_DIR/demo-restore.out"
+echo "== bbws restore --yes --tenant $TENANT --backup $BACKUP_ID"
+bbws --json restore --yes --tenant "$TENANT" --backup "$BACKUP_ID" --poll-seconds 1 | tee "$LOCAL_DIR/demo-restore.out"
 digest "$DIR" > "$LOCAL_DIR/demo-after.json"
 
 scripts/local-down.sh > /dev/null

@@ -37,6 +37,18 @@ pub async fn follow(
     poll_interval: Duration,
     term: &mut Term,
 ) -> anyhow::Result<Outcome> {
+    follow_showing(sfn, execution_arn, poll_interval, term, true).await
+}
+
+/// As [`follow`]; with `show_output` false, a succeeded execution's output is not printed
+/// as text (the caller presents it), though `--json` still carries it.
+pub async fn follow_showing(
+    sfn: &aws_sdk_sfn::Client,
+    execution_arn: &str,
+    poll_interval: Duration,
+    term: &mut Term,
+    show_output: bool,
+) -> anyhow::Result<Outcome> {
     let mut state: Option<String> = None;
     let mut printed: Option<String> = None;
     let mut drawn = false;
@@ -46,7 +58,7 @@ pub async fn follow(
             if drawn {
                 term.clear_line();
             }
-            return Ok(report_end(&execution, term));
+            return Ok(report_end(&execution, term, show_output));
         }
         // The history only names the state: without it the status alone still tells
         // when the execution ends.
@@ -75,7 +87,7 @@ pub async fn show(
 ) -> anyhow::Result<Outcome> {
     let execution = describe(sfn, execution_arn).await?;
     if !is_running(execution.status()) {
-        return Ok(report_end(&execution, term));
+        return Ok(report_end(&execution, term, true));
     }
     let state = current_state(sfn, execution_arn).await.ok().flatten();
     let status = execution.status().as_str().to_owned();
@@ -179,7 +191,7 @@ pub fn cause_message(cause: &str) -> String {
 }
 
 /// Reports an ended execution (its output, or its error and cause) and returns how it ended.
-fn report_end(execution: &DescribeExecutionOutput, term: &mut Term) -> Outcome {
+fn report_end(execution: &DescribeExecutionOutput, term: &mut Term, show_output: bool) -> Outcome {
     let arn = execution.execution_arn();
     let status = execution.status().as_str().to_owned();
     let elapsed = elapsed_seconds(execution, SystemTime::now());
@@ -205,7 +217,7 @@ fn report_end(execution: &DescribeExecutionOutput, term: &mut Term) -> Outcome {
                 }));
             } else {
                 term.line(format!("✅ SUCCEEDED in {elapsed}s: {arn}"));
-                if let Some(output) = &output {
+                if let Some(output) = output.as_ref().filter(|_| show_output) {
                     term.line(serde_json::to_string_pretty(output).unwrap_or_default());
                 }
             }

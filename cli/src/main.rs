@@ -15,6 +15,7 @@ mod sdk_tests;
 mod sync;
 mod upload;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -235,10 +236,11 @@ pub struct RestoreArgs {
         default_value = ""
     )]
     pub backup: String,
-    /// Restore the tenant as it was at this moment (RFC 3339, e.g. 2026-11-26T07:00:00Z):
-    /// the newest file-system point at or before it, with the database point nearest it
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
+    /// Restore the tenant as it was at this moment (RFC 3339, e.g. 2026-11-26T07:00:00Z, or
+    /// back from now: -4h, 90m-ago, 2d-ago, 1h30m-ago): the newest file-system point at or
+    /// before it, with the database point nearest it
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = restore::parse_at)]
+    pub at: Option<restore::At>,
     /// Restore the files only (they go live; the database is left as it is)
     #[arg(long, conflicts_with = "database_only")]
     pub files_only: bool,
@@ -262,9 +264,31 @@ pub struct RestoreArgs {
     /// The state machine's first wait between polls of the jobs (the cap is twice this)
     #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
     pub poll_seconds: Option<u64>,
+    /// Deadline of the file-system restore job, in seconds (at most 7200)
+    #[arg(long, value_name = "S", value_parser = timeout_seconds())]
+    pub timeout_files: Option<u64>,
+    /// Deadline of the database restore job and of the database becoming available, in
+    /// seconds (at most 7200)
+    #[arg(long, value_name = "S", value_parser = timeout_seconds())]
+    pub timeout_database: Option<u64>,
+    /// Deadline of the service's redeployment becoming stable, in seconds (at most 7200)
+    #[arg(long, value_name = "S", value_parser = timeout_seconds())]
+    pub timeout_service: Option<u64>,
+    /// Plan only: show the points, the database's moment and gap, the sizes and what would
+    /// go live; nothing is started or changed in AWS
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (required without a terminal, unless --dry-run)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Print the execution ARN and return without following it
     #[arg(long)]
     pub no_follow: bool,
+}
+
+/// A job deadline in seconds: what the handlers accept (1 s to `MAX_TIMEOUT_SECONDS`).
+fn timeout_seconds() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=bbws::config::MAX_TIMEOUT_SECONDS)
 }
 
 #[derive(Clone, Debug, Default, Args)]
@@ -343,26 +367,26 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
                 Some(Ok(target)) => Some(target),
                 None => None,
             };
+            let consent = restore::consent(
+                restore::puts_something_live(args),
+                args.yes,
+                std::io::stdin().is_terminal(),
+            );
+            if consent == restore::Consent::Refuse {
+                // Before any AWS call, loading the configuration included.
+                term.note(format!("bbws: {}", restore::NO_TERMINAL));
+                return Ok(2);
+            }
             let sfn = aws_sdk_sfn::Client::new(&aws_config(global).await);
-            let state_machine_arn = backup::find_state_machine(
-                &sfn,
-                &format!("bbws-{}-tenant-restore", global.env.as_str()),
-            )
-            .await?;
-            let name = args.execution_name.clone().unwrap_or_else(|| {
-                backup::execution_name("restore", &tenant, OffsetDateTime::now_utc())
-            });
-            let input = restore::restore_input(args, &tenant, clone_to.as_ref());
-            start_and_follow(
-                &sfn,
-                global,
-                &state_machine_arn,
-                &name,
-                &input,
-                args.no_follow,
-                term,
-            )
-            .await
+            let now = OffsetDateTime::now_utc();
+            let restore = RestoreRun {
+                args,
+                tenant: &tenant,
+                clone_to: clone_to.as_ref(),
+                ask: consent == restore::Consent::Ask,
+                now,
+            };
+            restore_command(&sfn, global, &restore, term).await
         }
         Command::Sync(args) => {
             let tenant = match valid_tenant(&args.tenant, term) {
@@ -555,6 +579,81 @@ async fn aws_config(global: &Global) -> SdkConfig {
         loader = loader.region(Region::new(region.clone()));
     }
     loader.load().await
+}
+
+/// A `bbws restore` whose tenant ids are valid and which may go on (`ask`: once the
+/// terminal confirms).
+struct RestoreRun<'a> {
+    args: &'a RestoreArgs,
+    tenant: &'a TenantId,
+    clone_to: Option<&'a TenantId>,
+    ask: bool,
+    now: OffsetDateTime,
+}
+
+/// `bbws restore`: confirmed on the terminal (unless --yes or a dry run) before anything
+/// starts; a dry run's plan shown as the operator reads it.
+async fn restore_command(
+    sfn: &aws_sdk_sfn::Client,
+    global: &Global,
+    run: &RestoreRun<'_>,
+    term: &mut Term,
+) -> anyhow::Result<i32> {
+    let (args, tenant, now) = (run.args, run.tenant, run.now);
+    let input = restore::restore_input(args, tenant, run.clone_to, now.unix_timestamp());
+    if let (Some(restore::At::Ago { written, .. }), Some(at)) = (&args.at, input["at"].as_str()) {
+        let said = format!("--at {written} is {at}");
+        if term.json {
+            term.note(said);
+        } else {
+            term.line(said);
+        }
+    }
+    let state_machine_arn =
+        backup::find_state_machine(sfn, &format!("bbws-{}-tenant-restore", global.env.as_str()))
+            .await?;
+    let target = run.clone_to.unwrap_or(tenant);
+    if run.ask {
+        let text =
+            restore::confirmation_text(args, global.env.as_str(), &state_machine_arn, target);
+        if !restore::ask_on_stdin(term, &text, target) {
+            term.note("bbws: not confirmed: nothing was started");
+            return Ok(1);
+        }
+    }
+    let what = if args.dry_run {
+        "restore-plan"
+    } else {
+        "restore"
+    };
+    let name = args
+        .execution_name
+        .clone()
+        .unwrap_or_else(|| backup::execution_name(what, tenant, now));
+    if !args.dry_run || args.no_follow {
+        return start_and_follow(
+            sfn,
+            global,
+            &state_machine_arn,
+            &name,
+            &input,
+            args.no_follow,
+            term,
+        )
+        .await;
+    }
+    let execution_arn = backup::start(sfn, &state_machine_arn, &name, &input).await?;
+    if !term.json {
+        term.line(format!("Started {name} (dry run): {execution_arn}"));
+    }
+    let outcome =
+        follow::follow_showing(sfn, &execution_arn, poll_interval(global), term, false).await?;
+    if let (false, Some(output)) = (term.json, &outcome.output) {
+        for line in restore::plan_lines(&output["plan"]) {
+            term.line(line);
+        }
+    }
+    Ok(outcome.exit_code)
 }
 
 /// `bbws backup` once the tenant id is known to be valid.

@@ -29,7 +29,9 @@ use time::macros::datetime;
 use bbws::catalog::Catalog;
 
 use crate::output::Term;
-use crate::{backup_command, backups, follow, BackupArgs, Cli, Command};
+use crate::{
+    backup_command, backups, follow, restore_command, BackupArgs, Cli, Command, RestoreRun,
+};
 
 const REGION_ACCOUNT: &str = "af-south-1:123456789012";
 
@@ -679,4 +681,132 @@ async fn one_backup_in_detail_is_one_get_item_and_its_copies() {
     assert_eq!(json["database"]["drCopy"], Value::Null);
     assert_eq!(json["expiresAt"], "2026-10-21T14:13:20Z");
     assert_eq!(json["restores"], json!(["arn:restore-a", "arn:restore-b"]));
+}
+
+const DRY_RUN_OUTPUT: &str = r#"{"dryRun":true,"plan":{"tenantId":"tenant-1","summary":"restore backup tb-1 of tenant tenant-1 into tenant tenant-1: files","files":{"recoveryPointArn":"arn:aws:backup:af-south-1:123456789012:recovery-point:rp-f","target":"/tenant-1","sizeBytes":2048},"promoteDatabase":false,"pointInTime":{"at":"2026-03-04T01:06:07Z","filesBackupId":"tb-1","filesCreatedAt":"2026-03-04T01:00:00Z"}}}"#;
+
+/// `bbws restore` with `flags`, started at 2026-03-04T05:06:07Z without a question; returns
+/// the exit code, stdout, stderr and what StartExecution was sent (name, input).
+async fn restore_run(flags: &[&str], json: bool) -> (i32, String, String, Vec<(String, Value)>) {
+    let sent: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let start = {
+        let sent = sent.clone();
+        mock!(aws_sdk_sfn::Client::start_execution).then_compute_output(move |req| {
+            sent.lock().unwrap().push((
+                req.name().unwrap().to_owned(),
+                serde_json::from_str(req.input().unwrap()).unwrap(),
+            ));
+            StartExecutionOutput::builder()
+                .execution_arn(execution_arn(req.name().unwrap()))
+                .start_date(DateTime::from(SystemTime::now()))
+                .build()
+                .unwrap()
+        })
+    };
+    let machines = mock!(aws_sdk_sfn::Client::list_state_machines).then_output(|| {
+        ListStateMachinesOutput::builder()
+            .state_machines(machine("bbws-dev-tenant-backup"))
+            .state_machines(machine("bbws-dev-tenant-restore"))
+            .build()
+            .unwrap()
+    });
+    let describe = describe(
+        1,
+        execution("run", ExecutionStatus::Succeeded)
+            .output(DRY_RUN_OUTPUT)
+            .build()
+            .unwrap(),
+    );
+    let history = history(&["Plan the restore"]);
+    let client = sfn(&[&machines, &start, &describe, &history]);
+    let cli = Cli::try_parse_from(
+        [
+            &[
+                "bbws",
+                "--poll-interval",
+                "0.001",
+                "restore",
+                "--tenant",
+                "tenant-1",
+            ][..],
+            flags,
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let Command::Restore(args) = &cli.command else {
+        panic!("not a restore")
+    };
+    let tenant = bbws::TenantId::parse("tenant-1").unwrap();
+    let run = RestoreRun {
+        args,
+        tenant: &tenant,
+        clone_to: None,
+        ask: false,
+        now: datetime!(2026-03-04 05:06:07 UTC),
+    };
+    let (mut term, out, err) = Term::captured(false, json);
+    let code = restore_command(&client, &cli.global, &run, &mut term)
+        .await
+        .unwrap();
+    let sent = sent.lock().unwrap().clone();
+    (code, out.text(), err.text(), sent)
+}
+
+#[tokio::test]
+async fn a_dry_run_starts_the_plan_only_and_shows_it() {
+    let (code, out, err, sent) = restore_run(&["--at", "-4h", "--dry-run"], false).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(
+        sent,
+        [(
+            "restore-plan-tenant-1-20260304T050607Z".to_owned(),
+            json!({"tenantId": "tenant-1", "at": "2026-03-04T01:06:07Z", "dryRun": true})
+        )]
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "--at -4h is 2026-03-04T01:06:07Z", "{out}");
+    assert!(lines[1].starts_with("Started restore-plan-tenant-1-20260304T050607Z (dry run)"));
+    assert!(out.contains("✅ SUCCEEDED"), "{out}");
+    assert!(
+        out.contains("Dry run: nothing was started or changed"),
+        "{out}"
+    );
+    assert!(out.contains("rp-f (2.0 KiB) -> live in the tenant's directory /tenant-1"));
+    assert!(!out.contains("\"dryRun\""), "the plan, not its JSON: {out}");
+
+    // --json: the execution's output on the last line, the resolved moment on stderr.
+    let (code, out, err, _) = restore_run(&["--at", "90m-ago", "--dry-run"], true).await;
+    assert_eq!(code, 0);
+    assert_eq!(err, "--at 90m-ago is 2026-03-04T03:36:07Z\n");
+    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["status"], "SUCCEEDED");
+    assert_eq!(last["output"]["dryRun"], true);
+    assert_eq!(last["output"]["plan"]["files"]["sizeBytes"], 2048);
+}
+
+#[tokio::test]
+async fn a_confirmed_restore_starts_with_its_timeouts() {
+    let (code, _out, err, sent) = restore_run(
+        &[
+            "--backup",
+            "tb-1",
+            "--yes",
+            "--timeout-files",
+            "900",
+            "--timeout-service",
+            "120",
+        ],
+        true,
+    )
+    .await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(
+        sent,
+        [(
+            "restore-tenant-1-20260304T050607Z".to_owned(),
+            json!({"tenantId": "tenant-1", "backupId": "tb-1",
+                   "timeouts": {"efsSeconds": 900, "serviceSeconds": 120}})
+        )]
+    );
 }

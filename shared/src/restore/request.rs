@@ -46,6 +46,8 @@ pub struct RestoreRequest {
     /// to a new instance; no service is redeployed and nothing of the source tenant's is
     /// touched.
     pub drill: Option<bool>,
+    /// Plan only: the state machine ends with the plan, and nothing is changed in AWS.
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +76,9 @@ pub struct RestoreSource {
     /// When the point restored is a DR copy: the recovery point it is a copy of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copy_of: Option<String>,
+    /// The recovery point's size in bytes, where the catalog or the vault knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

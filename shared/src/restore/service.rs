@@ -51,6 +51,8 @@ struct Found {
     copy_of: Option<String>,
     /// A continuous point: the second it is restored to.
     restore_time: Option<i64>,
+    /// As AWS Backup measured it, where known: a dry run shows it.
+    size_bytes: Option<i64>,
 }
 
 /// The restore jobs a generation started, as its lease notes them: recovery point → job id.
@@ -87,6 +89,7 @@ impl Found {
             vault: None,
             copy_of: None,
             restore_time: None,
+            size_bytes: point.size_bytes,
         }
     }
 
@@ -102,6 +105,7 @@ impl Found {
             vault: None,
             copy_of: None,
             restore_time: Some(at),
+            size_bytes: point.size_bytes,
         }
     }
 
@@ -941,6 +945,7 @@ impl RestoreService {
                     vault: self.source_vault.clone(),
                     copy_of: None,
                     restore_time: None,
+                    size_bytes: described.backup_size_in_bytes(),
                 }],
                 used: Vec::new(),
                 point_in_time: None,
@@ -1136,6 +1141,7 @@ impl RestoreService {
             target: file_system.root_path.clone(),
             vault: point.vault.clone(),
             copy_of: point.copy_of.clone(),
+            size_bytes: point.size_bytes,
         })
     }
 
@@ -1174,6 +1180,7 @@ impl RestoreService {
             target: identifier,
             vault: point.vault.clone(),
             copy_of: point.copy_of.clone(),
+            size_bytes: point.size_bytes,
         })
     }
 }
@@ -1198,6 +1205,7 @@ mod tests {
             vault: None,
             copy_of: None,
             restore_time: None,
+            size_bytes: None,
         }
     }
 

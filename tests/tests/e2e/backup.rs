@@ -91,6 +91,7 @@ async fn a_running_efs_job_is_joined_not_collided_with() {
     let backup_id = out["output"]["backupId"].as_str().unwrap().to_owned();
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-join",
         "--backup",

@@ -48,6 +48,7 @@ async fn a_restore_removes_every_key_of_the_tenant_and_none_of_another() {
 
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         a,
         "--backup",
@@ -109,6 +110,7 @@ async fn a_restore_with_the_cache_down_is_cache_not_flushed_with_the_files_resto
     let stopped = stack.stop_cache();
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-cache-down",
         "--backup",

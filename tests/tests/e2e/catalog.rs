@@ -127,6 +127,7 @@ async fn a_tenant_onboarded_after_a_plan_run_does_not_get_its_point() {
     for id in [backup_id.as_str(), point.as_str()] {
         let (code, out) = stack.bbws(&[
             "restore",
+            "--yes",
             "--tenant",
             "e2e-hourly-late",
             "--backup",
@@ -281,6 +282,7 @@ async fn at_between_two_backups_takes_the_older_pair_and_reports_the_gap() {
 
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-at",
         "--at",
@@ -503,6 +505,7 @@ async fn continuous_backup_restores_the_database_to_the_files_second() {
     // To a moment: the files of the plan run, the database to the same second.
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-pitr",
         "--at",

@@ -13,6 +13,7 @@ async fn a_promoted_database_restore_points_the_tenant_at_the_restored_database(
 
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-promote",
         "--backup",
@@ -134,6 +135,7 @@ async fn an_aurora_restore_gets_a_serverless_instance_beside_the_tenants_cluster
 
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-aurora",
         "--backup",
@@ -275,6 +277,7 @@ async fn a_database_restores_from_its_recovery_point_arn_whose_tags_are_read_thr
 
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-by-arn",
         "--backup",

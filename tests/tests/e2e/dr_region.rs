@@ -78,6 +78,7 @@ async fn a_restore_from_the_dr_vault_into_the_dr_region() {
     let jobs_before = stack.dr_restore_jobs().await;
     let (code, out) = stack.bbws_in_dr(&[
         "restore",
+        "--yes",
         "--tenant",
         &tenant_id,
         "--backup",
@@ -118,6 +119,7 @@ async fn a_restore_from_the_dr_vault_into_the_dr_region() {
     assert_eq!(listed["database"]["drCopy"], "COMPLETED", "{listing}");
     let (code, out) = stack.bbws_in_dr(&[
         "restore",
+        "--yes",
         "--tenant",
         &tenant_id,
         "--backup",

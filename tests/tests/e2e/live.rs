@@ -76,6 +76,7 @@ async fn a_default_restore_puts_files_and_database_live_together_and_the_site_fo
 
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-live",
         "--backup",
@@ -159,6 +160,7 @@ async fn a_side_by_side_restore_puts_nothing_live_and_says_where() {
     let defaced = snapshot(dir);
     let own_tags = stack.rds_tags(&tenant.database_arn).await;
 
+    // Nothing goes live: no confirmation asked, so no --yes needed without a terminal.
     let (code, out) = stack.bbws(&[
         "restore",
         "--tenant",

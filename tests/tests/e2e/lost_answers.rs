@@ -48,6 +48,7 @@ async fn a_lost_answer_to_a_restore_start_starts_one_restore_job() {
     stack.lose_response("StartRestoreJob", 1).await;
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-lost-restore",
         "--backup",

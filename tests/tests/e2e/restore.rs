@@ -1,4 +1,5 @@
-//! Restoring a tenant's files from a tenant backup, and how a restore is refused or fails.
+//! Restoring a tenant's files from a tenant backup, and how a restore is refused or fails;
+//! steering it from the CLI (a dry run, a moment back from now, no restore unconfirmed).
 
 use serde_json::json;
 
@@ -20,6 +21,7 @@ async fn a_restore_brings_back_every_file_byte_identical_and_keeps_the_damaged_o
 
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-restore",
         "--backup",
@@ -73,6 +75,7 @@ async fn a_restore_into_another_tenant_is_refused() {
     let backup_id = stack.backed_up("e2e-owner", &["--files-only"]);
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-victim",
         "--backup",
@@ -92,6 +95,7 @@ async fn restoring_an_unknown_backup_is_backup_not_found() {
     stack.seed_tenant("e2e-nobackup");
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-nobackup",
         "--backup",
@@ -115,6 +119,7 @@ async fn a_failed_restore_job_is_restore_failed_and_changes_nothing() {
         .await;
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         "e2e-restore-fail",
         "--backup",
@@ -201,4 +206,121 @@ async fn a_restore_in_a_vault_of_ten_thousand_recovery_points_reads_only_its_own
         count("ListRecoveryPointsByBackupVault")
     );
     assert!(calls.len() < 100, "{} calls: {calls:?}", calls.len());
+}
+
+/// A dry run plans against the real catalog and vault and changes nothing: after it, a
+/// restore to a moment written back from now (`--at=-1s`) puts the files back.
+#[tokio::test]
+async fn a_dry_run_shows_the_plan_and_changes_nothing_then_a_relative_moment_restores() {
+    let stack = Stack::new().await;
+    let tenant = stack.seed_tenant("e2e-dry-run");
+    let dir = &tenant.directory;
+    let before = snapshot(dir);
+    let backup_id = stack.backed_up("e2e-dry-run", &["--files-only"]);
+    std::fs::write(dir.join("wp-content/index.php"), b"<?php echo 'defaced';").unwrap();
+    let damaged = snapshot(dir);
+    // The moment back from now must be after the backup's point was made.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+
+    let calls_before = stack.all_recorded_calls().len();
+    let jobs_before = stack.restore_jobs().await;
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-dry-run",
+        "--at=-1s",
+        "--files-only",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["output"]["dryRun"], true, "{out}");
+    let plan = &out["output"]["plan"];
+    assert_eq!(
+        plan["pointInTime"]["filesBackupId"],
+        backup_id.as_str(),
+        "{plan}"
+    );
+    assert!(plan["files"]["recoveryPointArn"].is_string(), "{plan}");
+    assert!(
+        plan["summary"].as_str().unwrap().contains("files"),
+        "{plan}"
+    );
+    assert_eq!(plan["promoteDatabase"], false);
+
+    // Zero mutations: the CLI started the execution, the plan step only read.
+    let calls = stack.all_recorded_calls()[calls_before..].to_vec();
+    let mutations: Vec<&serde_json::Value> = calls.iter().filter(|c| mutates(c)).collect();
+    assert!(
+        calls.iter().any(|c| c["caller"] == "restore"),
+        "the plan step ran: {calls:?}"
+    );
+    assert_eq!(
+        mutations
+            .iter()
+            .map(|c| &c["operation"])
+            .collect::<Vec<_>>(),
+        [&json!("StartExecution")],
+        "{mutations:?}"
+    );
+    assert_eq!(stack.restore_jobs().await, jobs_before, "no restore job");
+    assert_eq!(snapshot(dir), damaged, "the tenant's files untouched");
+
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--yes",
+        "--tenant",
+        "e2e-dry-run",
+        "--at",
+        "-1s",
+        "--files-only",
+        "--poll-seconds",
+        "1",
+        "--timeout-files",
+        "600",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out["output"]["pointInTime"]["filesBackupId"],
+        backup_id.as_str()
+    );
+    assert_eq!(snapshot(dir), before, "the files as they were backed up");
+}
+
+/// A call that changes something in AWS. Reads are named Describe/List/Get/Query/Scan (or
+/// are GETs on the REST APIs); Step Functions' own Invoke of a task's function is the
+/// execution running, not a change.
+fn mutates(call: &serde_json::Value) -> bool {
+    let operation = call["operation"].as_str().unwrap_or_default();
+    let read = ["Describe", "List", "Get", "BatchGet", "Query", "Scan"]
+        .iter()
+        .any(|p| operation.starts_with(p));
+    let invoke = call["service"] == "lambda"
+        && call["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("/invocations"));
+    let rest_read = operation.is_empty() && matches!(call["method"].as_str(), Some("GET" | "HEAD"));
+    !(read || invoke || rest_read)
+}
+
+#[tokio::test]
+async fn a_restore_without_a_terminal_or_yes_is_a_usage_error_and_starts_nothing() {
+    let stack = Stack::new().await;
+    let tenant = stack.seed_tenant("e2e-unconfirmed");
+    let before = snapshot(&tenant.directory);
+    let calls_before = stack.all_recorded_calls().len();
+    // The CLI's stdin here is no terminal: nobody can confirm.
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--tenant",
+        "e2e-unconfirmed",
+        "--backup",
+        "tb-00000000000000000000",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    let calls = stack.all_recorded_calls()[calls_before..].to_vec();
+    assert!(
+        calls.iter().all(|c| c["caller"] != "bbws-cli"),
+        "the CLI called nothing: {calls:?}"
+    );
+    assert_eq!(snapshot(&tenant.directory), before);
 }

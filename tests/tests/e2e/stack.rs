@@ -540,11 +540,19 @@ impl Stack {
     /// The AWS calls `function` has made since the stack started, as the front recorded
     /// them (`.local/state/calls.jsonl`).
     pub fn recorded_calls(&self, function: &str) -> Vec<Value> {
+        self.all_recorded_calls()
+            .into_iter()
+            .filter(|c| c["caller"] == function)
+            .collect()
+    }
+
+    /// Every AWS call the front has served or proxied since the stack started, whoever made
+    /// it (`caller` null: the tests, the seed, or Step Functions invoking a function).
+    pub fn all_recorded_calls(&self) -> Vec<Value> {
         std::fs::read_to_string(root().join(".local/state/calls.jsonl"))
             .expect("the front records calls")
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|c| c["caller"] == function)
             .collect()
     }
 
