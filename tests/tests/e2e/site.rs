@@ -143,6 +143,7 @@ async fn the_site_sees_an_upload_a_sync_and_a_restore_through_its_mount() {
     std::fs::remove_file(site.0.join(&file_path)).unwrap();
     let (code, out) = stack.bbws(&[
         "restore",
+        "--yes",
         "--tenant",
         &tenant_id,
         "--backup",
