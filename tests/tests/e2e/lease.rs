@@ -76,8 +76,12 @@ async fn a_drill_and_a_sync_during_a_restore_are_tenant_busy_and_change_nothing(
         jobs_before + 2,
         "the drill started no restore job"
     );
-    let scratch_left = std::fs::read_dir(seeded.directory.parent().unwrap())
-        .unwrap()
+    // Scratch space is .bbws-scratch at the root (never a tenant's name): nothing there.
+    let root = seeded.directory.parent().unwrap();
+    let scratch_left = [root.to_path_buf(), root.join(".bbws-scratch")]
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flatten()
         .filter_map(|e| e.ok())
         .any(|e| {
             e.file_name()
@@ -101,7 +105,7 @@ async fn a_rerun_after_restore_timeout_adopts_the_running_job_and_finishes() {
     let seeded = stack.onboarded_tenant(tenant).await;
     let backup_id = stack.backed_up(tenant, &["--files-only"]);
     std::fs::write(
-        seeded.directory.join("wp-content/index.php"),
+        seeded.directory.join("index.php"),
         b"changed after the backup",
     )
     .unwrap();
@@ -141,7 +145,7 @@ async fn a_rerun_after_restore_timeout_adopts_the_running_job_and_finishes() {
         "the rerun asked AWS Backup for no restore"
     );
     assert_ne!(
-        std::fs::read(seeded.directory.join("wp-content/index.php")).unwrap(),
+        std::fs::read(seeded.directory.join("index.php")).unwrap(),
         b"changed after the backup",
         "the adopted job's files are in place"
     );

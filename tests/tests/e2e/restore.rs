@@ -217,7 +217,7 @@ async fn a_dry_run_shows_the_plan_and_changes_nothing_then_a_relative_moment_res
     let dir = &tenant.directory;
     let before = snapshot(dir);
     let backup_id = stack.backed_up("e2e-dry-run", &["--files-only"]);
-    std::fs::write(dir.join("wp-content/index.php"), b"<?php echo 'defaced';").unwrap();
+    std::fs::write(dir.join("index.php"), b"<?php echo 'defaced';").unwrap();
     let damaged = snapshot(dir);
     // The moment back from now must be after the backup's point was made.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
