@@ -1,5 +1,5 @@
 //! One operation per tenant: while a restore holds a tenant's lease, a drill of it and a
-//! sync of it are TenantBusy and change nothing; a rerun after RestoreTimeout adopts the
+//! sync of it and an upload into it are TenantBusy and change nothing; a rerun after RestoreTimeout adopts the
 //! restore jobs still running instead of starting new ones.
 
 use serde_json::json;
@@ -63,6 +63,37 @@ async fn a_drill_and_a_sync_during_a_restore_are_tenant_busy_and_change_nothing(
         "names the holder: {out}"
     );
 
+    // An upload arriving now: signed and put, but its ingest is TenantBusy, nothing written
+    // and the staging object kept; Lambda's retry of the same event writes it later.
+    let body = crate::media::jpeg(false);
+    let request = json!({"tenantId": tenant, "fileName": "during-restore.jpg", "size": body.len()});
+    let (error, signed) = stack.invoke("upload-media", &request).await;
+    assert_eq!(error, None, "{signed}");
+    let status = stack
+        .put_presigned(signed["url"].as_str().unwrap(), &signed["headers"], body)
+        .await;
+    assert!(status.is_success(), "{status}");
+    let notifications: Vec<_> = stack
+        .media_notifications()
+        .await
+        .into_iter()
+        .filter(|n| n.get("Records").is_some())
+        .collect();
+    assert_eq!(notifications.len(), 1, "{notifications:?}");
+    let (error, out) = stack.invoke("ingest-media", &notifications[0]).await;
+    assert_eq!(error.as_deref(), Some("TenantBusy"), "{out}");
+    assert!(
+        out.to_string().contains(&restore),
+        "names the holder: {out}"
+    );
+    let uploaded = seeded.directory.join("uploads");
+    let written = |name: &str| {
+        walk(&uploaded)
+            .iter()
+            .any(|p| p.to_string_lossy().ends_with(name))
+    };
+    assert!(!written("during-restore.jpg"), "nothing written");
+
     let (code, out) = stack.bbws(&["drill", "--tenant", tenant]);
     assert_eq!(code, 57, "{out}");
     let (_, drills) = stack.bbws(&["drills"]);
@@ -93,9 +124,30 @@ async fn a_drill_and_a_sync_during_a_restore_are_tenant_busy_and_change_nothing(
     let (code, out) = stack.bbws(&["status", &restore, "--follow"]);
     assert_eq!(code, 0, "the restore that held the tenant finished: {out}");
     stack.slow_jobs(0).await;
-    // Given back: the next operation takes the tenant.
+    // Given back: the retried upload lands, and the next operation takes the tenant.
+    let (error, out) = stack.invoke("ingest-media", &notifications[0]).await;
+    assert_eq!(error, None, "{out}");
+    assert_eq!(out["results"][0]["outcome"], "uploaded", "{out}");
+    assert!(written("during-restore.jpg"));
     let (code, out) = sync(&stack, tenant, "sync-2");
     assert_eq!(code, 0, "{out}");
+}
+
+/// Every file under `dir` (none when it does not exist).
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// A JPEG's structure, with an Exif segment holding a GPS position when asked.
-fn jpeg(with_exif: bool) -> Vec<u8> {
+pub fn jpeg(with_exif: bool) -> Vec<u8> {
     let mut j = vec![0xFF, 0xD8];
     j.extend(segment(0xE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"));
     if with_exif {
