@@ -22,6 +22,7 @@ mod lost_answers;
 mod media;
 mod plans;
 mod restore;
+mod rpo;
 mod site;
 mod sync;
 mod tenants;
