@@ -47,7 +47,7 @@ fn mapping(arn: &str, tenant: &str) -> ResourceTagMapping {
 /// Two tenants; only tenant-1 has a database (tagged, so selected), whose last job failed;
 /// the catalog holds no point of either.
 fn check(announced: Option<&str>, updates: &Sent<String>, puts: &Sent<String>) -> RpoCheck {
-    let tagging = vec![
+    let tagging = [
         mock!(aws_sdk_resourcegroupstagging::Client::get_resources)
             .match_requests(|r| r.resource_type_filters().contains(&"rds:db".to_owned()))
             .then_output(|| {
@@ -62,7 +62,7 @@ fn check(announced: Option<&str>, updates: &Sent<String>, puts: &Sent<String>) -
                 .build()
         }),
     ];
-    let backup = vec![mock!(aws_sdk_backup::Client::list_backup_jobs)
+    let backup = [mock!(aws_sdk_backup::Client::list_backup_jobs)
         .match_requests(|r| r.by_created_after().map(|d| d.secs()) == Some(NOW - 7200))
         .then_output(|| {
             ListBackupJobsOutput::builder()
@@ -91,7 +91,7 @@ fn check(announced: Option<&str>, updates: &Sent<String>, puts: &Sent<String>) -
             UpdateItemOutput::builder().build()
         }),
     ];
-    let events = vec![
+    let events = [
         mock!(aws_sdk_eventbridge::Client::put_events).then_compute_output(move |r| {
             let entry = &r.entries()[0];
             assert_eq!(entry.detail_type(), Some("TenantBackupsStale"));
