@@ -227,9 +227,11 @@ impl RpoCheck {
     /// The set is claimed in the catalog first (a conditional write, so two checks at once
     /// announce it once), then put on the bus; a put that fails gives the claim back.
     async fn alert_once(&self, report: &Report) -> Result<bool, Error> {
-        let signature = report.signature();
+        let signature = report.signature_digest();
         let previous = self.announced().await?;
-        if previous.as_deref().unwrap_or_default() == signature {
+        // No item yet reads as an empty set announced: nothing stale, nothing to say.
+        let nothing = Report::new(0, 0, Vec::new()).signature_digest();
+        if previous.as_deref().unwrap_or(&nothing) == signature {
             return Ok(false);
         }
         if !self.claim(previous.as_deref(), &signature).await? {
@@ -269,7 +271,7 @@ impl RpoCheck {
         .await;
         if let Err(e) = put {
             let _ = self
-                .claim(Some(&signature), previous.as_deref().unwrap_or_default())
+                .claim(Some(&signature), previous.as_deref().unwrap_or(&nothing))
                 .await;
             return Err(e);
         }

@@ -242,6 +242,16 @@ impl Report {
             .collect::<Vec<_>>()
             .join("; ")
     }
+
+    /// The signature as the catalog keeps it: its sha256 (hex), so the item stays small
+    /// however many tenants are stale.
+    pub fn signature_digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.signature().as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 #[cfg(test)]
