@@ -265,6 +265,61 @@ pub async fn list(
     Ok(0)
 }
 
+/// An age as `3h05m` (`-` for no point at all).
+fn age(seconds: Option<i64>) -> String {
+    seconds.map_or_else(
+        || "-".to_owned(),
+        |s| format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    )
+}
+
+/// `bbws backups --stale` as a table: one line per stale tenant, with both ages and why.
+pub fn render_stale(report: &bbws::rpo::Report) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{:<32} {:>9} {:>9}  WHY",
+        "TENANT", "FILES", "DATABASE"
+    )];
+    for t in report.tenants.iter().filter(|t| t.stale()) {
+        let why: Vec<String> = [("files", t.files), ("database", t.database)]
+            .into_iter()
+            .filter_map(|(what, r)| r.map(|r| format!("{what}: {}", r.as_str())))
+            .collect();
+        lines.push(format!(
+            "{:<32} {:>9} {:>9}  {}",
+            t.tenant_id,
+            age(t.files_age_seconds),
+            age(t.database_age_seconds),
+            why.join(", ")
+        ));
+    }
+    lines.push(format!(
+        "{} of {} tenants older than {}s or not selected (checked {})",
+        report.stale.len(),
+        report.tenants.len(),
+        report.threshold_seconds,
+        report.checked_at
+    ));
+    lines
+}
+
+/// `bbws backups --stale`: the RPO check's assessment of every tenant, without its alert.
+/// `--json` prints the whole report (every tenant with its ages).
+pub async fn stale(
+    assessor: &bbws::rpo::Assessor,
+    threshold: i64,
+    term: &mut Term,
+) -> anyhow::Result<i32> {
+    let report = assessor.assess(threshold).await?;
+    if term.json {
+        term.json_line(&serde_json::to_value(&report)?);
+    } else {
+        for line in render_stale(&report) {
+            term.line(line);
+        }
+    }
+    Ok(0)
+}
+
 /// One backup in detail, as JSON: every field of its item, each point with its DR copy.
 pub fn detail(backup: &TenantBackup, copies: &HashMap<String, DrCopy>) -> Value {
     let point = |p: &Option<Point>| -> Value {
@@ -397,6 +452,42 @@ pub async fn describe(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_stale_table_names_each_stale_tenant_with_its_ages_and_why() {
+        use bbws::rpo::{assess, Facts, Report};
+        let now = 1_800_000_000;
+        let stale = Facts {
+            tenant_id: "acme".into(),
+            files_at: Some(now - 3 * 3600 - 300),
+            database_at: None,
+            ..Facts::default()
+        };
+        let fresh = Facts {
+            tenant_id: "fresh".into(),
+            files_at: Some(now - 60),
+            database_at: Some(now - 60),
+            selected_databases: vec!["arn:aws:rds:us-east-1:123456789012:db:fresh".into()],
+            ..Facts::default()
+        };
+        let report = Report::new(
+            now,
+            7200,
+            vec![assess(&stale, now, 7200), assess(&fresh, now, 7200)],
+        );
+        let lines = render_stale(&report);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[1].starts_with("acme "), "{lines:?}");
+        assert!(
+            lines[1].contains("3h05m") && lines[1].contains("        -"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].ends_with("files: no-job, database: not-selected"),
+            "{lines:?}"
+        );
+        assert!(lines[2].starts_with("1 of 2 tenants"), "{lines:?}");
+    }
     use super::*;
     use bbws::catalog::BackupKind;
 

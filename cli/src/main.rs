@@ -174,8 +174,16 @@ pub struct RebuildArgs {
 #[derive(Clone, Debug, Default, Args)]
 pub struct BackupsArgs {
     /// The tenant id
-    #[arg(long)]
-    pub tenant: String,
+    #[arg(long, required_unless_present = "stale")]
+    pub tenant: Option<String>,
+    /// Every tenant whose newest files or database point is older than --threshold-seconds,
+    /// or whose database no plan selects, with its ages and why (the RPO check's list)
+    #[arg(long, conflicts_with_all = ["tenant", "id", "since", "limit"])]
+    pub stale: bool,
+    /// With --stale: the RPO threshold (the stack's RpoThresholdSeconds)
+    #[arg(long, value_name = "SECONDS", default_value_t = bbws::rpo::DEFAULT_THRESHOLD_SECONDS,
+          value_parser = clap::value_parser!(i64).range(1..))]
+    pub threshold_seconds: i64,
     /// Show this one backup in detail: its points, sizes, DR copies, expiry and the
     /// restores that used it
     #[arg(long, value_name = "BACKUP", conflicts_with_all = ["since", "limit"])]
@@ -441,14 +449,25 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
             .await
         }
         Command::Backups(args) => {
-            let tenant = match valid_tenant(&args.tenant, term) {
-                Ok(tenant) => tenant,
-                Err(code) => return Ok(code),
-            };
+            let sdk = aws_config(global).await;
             let catalog = Catalog {
-                dynamodb: aws_sdk_dynamodb::Client::new(&aws_config(global).await),
+                dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
                 table: global.catalog_table(),
                 dr_delete_after_days: 30,
+            };
+            if args.stale {
+                let assessor = bbws::rpo::Assessor {
+                    tagging: aws_sdk_resourcegroupstagging::Client::new(&sdk),
+                    backup: aws_sdk_backup::Client::new(&sdk),
+                    catalog,
+                    selection: bbws::rpo::Selection::default(),
+                    clock: bbws::clock::Clock::System,
+                };
+                return backups::stale(&assessor, args.threshold_seconds, term).await;
+            }
+            let tenant = match valid_tenant(args.tenant.as_deref().unwrap_or_default(), term) {
+                Ok(tenant) => tenant,
+                Err(code) => return Ok(code),
             };
             match &args.id {
                 Some(id) => backups::describe(&catalog, tenant.as_str(), id, term).await,
@@ -772,6 +791,25 @@ mod tests {
         ] {
             let error =
                 Cli::try_parse_from([&["bbws", "backups", "--tenant", "t"][..], bad].concat());
+            assert_eq!(error.unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn backups_stale_needs_no_tenant_and_takes_a_threshold() {
+        let cli = Cli::try_parse_from(["bbws", "backups", "--stale", "--threshold-seconds", "600"])
+            .unwrap();
+        let Command::Backups(args) = cli.command else {
+            panic!("not backups")
+        };
+        assert!(args.stale && args.tenant.is_none());
+        assert_eq!(args.threshold_seconds, 600);
+        for bad in [
+            &["backups"][..],
+            &["backups", "--stale", "--tenant", "t"],
+            &["backups", "--stale", "--threshold-seconds", "0"],
+        ] {
+            let error = Cli::try_parse_from([&["bbws"][..], bad].concat());
             assert_eq!(error.unwrap_err().exit_code(), 2, "{bad:?}");
         }
     }

@@ -4,7 +4,7 @@
 //! Grouped by capability; each owns its handlers beside its services, and each service owns
 //! only the SDK clients it calls. A function binary is one line, e.g.
 //! `bbws::runtime::start(bbws::backup::handler)`. The modules depend on each other top-down:
-//! `backup`, `restore` → `tenants` → `jobs` → `lease` (one operation per tenant) → `catalog` →
+//! `backup`, `restore`, `rpo` (the check for backups that never happened) → `tenants` → `jobs` → `lease` (one operation per tenant) → `catalog` →
 //! `aws` → `error`, `config`, `clock`, `tags`, `layout`, `tenant_id`; `cache` (the object
 //! cache flush after a restore) uses only the last of them.
 //! Which SDK clients are linked is chosen by the `sdk-*` features, the Redis client by
@@ -27,6 +27,7 @@ pub mod lease;
 pub mod manifest;
 pub mod media;
 pub mod restore;
+pub mod rpo;
 pub mod runtime;
 pub mod sync;
 pub mod tags;

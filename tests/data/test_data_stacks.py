@@ -264,6 +264,24 @@ class Templates(unittest.TestCase):
                               "RedisAuthSecretArn"}, set(self.platform["Outputs"]))
         self.assertLessEqual({"WriterEndpoint", "ReaderEndpoint", "SecretArn"}, set(self.database["Outputs"]))
 
+    def test_each_tenant_database_is_selected_once_at_its_cluster(self):
+        # The selection takes db:* and cluster:* carrying bbws:tenant-id; AWS Backup protects
+        # Aurora at the cluster, so a member instance must not carry the tag as well.
+        selection = self.service["Resources"]["DatabaseBackupSelection"]["Properties"]["BackupSelection"]
+        keys = [c["ConditionKey"] for c in selection["Conditions"]["StringLike"]]
+        self.assertEqual(keys, ["aws:ResourceTag/bbws:tenant-id"])
+        patterns = [r["Fn::Sub"].rsplit(":", 2)[-2] for r in selection["Resources"]]
+        self.assertEqual(sorted(patterns), ["cluster", "db"])
+        selected = []
+        for name, resource in self.database["Resources"].items():
+            tags = {t["Key"] for t in resource["Properties"].get("Tags", [])}
+            if resource["Type"] in ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance") and "bbws:tenant-id" in tags:
+                selected.append(name)
+        self.assertEqual(selected, ["Cluster"])
+        members = [n for n, r in self.database["Resources"].items()
+                   if r["Type"] == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in r["Properties"]]
+        self.assertEqual(sorted(members), ["Reader", "Writer"])
+
     def test_the_local_stack_drops_exactly_what_moto_cannot_make(self):
         local, dropped = local_data.local_template(self.platform)
         self.assertEqual(set(dropped.values()), set(local_data.LOCAL_STAND_INS))

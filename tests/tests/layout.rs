@@ -195,6 +195,15 @@ fn the_cycle_check_finds_a_cycle() {
 fn each_function_links_only_the_sdk_clients_it_calls() {
     let expected: &[(&str, &[&str])] = &[
         ("advance-fleet", &["sdk-sfn"]),
+        (
+            "check-rpo",
+            &[
+                "sdk-backup",
+                "sdk-dynamodb",
+                "sdk-eventbridge",
+                "sdk-tagging",
+            ],
+        ),
         ("copy-to-dr", &["sdk-backup"]),
         // `cache`: the Redis client (RESP over the same rustls), no SDK client.
         ("flush-cache", &["sdk-secretsmanager", "cache"]),

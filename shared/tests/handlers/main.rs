@@ -11,5 +11,6 @@ mod fleet;
 mod jobs;
 mod media;
 mod restore;
+mod rpo;
 mod sync;
 mod tenants;

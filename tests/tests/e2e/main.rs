@@ -23,6 +23,7 @@ mod media;
 mod plans;
 mod quotas;
 mod restore;
+mod rpo;
 mod site;
 mod sync;
 mod tenants;
