@@ -373,6 +373,23 @@ async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
     stack.backed_up(kept, &[]);
     // The database rule with continuous backup: one continuous point per database.
     plan_run_recorded(&stack, "all", true).await;
+    // A fleet run of both, copied to DR: each joins the fleet's one file-system point, which
+    // its own database point names.
+    let fleet = stack
+        .run_execution(
+            "fleet-backup",
+            &unique("rebuild-fleet"),
+            &json!({"pollSeconds": 1, "maxPollSeconds": 1, "copyToDr": true,
+                    "tenantPrefix": "e2e-rebuild-", "pageSize": 10}),
+        )
+        .await;
+    assert_eq!(
+        fleet.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Succeeded,
+        "{:?}",
+        fleet.cause()
+    );
+    stack.wait_for_jobs().await;
     let done = stack
         .run_execution(
             "backup",
@@ -395,8 +412,8 @@ async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
         .collect();
     assert_eq!(
         kinds,
-        ["hourly", "on-demand"].into(),
-        "the scenario has both kinds"
+        ["fleet", "hourly", "on-demand"].into(),
+        "the scenario has every kind"
     );
     assert!(
         original
