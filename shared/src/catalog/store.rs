@@ -120,26 +120,41 @@ impl Catalog {
         component: Component,
         point: &Point,
     ) -> Result<bool, Error> {
+        let expires = expiry(point, self.dr_delete_after_days);
+        // Mostly the item is new or expires sooner (a database point is kept for less time
+        // than a file-system one): the point and the raised expiry then take one write.
+        if let Some(e) = expires {
+            let written = self
+                .point_update(tenant, backup_id, kind, time, component, point)
+                .update_expression(
+                    "SET #point = :point, #tenant = :tenant, #id = :id, #kind = if_not_exists(#kind, :kind), #time = :time, expiresAt = :e",
+                )
+                .condition_expression(
+                    "attribute_not_exists(#point) AND (attribute_not_exists(expiresAt) OR expiresAt < :e)",
+                )
+                .expression_attribute_values(":e", n(e))
+                .send()
+                .await;
+            match written {
+                Ok(_) => return Ok(true),
+                Err(e) if is_condition_failed(&e) => {}
+                Err(e) => {
+                    return Err(op.aws(
+                        &format!(
+                            "recording {} in the catalog for tenant {tenant}",
+                            point.recovery_point_arn
+                        ),
+                        e,
+                    ))
+                }
+            }
+        }
         let written = self
-            .dynamodb
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(tenant_key(tenant)))
-            .key("sk", s(backup_sort_key(time, backup_id)))
+            .point_update(tenant, backup_id, kind, time, component, point)
             .update_expression(
                 "SET #point = :point, #tenant = :tenant, #id = :id, #kind = if_not_exists(#kind, :kind), #time = :time",
             )
             .condition_expression("attribute_not_exists(#point)")
-            .expression_attribute_names("#point", component.attribute())
-            .expression_attribute_names("#tenant", "tenantId")
-            .expression_attribute_names("#id", "backupId")
-            .expression_attribute_names("#kind", "kind")
-            .expression_attribute_names("#time", "time")
-            .expression_attribute_values(":point", AttributeValue::M(to_item(&encode(point))))
-            .expression_attribute_values(":tenant", s(tenant))
-            .expression_attribute_values(":id", s(backup_id))
-            .expression_attribute_values(":kind", s(kind.as_str()))
-            .expression_attribute_values(":time", n(time))
             .send()
             .await;
         let recorded = match written {
@@ -157,7 +172,7 @@ impl Catalog {
         };
         // The item lives as long as its longest-lived point or copy: raised, never lowered,
         // so it is right whichever point came first and after any retry.
-        if let Some(expires) = expiry(point, self.dr_delete_after_days) {
+        if let Some(expires) = expires {
             let raised = self
                 .dynamodb
                 .update_item()
@@ -180,6 +195,33 @@ impl Catalog {
             }
         }
         Ok(recorded)
+    }
+
+    /// The UpdateItem of one point of a tenant backup, its names and values set.
+    fn point_update(
+        &self,
+        tenant: &str,
+        backup_id: &str,
+        kind: BackupKind,
+        time: i64,
+        component: Component,
+        point: &Point,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant_key(tenant)))
+            .key("sk", s(backup_sort_key(time, backup_id)))
+            .expression_attribute_names("#point", component.attribute())
+            .expression_attribute_names("#tenant", "tenantId")
+            .expression_attribute_names("#id", "backupId")
+            .expression_attribute_names("#kind", "kind")
+            .expression_attribute_names("#time", "time")
+            .expression_attribute_values(":point", AttributeValue::M(to_item(&encode(point))))
+            .expression_attribute_values(":tenant", s(tenant))
+            .expression_attribute_values(":id", s(backup_id))
+            .expression_attribute_values(":kind", s(kind.as_str()))
+            .expression_attribute_values(":time", n(time))
     }
 
     /// Records one recovery point as the `component` of the same backup of many tenants (a
