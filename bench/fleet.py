@@ -12,6 +12,13 @@ prints:
   started (expected: 1 on the shared file system + 1 per tenant database); the Step
   Functions cost per tenant at $0.025 per 1,000 transitions;
 
+the AWS Backup quotas the run kept to: the copy jobs of the shared file-system point (1),
+the most tags on any recovery point of the run (<= 50), the most backup-or-copy jobs at once
+on any one resource (1), the failed tenants (0); then the catalog function on one hourly
+plan event of the shared file system for every tenant of the fleet (their lives written to
+the catalog first): the event is invoked through the front server as EventBridge would,
+and its duration is given against the function's 60 s timeout (target: <= 30 %);
+
 then how transitions per tenant scale with the polling settings, for jobs of 10 minutes:
 the tenant flow's transitions outside its poll loop are measured here, and each poll is 3
 transitions (wait, poll, choice); the number of polls follows from the poll schedule
@@ -137,6 +144,7 @@ def run_fleet(sfn, machines, prefix, size):
         jobs += page["BackupJobs"]
     fs_jobs = sum(1 for j in jobs if ":file-system/" in j["ResourceArn"])
     db_jobs = sum(1 for j in jobs if f":db:{prefix}-" in j["ResourceArn"])
+    quotas = quota_figures(backup, started, out)
     total = page_transitions + sum(tenant_transitions)
     n = len(tenant_arns)
     # The tenant flow's transitions outside its poll loop, and the fleet's share per tenant.
@@ -151,7 +159,119 @@ def run_fleet(sfn, machines, prefix, size):
         "pollsPerTenant": round(sum(tenant_polls) / n, 2),
         "tenantFlowTransitionsOutsidePolls": round(base, 2),
         "fleetTransitionsPerTenant": round(page_transitions / n, 3),
+        **quotas,
     }
+
+
+def most_at_once(spans):
+    """The most intervals (start, end) open at one time."""
+    edges = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+    most = now = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def quota_figures(backup, started, out):
+    """The quotas the run kept to, read from the stand-in: copy jobs of the shared point,
+    the most tags on a recovery point, the most backup-or-copy jobs at once on a resource."""
+    jobs = [j for page in backup.get_paginator("list_backup_jobs").paginate(ByCreatedAfter=started)
+            for j in page["BackupJobs"]]
+    copies = [j for page in backup.get_paginator("list_copy_jobs").paginate(ByCreatedAfter=started)
+              for j in page["CopyJobs"]]
+    shared = backup.describe_backup_job(
+        BackupJobId=out["sharedFileSystemJob"]["jobId"])["RecoveryPointArn"]
+    shared_copies = sum(1 for c in copies if c["SourceRecoveryPointArn"] == shared)
+    # A copy holds the resource its source point protects (the quotas page counts both).
+    by_resource = {}
+    for j in jobs + copies:
+        end = j.get("CompletionDate") or datetime.now(timezone.utc)
+        by_resource.setdefault(j["ResourceArn"], []).append((j["CreationDate"], end))
+    rds = client("rds")
+    most_tags = 0
+    for j in jobs:
+        arn = j.get("RecoveryPointArn")
+        if not arn:
+            continue
+        if arn.split(":")[2] == "backup":
+            tags = backup.list_tags(ResourceArn=arn)["Tags"]
+        else:
+            tags = rds.list_tags_for_resource(ResourceName=arn)["TagList"]
+        most_tags = max(most_tags, len(tags))
+    return {"sharedPointCopies": shared_copies, "sharedPoint": shared,
+            "mostTagsOnAPoint": most_tags,
+            "mostJobsAtOnceOnAResource": max(most_at_once(s) for s in by_resource.values()),
+            "failedTenants": out.get("failedCount", 0)}
+
+
+def catalog_event(platform, tenants, prefix):
+    """Times the catalog function on one hourly plan event of the shared file system while
+    `tenants` (the fleet's) are on it: their lives go into the catalog as onboarding writes
+    them, the template's file-system plan runs (the stand-in's admin API), and the job's
+    COMPLETED event is taken from the catalog rule's queue and invoked through the front."""
+    import urllib.request
+    ddb = client("dynamodb")
+    table = platform["catalogTable"]
+    aps = {a["RootDirectory"]["Path"].lstrip("/"): a["AccessPointId"]
+           for page in client("efs").get_paginator("describe_access_points").paginate(
+               FileSystemId=platform["fileSystemId"]) for a in page["AccessPoints"]}
+    onboarded = int(time.time()) - 3600
+    items = []
+    for t in tenants:
+        ap = aps[t]
+        items.append({"PutRequest": {"Item": {
+            "pk": {"S": f"tenant#{t}"}, "sk": {"S": f"life#{ap}"},
+            "tenantId": {"S": t}, "accessPointId": {"S": ap},
+            "onboardedAt": {"N": str(onboarded)},
+            "livesKey": {"S": "life"}, "livesSort": {"S": f"{t}#{ap}"}}}})
+    for i in range(0, len(items), 25):
+        batch = {table: items[i:i + 25]}
+        while batch:
+            batch = ddb.batch_write_item(RequestItems=batch).get("UnprocessedItems") or None
+    sqs = client("sqs")
+    queue = platform["catalogQueueUrl"]
+
+    def drain():
+        got = []
+        while True:
+            msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not msgs:
+                return got
+            for m in msgs:
+                got.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+
+    drain()
+    req = urllib.request.Request(f"{ENDPOINT}/_local/plan-run", method="POST",
+                                 data=json.dumps({"plan": "efs"}).encode(),
+                                 headers={"content-type": "application/json"})
+    started = json.loads(urllib.request.urlopen(req).read())["jobs"]
+    fs_job = next(j["backupJobId"] for j in started if ":file-system/" in j["resourceArn"])
+    backup = client("backup")
+    deadline = time.monotonic() + 600
+    while backup.describe_backup_job(BackupJobId=fs_job)["State"] != "COMPLETED":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the plan's file-system job {fs_job} did not complete")
+        time.sleep(1)
+    time.sleep(2)
+    event = next(e for e in drain() if e["detail-type"] == "Backup Job State Change"
+                 and e["detail"].get("backupJobId") == fs_job and e["detail"].get("state") == "COMPLETED")
+    from botocore.config import Config
+    lam = boto3.client("lambda", endpoint_url=ENDPOINT, region_name=REGION,
+                       config=Config(read_timeout=900, retries={"max_attempts": 0}))
+    # A warm function, as an hourly event finds it: the first invocation starts the binary.
+    lam.invoke(FunctionName="catalog", Payload=json.dumps(
+        {"source": "aws.backup", "detail-type": "Copy Job State Change", "resources": [], "detail": {}}))
+    t0 = time.monotonic()
+    answer = lam.invoke(FunctionName="catalog", Payload=json.dumps(event))
+    seconds = time.monotonic() - t0
+    body = json.loads(answer["Payload"].read() or b"null")
+    if answer.get("FunctionError"):
+        raise SystemExit(f"the catalog function failed: {body}")
+    recorded = len([t for t in body.get("tenants", []) if t.startswith(f"{prefix}-")])
+    return {"catalogSeconds": round(seconds, 2), "catalogTimeoutShare": round(seconds / 60, 3),
+            "catalogTenantsRecorded": recorded}
 
 
 def polls_for(duration, initial, maximum, first_wait=None):
@@ -201,7 +321,10 @@ def main():
             t0 = time.monotonic()
             seed(prefix, size)
             print(f"seeded {size} tenants in {time.monotonic() - t0:.0f} s", file=sys.stderr)
-            results.append(run_fleet(sfn, machines, prefix, size))
+            result = run_fleet(sfn, machines, prefix, size)
+            tenants = [f"{prefix}-{i:05d}" for i in range(1, size + 1)]
+            result.update(catalog_event(platform, tenants, prefix))
+            results.append(result)
     finally:
         sh("scripts/local-down.sh")
 
@@ -213,6 +336,12 @@ def main():
               f"{r['transitionsPerTenant']:>10} {r['maxEventsInOneExecution']:>15} {r['maxEventsInAPage']:>15} "
               f"{str(j['fileSystem']) + '+' + str(j['databases']) + ' (' + str(j['expected']) + ')':>22} "
               f"{r['costPerTenantUsd']:>10.7f}")
+    print(f"\n{'tenants':>8} {'shared-point copies':>19} {'most tags/point':>15} "
+          f"{'most jobs/resource':>18} {'failed':>6} {'catalog s':>9} {'% of 60 s':>9} {'recorded':>8}")
+    for r in results:
+        print(f"{r['tenants']:>8} {r['sharedPointCopies']:>19} {r['mostTagsOnAPoint']:>15} "
+              f"{r['mostJobsAtOnceOnAResource']:>18} {r['failedTenants']:>6} {r['catalogSeconds']:>9} "
+              f"{100 * r['catalogTimeoutShare']:>8.1f}% {r['catalogTenantsRecorded']:>8}")
     base = results[-1]["tenantFlowTransitionsOutsidePolls"]
     share = results[-1]["fleetTransitionsPerTenant"]
     rows = scaling(base, share)
@@ -226,6 +355,10 @@ def main():
     print(json.dumps({"fleets": results, "tenMinuteJobs": rows,
                       "targets": {"maxEventsInOneExecution": worst,
                                   "maxEventsBelow5000": worst < TARGET_EVENTS,
+                                  "quotasKept": all(r["sharedPointCopies"] == 1 and r["mostTagsOnAPoint"] <= 50
+                                                    and r["mostJobsAtOnceOnAResource"] == 1
+                                                    and r["failedTenants"] == 0 for r in results),
+                                  "catalogWithin30Percent": all(r["catalogTimeoutShare"] <= 0.3 for r in results),
                                   "jobsAsExpected": all(r["backupJobs"]["fileSystem"] == 1 and r["backupJobs"]["databases"] == r["tenants"] for r in results)}}))
 
 

@@ -169,6 +169,9 @@ def catalog():
     events = client("events")
     events.put_rule(Name="bbws-catalog-events", EventPattern=json.dumps(pattern))
     events.put_targets(Rule="bbws-catalog-events", Targets=[{"Id": "catalog", "Arn": queue_arn}])
+    # The function's on-failure destination (EventInvokeConfig), as the template names it:
+    # the end-to-end tests put there what Lambda would after its retries.
+    sqs.create_queue(QueueName=f"bbws-{ENV}-catalog-dlq")
     return queue_url
 
 

@@ -154,6 +154,10 @@ pub enum CatalogCommand {
     /// access points and the copy jobs, for a table that was lost or emptied. Items already
     /// there are left as they are; progress goes to stderr
     Rebuild(RebuildArgs),
+    /// Hand every AWS Backup event the catalog function failed on (waiting in the catalog
+    /// dead-letter queue, bbws-<env>-catalog-dlq) back to the function, once each; an event
+    /// recorded leaves the queue, one failing again stays for the next replay
+    Replay,
 }
 
 #[derive(Clone, Debug, Default, Args)]
@@ -514,6 +518,17 @@ async fn run(cli: &Cli, term: &mut Term) -> anyhow::Result<i32> {
                 dr_delete_after_days: 30,
             };
             drills::list(&catalog, term).await
+        }
+        Command::Catalog(CatalogCommand::Replay) => {
+            let config = aws_config(global).await;
+            let queue = format!("bbws-{}-catalog-dlq", global.env.as_str());
+            catalog::replay(
+                &aws_sdk_sqs::Client::new(&config),
+                &aws_sdk_lambda::Client::new(&config),
+                &queue,
+                term,
+            )
+            .await
         }
         Command::Catalog(CatalogCommand::Rebuild(args)) => {
             let config = aws_config(global).await;

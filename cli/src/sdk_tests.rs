@@ -810,3 +810,122 @@ async fn a_confirmed_restore_starts_with_its_timeouts() {
         )]
     );
 }
+
+/// A failed invocation's record as Lambda sends it to an on-failure destination.
+fn failed_invocation(event: &Value) -> String {
+    json!({
+        "version": "1.0",
+        "timestamp": "2026-12-07T10:00:00.000Z",
+        "requestContext": {
+            "requestId": "r-1",
+            "functionArn": "arn:aws:lambda:af-south-1:123456789012:function:bbws-dev-catalog:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "TransientAwsError", "errorMessage": "throttled"}
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn catalog_replay_hands_each_failed_event_back_and_keeps_those_that_fail_again() {
+    use aws_sdk_lambda::operation::invoke::{InvokeInput, InvokeOutput};
+    use aws_sdk_sqs::operation::delete_message::{DeleteMessageInput, DeleteMessageOutput};
+    use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlOutput;
+    use aws_sdk_sqs::operation::receive_message::ReceiveMessageOutput;
+    use aws_sdk_sqs::types::Message;
+
+    let recorded =
+        json!({"source": "aws.backup", "detail-type": "Backup Job State Change", "id": "e-1"});
+    let failing =
+        json!({"source": "aws.backup", "detail-type": "Backup Job State Change", "id": "e-2"});
+    let batch = vec![
+        Message::builder()
+            .message_id("m-1")
+            .receipt_handle("h-1")
+            .body(failed_invocation(&recorded))
+            .build(),
+        Message::builder()
+            .message_id("m-2")
+            .receipt_handle("h-2")
+            .body(failed_invocation(&failing))
+            .build(),
+    ];
+    let received = Arc::new(Mutex::new(0));
+    let count = received.clone();
+    let deleted: Arc<Mutex<Vec<DeleteMessageInput>>> = Arc::default();
+    let sent = deleted.clone();
+    let sqs = mock_client!(
+        aws_sdk_sqs,
+        RuleMode::MatchAny,
+        [
+            &mock!(aws_sdk_sqs::Client::get_queue_url)
+                .match_requests(|r| r.queue_name() == Some("bbws-dev-catalog-dlq"))
+                .then_output(|| GetQueueUrlOutput::builder()
+                    .queue_url(
+                        "https://sqs.af-south-1.amazonaws.com/123456789012/bbws-dev-catalog-dlq"
+                    )
+                    .build()),
+            // The batch once, then an empty queue.
+            &mock!(aws_sdk_sqs::Client::receive_message).then_compute_output(move |_| {
+                let mut n = count.lock().unwrap();
+                *n += 1;
+                let messages = if *n == 1 { batch.clone() } else { Vec::new() };
+                ReceiveMessageOutput::builder()
+                    .set_messages(Some(messages))
+                    .build()
+            }),
+            &mock!(aws_sdk_sqs::Client::delete_message).then_compute_output(move |r| {
+                sent.lock().unwrap().push(r.clone());
+                DeleteMessageOutput::builder().build()
+            }),
+        ]
+    );
+    let invoked: Arc<Mutex<Vec<InvokeInput>>> = Arc::default();
+    let calls = invoked.clone();
+    let lambda = mock_client!(
+        aws_sdk_lambda,
+        RuleMode::MatchAny,
+        [
+            &mock!(aws_sdk_lambda::Client::invoke).then_compute_output(move |r| {
+                calls.lock().unwrap().push(r.clone());
+                let event: Value = serde_json::from_slice(r.payload().unwrap().as_ref()).unwrap();
+                let out = InvokeOutput::builder().status_code(200);
+                if event["id"] == "e-2" {
+                    out.function_error("Unhandled")
+                        .payload(aws_smithy_types::Blob::new(
+                            r#"{"errorType":"TransientAwsError"}"#,
+                        ))
+                        .build()
+                } else {
+                    out.payload(aws_smithy_types::Blob::new("{}")).build()
+                }
+            })
+        ]
+    );
+    let (mut term, out, err) = Term::captured(false, false);
+    let code = crate::catalog::replay(&sqs, &lambda, "bbws-dev-catalog-dlq", &mut term)
+        .await
+        .unwrap();
+    assert_eq!(code, 1, "one event failed again");
+    let invoked = invoked.lock().unwrap();
+    assert_eq!(invoked.len(), 2);
+    // The function the record names, with the very event it failed on.
+    assert_eq!(
+        invoked[0].function_name(),
+        Some("arn:aws:lambda:af-south-1:123456789012:function:bbws-dev-catalog:$LATEST")
+    );
+    let given: Value = serde_json::from_slice(invoked[0].payload().unwrap().as_ref()).unwrap();
+    assert_eq!(given, recorded);
+    let deleted = deleted.lock().unwrap();
+    assert_eq!(deleted.len(), 1, "only the recorded event leaves the queue");
+    assert_eq!(deleted[0].receipt_handle(), Some("h-1"));
+    assert!(
+        out.text().contains("Replayed 1 catalog event(s)"),
+        "{}",
+        out.text()
+    );
+    assert!(err.text().contains("m-2 failed again"), "{}", err.text());
+}

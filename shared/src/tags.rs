@@ -5,9 +5,13 @@ pub const BACKUP_ID: &str = "bbws:backup-id";
 pub const BACKUP_TYPE: &str = "bbws:backup-type";
 pub const COMPONENT: &str = "bbws:component";
 /// Prefix of the tag a joined shared file-system recovery point gets for each tenant backup
-/// that joined it: `bbws:backup:<tenant backup id>` = `<tenant id>/<kind>` (kind `fleet` or
+/// without a database of its own that joined it (the others say it by [`FILES_POINT`]): `bbws:backup:<tenant backup id>` = `<tenant id>/<kind>` (kind `fleet` or
 /// `on-demand`; a bare `<tenant id>` is on-demand). `bbws catalog rebuild` reads it.
 pub const JOINED_BACKUP_PREFIX: &str = "bbws:backup:";
+/// On a tenant backup's own database recovery point: the shared file-system recovery point
+/// the backup joined, so that the shared point needs no tag per tenant (50 at most).
+/// `bbws catalog rebuild` reads it.
+pub const FILES_POINT: &str = "bbws:files-point";
 /// On a tenant's access point: when its life on the file system began, as the catalog
 /// records it (`YYYYMMDDTHHMMSSZ`). `bbws catalog rebuild` reads it.
 pub const ONBOARDED_AT: &str = "bbws:onboarded-at";

@@ -165,7 +165,17 @@ class Template(unittest.TestCase):
         self.assertEqual(topic["KmsMasterKeyId"], {"Ref": "AlertsKey"})
         dlq = [a for a in alarms
                if self.resources[a]["Properties"]["Namespace"] == "AWS/SQS"]
-        self.assertEqual(len(dlq), 1, "the dead-letter queue's depth is watched")
+        queues = [k for k, r in self.resources.items() if r["Type"] == "AWS::SQS::Queue"]
+        watched_queues = {self.resources[a]["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+                          for a in dlq}
+        self.assertEqual(watched_queues, set(queues), "every dead-letter queue's depth is watched")
+        # The catalog function's failures are alarmed, and its failed events kept for replay.
+        catalog = self.resources["CatalogFunction"]["Properties"]
+        self.assertEqual(catalog["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"],
+                         {"Fn::GetAtt": ["CatalogDeadLetterQueue", "Arn"]})
+        self.assertTrue(any(self.resources[a]["Properties"]["MetricName"] == "Errors"
+                            and self.resources[a]["Properties"]["Dimensions"][0]["Value"]
+                            == {"Ref": "CatalogFunction"} for a in alarms))
         watched = {}
         for k, r in self.resources.items():
             if r["Type"] != "AWS::Events::Rule":

@@ -201,24 +201,18 @@ impl CatalogRecorder {
                 )))
             }
         };
-        let mut recorded = Vec::new();
-        for tenant in tenants {
-            if self
-                .catalog
-                .record_point(
-                    OP,
-                    &tenant,
-                    &backup_id,
-                    BackupKind::Hourly,
-                    time,
-                    component,
-                    &point,
-                )
-                .await?
-            {
-                recorded.push(tenant);
-            }
-        }
+        let recorded = self
+            .catalog
+            .record_point_for_all(
+                OP,
+                tenants,
+                &backup_id,
+                BackupKind::Hourly,
+                time,
+                component,
+                &point,
+            )
+            .await?;
         Ok(Recorded {
             tenants: recorded,
             backup_id: Some(backup_id),

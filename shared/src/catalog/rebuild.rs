@@ -2,9 +2,10 @@
 //! that was lost or emptied. Its sources:
 //!
 //! * **the vault's recovery points and their tags.** An on-demand or fleet backup's own
-//!   points carry `bbws:tenant-id`, `bbws:backup-id` and `bbws:backup-type`; a shared
-//!   file-system point carries `bbws:backup:<id>` = `<tenant>/<kind>` for every tenant backup
-//!   that used it; a plan's point names its plan (`CreatedBy`) and is an hourly backup, of the
+//!   points carry `bbws:tenant-id`, `bbws:backup-id` and `bbws:backup-type`; a backup that
+//!   joined a shared file-system point names it by `bbws:files-point` on its own database
+//!   point (a backup without a database, by `bbws:backup:<id>` = `<tenant>/<kind>` on the
+//!   shared point); a plan's point names its plan (`CreatedBy`) and is an hourly backup, of the
 //!   tenants on the file system when it was made, or of the tenant its database is tagged for;
 //! * **the tenants' lives**: a tenant's access point carries its start
 //!   (`bbws:onboarded-at`), and an offboarded tenant's newest points carry the whole life
@@ -66,6 +67,30 @@ pub struct Report {
     pub items_after: i64,
 }
 
+/// The tenant backups that joined each shared file-system point, as their own database
+/// points name it (`bbws:files-point`): (tenant, backup id, kind) by the point's ARN.
+fn joiners(listed: &[Listed]) -> HashMap<&str, Vec<(String, String, BackupKind)>> {
+    let mut joiners: HashMap<&str, Vec<_>> = HashMap::new();
+    for item in listed {
+        let tag = |key: &str| item.tags.get(key);
+        if let (Some(files), Some(tenant), Some(backup_id)) = (
+            tag(tags::FILES_POINT),
+            tag(tags::TENANT_ID),
+            tag(tags::BACKUP_ID),
+        ) {
+            let kind = tag(tags::BACKUP_TYPE)
+                .and_then(|k| BackupKind::parse(k))
+                .unwrap_or_default();
+            joiners.entry(files.as_str()).or_default().push((
+                tenant.clone(),
+                backup_id.clone(),
+                kind,
+            ));
+        }
+    }
+    joiners
+}
+
 /// One recovery point as the vault lists it, with its tags.
 struct Listed {
     point: Point,
@@ -107,6 +132,7 @@ impl Sources {
         report.lives = lives.len();
 
         progress("recording the tenants' backups");
+        let joiners = joiners(&listed);
         let mut database_tenants: HashMap<String, Option<String>> = HashMap::new();
         for (done, item) in listed.iter().enumerate() {
             if super::is_continuous(&item.point.recovery_point_arn) {
@@ -131,7 +157,10 @@ impl Sources {
                 }
                 continue;
             }
-            let mut owners = self.owners(item, &lives, &mut database_tenants).await?;
+            let joined = joiners.get(item.point.recovery_point_arn.as_str());
+            let mut owners = self
+                .owners(item, &lives, joined, &mut database_tenants)
+                .await?;
             owners.sort();
             owners.dedup();
             if owners.is_empty() {
@@ -319,6 +348,7 @@ impl Sources {
         &self,
         item: &Listed,
         lives: &[Life],
+        joined: Option<&Vec<(String, String, BackupKind)>>,
         database_tenants: &mut HashMap<String, Option<String>>,
     ) -> Result<Vec<(String, String, BackupKind)>, Error> {
         let tag = |key: &str| item.tags.get(key).cloned();
@@ -339,6 +369,7 @@ impl Sources {
                 owners.push((tenant, backup_id.to_owned(), kind));
             }
         }
+        owners.extend(joined.into_iter().flatten().cloned());
         if !owners.is_empty() || !item.plan {
             return Ok(owners);
         }

@@ -17,6 +17,9 @@ use crate::error::{Error, Operation};
 
 /// The sparse index of every tenant's lives (only life items carry its keys).
 pub const LIVES_INDEX: &str = "lives";
+/// How many tenants' items one shared-point event writes at once: DynamoDB takes these
+/// in parallel, and the function stays far below the SDK's connection pool.
+pub const RECORD_CONCURRENCY: usize = 32;
 /// How far before its id's time a backup's file-system point may have been made: a backup
 /// joins a job already running on the shared file system (the restore's window too).
 pub const JOINED_BEFORE_SECONDS: i64 = 12 * 3600;
@@ -117,26 +120,41 @@ impl Catalog {
         component: Component,
         point: &Point,
     ) -> Result<bool, Error> {
+        let expires = expiry(point, self.dr_delete_after_days);
+        // Mostly the item is new or expires sooner (a database point is kept for less time
+        // than a file-system one): the point and the raised expiry then take one write.
+        if let Some(e) = expires {
+            let written = self
+                .point_update(tenant, backup_id, kind, time, component, point)
+                .update_expression(
+                    "SET #point = :point, #tenant = :tenant, #id = :id, #kind = if_not_exists(#kind, :kind), #time = :time, expiresAt = :e",
+                )
+                .condition_expression(
+                    "attribute_not_exists(#point) AND (attribute_not_exists(expiresAt) OR expiresAt < :e)",
+                )
+                .expression_attribute_values(":e", n(e))
+                .send()
+                .await;
+            match written {
+                Ok(_) => return Ok(true),
+                Err(e) if is_condition_failed(&e) => {}
+                Err(e) => {
+                    return Err(op.aws(
+                        &format!(
+                            "recording {} in the catalog for tenant {tenant}",
+                            point.recovery_point_arn
+                        ),
+                        e,
+                    ))
+                }
+            }
+        }
         let written = self
-            .dynamodb
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(tenant_key(tenant)))
-            .key("sk", s(backup_sort_key(time, backup_id)))
+            .point_update(tenant, backup_id, kind, time, component, point)
             .update_expression(
                 "SET #point = :point, #tenant = :tenant, #id = :id, #kind = if_not_exists(#kind, :kind), #time = :time",
             )
             .condition_expression("attribute_not_exists(#point)")
-            .expression_attribute_names("#point", component.attribute())
-            .expression_attribute_names("#tenant", "tenantId")
-            .expression_attribute_names("#id", "backupId")
-            .expression_attribute_names("#kind", "kind")
-            .expression_attribute_names("#time", "time")
-            .expression_attribute_values(":point", AttributeValue::M(to_item(&encode(point))))
-            .expression_attribute_values(":tenant", s(tenant))
-            .expression_attribute_values(":id", s(backup_id))
-            .expression_attribute_values(":kind", s(kind.as_str()))
-            .expression_attribute_values(":time", n(time))
             .send()
             .await;
         let recorded = match written {
@@ -154,7 +172,7 @@ impl Catalog {
         };
         // The item lives as long as its longest-lived point or copy: raised, never lowered,
         // so it is right whichever point came first and after any retry.
-        if let Some(expires) = expiry(point, self.dr_delete_after_days) {
+        if let Some(expires) = expires {
             let raised = self
                 .dynamodb
                 .update_item()
@@ -176,6 +194,92 @@ impl Catalog {
                 }
             }
         }
+        Ok(recorded)
+    }
+
+    /// The UpdateItem of one point of a tenant backup, its names and values set.
+    fn point_update(
+        &self,
+        tenant: &str,
+        backup_id: &str,
+        kind: BackupKind,
+        time: i64,
+        component: Component,
+        point: &Point,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant_key(tenant)))
+            .key("sk", s(backup_sort_key(time, backup_id)))
+            .expression_attribute_names("#point", component.attribute())
+            .expression_attribute_names("#tenant", "tenantId")
+            .expression_attribute_names("#id", "backupId")
+            .expression_attribute_names("#kind", "kind")
+            .expression_attribute_names("#time", "time")
+            .expression_attribute_values(":point", AttributeValue::M(to_item(&encode(point))))
+            .expression_attribute_values(":tenant", s(tenant))
+            .expression_attribute_values(":id", s(backup_id))
+            .expression_attribute_values(":kind", s(kind.as_str()))
+            .expression_attribute_values(":time", n(time))
+    }
+
+    /// Records one recovery point as the `component` of the same backup of many tenants (a
+    /// shared file-system point holds every tenant on the file system): the conditional
+    /// writes of [`Catalog::record_point`], [`RECORD_CONCURRENCY`] at a time, so one event for
+    /// thousands of tenants ends well inside the function's timeout. BatchWriteItem would
+    /// take fewer calls but carries no condition and cannot update part of an item ("you
+    /// can't specify conditions on individual put and delete requests" and it does not
+    /// update items: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html),
+    /// and a tenant's backup may already hold its database point. Answers the tenants whose
+    /// backup got the point, sorted; on an error the writes done stay (each is idempotent,
+    /// so the event's retry completes the rest).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_point_for_all(
+        &self,
+        op: Operation,
+        tenants: Vec<String>,
+        backup_id: &str,
+        kind: BackupKind,
+        time: i64,
+        component: Component,
+        point: &Point,
+    ) -> Result<Vec<String>, Error> {
+        let mut running = tokio::task::JoinSet::new();
+        let mut recorded = Vec::new();
+        let mut first_error = None;
+        let mut collect =
+            |done: Result<Result<Option<String>, Error>, tokio::task::JoinError>| match done {
+                Ok(Ok(Some(tenant))) => recorded.push(tenant),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(op.failed(format!("a catalog write stopped: {e}")));
+                }
+            };
+        for tenant in tenants {
+            if running.len() >= RECORD_CONCURRENCY {
+                if let Some(done) = running.join_next().await {
+                    collect(done);
+                }
+            }
+            let (catalog, backup_id, point) = (self.clone(), backup_id.to_owned(), point.clone());
+            running.spawn(async move {
+                let written = catalog
+                    .record_point(op, &tenant, &backup_id, kind, time, component, &point)
+                    .await?;
+                Ok(written.then_some(tenant))
+            });
+        }
+        while let Some(done) = running.join_next().await {
+            collect(done);
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        recorded.sort();
         Ok(recorded)
     }
 

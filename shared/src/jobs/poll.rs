@@ -117,24 +117,8 @@ impl JobWatcher {
     /// Describes every job not yet complete and says what the set amounts to.
     pub async fn poll(&self, mut set: JobSet) -> Result<JobSet, Error> {
         let op = set.operation;
-        let kind = set.backup_kind.unwrap_or_default();
         for job in set.jobs.iter_mut().filter(|j| !j.state.is_completed()) {
             let seen = self.describe(op, job).await?;
-            // Every tenant backup names the shared file-system recovery point it used, whether
-            // its own job made it or it joined another's (a fleet's tenants share one).
-            if job.kind == JobKind::Backup
-                && job.resource == ResourceKind::Efs
-                && seen.state.is_completed()
-            {
-                let rp = seen
-                    .recovery_point_arn
-                    .as_deref()
-                    .or(job.recovery_point_arn.as_deref());
-                if let Some(rp) = rp {
-                    self.tag_joined(op, rp, &set.tenant_id, &set.backup_id, kind)
-                        .await?;
-                }
-            }
             job.state = seen.state;
             job.status_message = seen.status_message;
             if seen.recovery_point_arn.is_some() {
@@ -157,6 +141,7 @@ impl JobWatcher {
             return Err(op.failed(failed.join("; ")));
         }
         if set.jobs.iter().all(|j| j.state.is_completed()) {
+            self.note_membership(&set).await?;
             #[cfg(feature = "sdk-dynamodb")]
             self.record(&set).await?;
             set.done = true;
@@ -222,27 +207,41 @@ impl JobWatcher {
         Ok(())
     }
 
-    /// Tags a shared file-system recovery point `bbws:backup:<backup id>` = `<tenant id>/<kind>`:
-    /// the vault itself then says which tenant backups used it, even one another backup made,
-    /// and `bbws catalog rebuild` reads it back.
-    async fn tag_joined(
-        &self,
-        op: Operation,
-        recovery_point_arn: &str,
-        tenant_id: &str,
-        backup_id: &str,
-        kind: crate::catalog::BackupKind,
-    ) -> Result<(), Error> {
+    /// Notes which shared file-system point a tenant backup that joined it holds, where a
+    /// catalog rebuild reads it back: on the backup's own database point (`bbws:files-point`),
+    /// one tag per tenant, since a shared point takes at most 50 tags ("Metadata tags per
+    /// backup: 50", https://docs.aws.amazon.com/aws-backup/latest/devguide/aws-backup-limits.html).
+    /// AWS Backup's TagResource tags RDS recovery points too
+    /// (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_TagResource.html). A
+    /// backup without a database of its own tags the shared point as before.
+    async fn note_membership(&self, set: &JobSet) -> Result<(), Error> {
+        let kind = set.backup_kind.unwrap_or_default();
+        let backups = || set.jobs.iter().filter(|j| j.kind == JobKind::Backup);
+        let Some(files) = backups()
+            .find(|j| j.resource == ResourceKind::Efs && j.joined)
+            .and_then(|j| j.recovery_point_arn.as_deref())
+        else {
+            return Ok(());
+        };
+        let database = backups()
+            .find(|j| j.resource != ResourceKind::Efs)
+            .and_then(|j| j.recovery_point_arn.as_deref());
+        let op = set.operation;
+        let (arn, key, value) = match database {
+            Some(db) => (db, tags::FILES_POINT.to_owned(), files.to_owned()),
+            None => (
+                files,
+                format!("{}{}", tags::JOINED_BACKUP_PREFIX, set.backup_id),
+                crate::catalog::joined_tag_value(&set.tenant_id, kind),
+            ),
+        };
         self.backup
             .tag_resource()
-            .resource_arn(recovery_point_arn)
-            .tags(
-                format!("{}{backup_id}", tags::JOINED_BACKUP_PREFIX),
-                crate::catalog::joined_tag_value(tenant_id, kind),
-            )
+            .resource_arn(arn)
+            .tags(key, value)
             .send()
             .await
-            .map_err(|e| op.aws(&format!("tagging recovery point {recovery_point_arn}"), e))?;
+            .map_err(|e| op.aws(&format!("tagging recovery point {arn}"), e))?;
         Ok(())
     }
 

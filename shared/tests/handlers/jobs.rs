@@ -4,6 +4,7 @@ use aws_sdk_backup::operation::describe_backup_job::{
     DescribeBackupJobError, DescribeBackupJobOutput,
 };
 use aws_sdk_backup::operation::describe_copy_job::DescribeCopyJobOutput;
+use aws_sdk_backup::operation::list_copy_jobs::{ListCopyJobsInput, ListCopyJobsOutput};
 use aws_sdk_backup::operation::start_copy_job::{StartCopyJobInput, StartCopyJobOutput};
 use aws_sdk_backup::types::{BackupJobState, CopyJob, CopyJobState};
 use aws_smithy_mocks::{mock, Rule};
@@ -284,6 +285,9 @@ fn copy_rules(sent: &Sent<StartCopyJobInput>, state: CopyJobState) -> Vec<Rule> 
             };
             StartCopyJobOutput::builder().copy_job_id(id).build()
         }),
+        // No copy of the shared point yet.
+        mock!(aws_sdk_backup::Client::list_copy_jobs)
+            .then_output(|| ListCopyJobsOutput::builder().build()),
         mock!(aws_sdk_backup::Client::describe_copy_job).then_compute_output(move |req| {
             DescribeCopyJobOutput::builder()
                 .copy_job(
@@ -350,7 +354,6 @@ async fn copies_each_recovery_point_to_the_dr_vault_for_thirty_days() {
     let requests = sent.all();
     assert_eq!(requests.len(), 2);
     for req in &requests {
-        let rp = req.recovery_point_arn().unwrap();
         assert_eq!(
             req.source_backup_vault_name(),
             Some("bbws-dev-backup-vault")
@@ -364,11 +367,106 @@ async fn copies_each_recovery_point_to_the_dr_vault_for_thirty_days() {
             Some("arn:aws:iam::123456789012:role/bbws-dev-backup")
         );
         assert_eq!(req.lifecycle().unwrap().delete_after_days(), Some(30));
-        assert_eq!(
-            req.idempotency_token(),
-            Some(idempotency_token(EXECUTION, "copy", rp).as_str())
-        );
     }
+    // The database's copy is this execution's; the shared point's is the point's own, the
+    // same for every tenant that asks.
+    assert_eq!(
+        requests[0].idempotency_token(),
+        Some(idempotency_token(EXECUTION, "copy", RP_DB).as_str())
+    );
+    let shared_token = requests[1].idempotency_token().unwrap();
+    assert_ne!(
+        shared_token,
+        idempotency_token(EXECUTION, "copy", RP_EFS).as_str()
+    );
+}
+
+fn listed_copy(id: &str, state: CopyJobState) -> CopyJob {
+    CopyJob::builder()
+        .copy_job_id(id)
+        .source_recovery_point_arn(RP_EFS)
+        .state(state)
+        .build()
+}
+
+#[tokio::test]
+async fn a_shared_point_already_being_copied_is_joined_not_copied_again() {
+    let sent = Sent::default();
+    let listed: Sent<ListCopyJobsInput> = Sent::default();
+    let rec = listed.clone();
+    let mut mocks = Mocks::new();
+    // The plan's copy action (or another tenant) copies the shared point already; an older
+    // copy of it failed.
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::list_copy_jobs).then_compute_output(move |req| {
+            rec.push(req);
+            ListCopyJobsOutput::builder()
+                .copy_jobs(listed_copy("copy-failed", CopyJobState::Failed))
+                .copy_jobs(listed_copy("copy-of-the-plan", CopyJobState::Running))
+                .build()
+        }),
+    );
+    mocks
+        .backup
+        .extend(copy_rules(&sent, CopyJobState::Running));
+    let out = copy(&mocks.deps(), &completed_backups()).await.unwrap();
+    let ids: Vec<_> = out.jobs.iter().map(|j| j.job_id.as_str()).collect();
+    assert_eq!(ids, ["copy-db", "copy-of-the-plan"]);
+    assert!(out.jobs[1].joined);
+    let requests = sent.all();
+    assert_eq!(requests.len(), 1, "only the tenant's database is copied");
+    assert_eq!(requests[0].recovery_point_arn(), Some(RP_DB));
+    let asked = listed.all();
+    assert_eq!(asked[0].by_source_recovery_point_arn(), Some(RP_EFS));
+    assert_eq!(
+        asked[0].by_destination_vault_arn(),
+        Some("arn:aws:backup:eu-west-1:123456789012:backup-vault:bbws-dr-vault")
+    );
+}
+
+#[tokio::test]
+async fn two_tenants_copying_one_shared_point_send_one_token_and_a_failed_copy_is_retried() {
+    let sent = Sent::default();
+    let mut mocks = Mocks::new();
+    mocks
+        .backup
+        .extend(copy_rules(&sent, CopyJobState::Running));
+    let deps = mocks.deps();
+    let first = completed_backups();
+    let mut second = completed_backups();
+    second.tenant_id = "tenant-2".into();
+    second.backup_id = "tb-0456".into();
+    copy(&deps, &first).await.unwrap();
+    copy(&deps, &second).await.unwrap();
+    let tokens: Vec<_> = sent
+        .all()
+        .iter()
+        .filter(|r| r.recovery_point_arn() == Some(RP_EFS))
+        .map(|r| r.idempotency_token().unwrap().to_owned())
+        .collect();
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(tokens[0], tokens[1], "AWS Backup answers both with one job");
+
+    // Once that copy failed, the next ask starts a new one: another token.
+    let sent_after = Sent::default();
+    let mut mocks = Mocks::new();
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::list_copy_jobs).then_output(|| {
+            ListCopyJobsOutput::builder()
+                .copy_jobs(listed_copy("copy-efs", CopyJobState::Failed))
+                .build()
+        }),
+    );
+    mocks
+        .backup
+        .extend(copy_rules(&sent_after, CopyJobState::Running));
+    copy(&mocks.deps(), &first).await.unwrap();
+    let retried = sent_after
+        .all()
+        .into_iter()
+        .find(|r| r.recovery_point_arn() == Some(RP_EFS))
+        .unwrap();
+    assert_ne!(retried.idempotency_token().unwrap(), tokens[0]);
 }
 
 #[tokio::test]
@@ -410,7 +508,75 @@ async fn nothing_is_copied_before_every_backup_completed() {
 }
 
 #[tokio::test]
-async fn a_joined_recovery_point_is_tagged_for_this_backup_when_its_job_completes() {
+async fn a_joined_shared_point_is_named_on_the_backups_own_database_point() {
+    use aws_sdk_backup::operation::tag_resource::{TagResourceInput, TagResourceOutput};
+    let tags: Sent<TagResourceInput> = Sent::default();
+    let rec = tags.clone();
+    let mut mocks = Mocks::new();
+    mocks.backup.push(describes(
+        "hourly-7",
+        BackupJobState::Completed,
+        None,
+        Some(RP_EFS),
+    ));
+    mocks.backup.push(describes(
+        "job-db-1",
+        BackupJobState::Running,
+        None,
+        Some(RP_DB),
+    ));
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::tag_resource).then_compute_output(move |r| {
+            rec.push(r);
+            TagResourceOutput::builder().build()
+        }),
+    );
+    let deps = mocks.deps();
+    let mut joined = backup_job("hourly-7", ResourceKind::Efs, FS_ARN, "RUNNING", NOW + 100);
+    joined.joined = true;
+    let db = backup_job(
+        "job-db-1",
+        ResourceKind::RdsInstance,
+        DB_ARN,
+        "RUNNING",
+        NOW + 100,
+    );
+    // Nothing is tagged while the database's job runs.
+    let out = poll(&deps, &set(vec![db, joined])).await.unwrap();
+    assert!(!out.done);
+    assert!(tags.all().is_empty());
+
+    let mut mocks = Mocks::new();
+    mocks.backup.push(describes(
+        "job-db-1",
+        BackupJobState::Completed,
+        None,
+        Some(RP_DB),
+    ));
+    let rec = tags.clone();
+    mocks.backup.push(
+        mock!(aws_sdk_backup::Client::tag_resource).then_compute_output(move |r| {
+            rec.push(r);
+            TagResourceOutput::builder().build()
+        }),
+    );
+    let out = poll(&mocks.deps(), &out).await.unwrap();
+    assert!(out.done);
+    let sent = tags.all();
+    assert_eq!(sent.len(), 1, "the shared point gets no tag per tenant");
+    assert_eq!(sent[0].resource_arn(), Some(RP_DB));
+    assert_eq!(
+        sent[0]
+            .tags()
+            .unwrap()
+            .get("bbws:files-point")
+            .map(String::as_str),
+        Some(RP_EFS)
+    );
+}
+
+#[tokio::test]
+async fn a_joined_backup_without_a_database_tags_the_shared_point() {
     use aws_sdk_backup::operation::tag_resource::{TagResourceInput, TagResourceOutput};
     let tags: Sent<TagResourceInput> = Sent::default();
     let rec = tags.clone();
@@ -427,16 +593,10 @@ async fn a_joined_recovery_point_is_tagged_for_this_backup_when_its_job_complete
             TagResourceOutput::builder().build()
         }),
     );
-    // A file-system job not done yet is not tagged.
-    mocks
-        .backup
-        .push(describes("job-efs-2", BackupJobState::Running, None, None));
-    let deps = mocks.deps();
     let mut joined = backup_job("hourly-7", ResourceKind::Efs, FS_ARN, "RUNNING", NOW + 100);
     joined.joined = true;
-    let running = backup_job("job-efs-2", ResourceKind::Efs, FS_ARN, "RUNNING", NOW + 100);
-    let out = poll(&deps, &set(vec![joined, running])).await.unwrap();
-    assert!(!out.done);
+    let out = poll(&mocks.deps(), &set(vec![joined])).await.unwrap();
+    assert!(out.done);
     let sent = tags.all();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].resource_arn(), Some(RP_EFS));

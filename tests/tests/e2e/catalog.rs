@@ -375,6 +375,23 @@ async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
     stack.backed_up(kept, &[]);
     // The database rule with continuous backup: one continuous point per database.
     plan_run_recorded(&stack, "all", true).await;
+    // A fleet run of both, copied to DR: each joins the fleet's one file-system point, which
+    // its own database point names.
+    let fleet = stack
+        .run_execution(
+            "fleet-backup",
+            &unique("rebuild-fleet"),
+            &json!({"pollSeconds": 1, "maxPollSeconds": 1, "copyToDr": true,
+                    "tenantPrefix": "e2e-rebuild-", "pageSize": 10}),
+        )
+        .await;
+    assert_eq!(
+        fleet.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Succeeded,
+        "{:?}",
+        fleet.cause()
+    );
+    stack.wait_for_jobs().await;
     let done = stack
         .run_execution(
             "backup",
@@ -397,8 +414,8 @@ async fn a_rebuild_into_an_empty_table_gives_the_same_items() {
         .collect();
     assert_eq!(
         kinds,
-        ["hourly", "on-demand"].into(),
-        "the scenario has both kinds"
+        ["fleet", "hourly", "on-demand"].into(),
+        "the scenario has every kind"
     );
     assert!(
         original
@@ -551,4 +568,73 @@ async fn continuous_backup_restores_the_database_to_the_files_second() {
     let output: Value = serde_json::from_str(execution.output().unwrap()).unwrap();
     let summary = output["summary"].as_str().unwrap_or_default().to_owned();
     assert!(summary.contains(&format!("as of {files_at}")), "{output}");
+}
+
+#[tokio::test]
+async fn a_catalog_event_that_fails_lands_in_the_dead_letter_queue_and_is_replayed() {
+    let stack = Stack::new().await;
+    // Its own tenant each run: the catalog keeps what an earlier run recorded.
+    let tenant = &unique("e2e-catalog-replay");
+    stack.onboarded_tenant(tenant).await;
+    let jobs = stack.plan_run_snapshots("efs").await;
+    stack.wait_for_jobs().await;
+    let efs_job = jobs
+        .iter()
+        .find(|j| j["resourceArn"] == stack.file_system_arn().as_str())
+        .and_then(|j| j["backupJobId"].as_str())
+        .unwrap()
+        .to_owned();
+    let event = stack
+        .catalog_events()
+        .await
+        .into_iter()
+        .find(|e| {
+            e["detail-type"] == "Backup Job State Change"
+                && e["detail"]["backupJobId"] == efs_job.as_str()
+                && e["detail"]["state"] == "COMPLETED"
+        })
+        .expect("the plan job's completed event");
+    // The queue holds only this scenario's event (an earlier, interrupted run may have left one).
+    let url = stack
+        .sqs
+        .get_queue_url()
+        .queue_name("bbws-dev-catalog-dlq")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    stack.sqs.purge_queue().queue_url(url).send().await.unwrap();
+    // AWS Backup throttles the function through all three of Lambda's attempts (three SDK
+    // attempts each): the event goes to the on-failure destination.
+    stack.throttle("DescribeRecoveryPoint", 9).await;
+    let error = stack
+        .invoke_async("catalog", &event, "bbws-dev-catalog-dlq")
+        .await;
+    assert_eq!(error.as_deref(), Some("TransientAwsError"));
+    let hourly = |items: &[std::collections::HashMap<
+        String,
+        aws_sdk_dynamodb::types::AttributeValue,
+    >]| {
+        items
+            .iter()
+            .filter(|i| text(i, "pk") == format!("tenant#{tenant}") && text(i, "kind") == "hourly")
+            .count()
+    };
+    assert_eq!(hourly(&stack.catalog_items().await), 0, "not recorded yet");
+
+    let (code, out) = stack.bbws(&["catalog", "replay"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["replayed"], 1, "{out}");
+    assert_eq!(out["failed"], 0, "{out}");
+    assert_eq!(
+        hourly(&stack.catalog_items().await),
+        1,
+        "recorded by the replay"
+    );
+    // The queue is empty: a second replay has nothing to do.
+    let (code, out) = stack.bbws(&["catalog", "replay"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["replayed"], 0, "{out}");
 }

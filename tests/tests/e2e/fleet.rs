@@ -80,6 +80,30 @@ async fn history(stack: &Stack, arn: &str) -> Vec<HistoryEvent> {
         .unwrap()
 }
 
+/// Waits until no copy job is still under way.
+async fn wait_for_copies(stack: &Stack) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let jobs = stack
+            .backup
+            .list_copy_jobs()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .unwrap();
+        let busy = jobs
+            .iter()
+            .any(|j| matches!(j.state().map(|s| s.as_str()), Some("CREATED" | "RUNNING")));
+        if !busy {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "copies still running");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 fn database_arn(tenant: &str) -> String {
     format!("arn:aws:rds:us-east-1:123456789012:db:{tenant}")
 }
@@ -298,5 +322,93 @@ async fn a_retried_fleet_step_starts_no_tenant_backup_twice() {
     assert_eq!(names.len(), 3, "one execution per tenant: {names:?}");
     for t in &tenants {
         assert_eq!(stack.jobs_on(&database_arn(t)).await.len(), 1, "{t}");
+    }
+}
+
+#[tokio::test]
+async fn sixty_tenants_with_copies_on_share_one_point_and_one_dr_copy_of_it() {
+    let stack = Stack::new().await;
+    let tenants = stack.seed_tenants("e2e-fleet-sixty", 60);
+    let run = run_fleet(
+        &stack,
+        &unique("fleet-sixty"),
+        &json!({"pollSeconds": 1, "maxPollSeconds": 1, "copyToDr": true,
+                "tenantPrefix": "e2e-fleet-sixty-", "pageSize": 60, "maxConcurrency": 20}),
+    )
+    .await;
+    let out = run.output();
+    assert_eq!(
+        run.last().status(),
+        &ExecutionStatus::Succeeded,
+        "{:?}",
+        run.last().cause()
+    );
+    assert_eq!(out["succeeded"], 60, "{out}");
+    assert_eq!(out["failedCount"], 0, "{out}");
+    stack.wait_for_jobs().await;
+    wait_for_copies(&stack).await;
+
+    let shared_job = out["sharedFileSystemJob"]["jobId"].as_str().unwrap();
+    let shared = stack
+        .backup
+        .describe_backup_job()
+        .backup_job_id(shared_job)
+        .send()
+        .await
+        .unwrap()
+        .recovery_point_arn()
+        .unwrap()
+        .to_owned();
+    // One copy of the shared point for all sixty tenants, completed.
+    let copies = stack
+        .backup
+        .list_copy_jobs()
+        .by_source_recovery_point_arn(&shared)
+        .send()
+        .await
+        .unwrap();
+    let copies = copies.copy_jobs();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(copies[0].state().map(|s| s.as_str()), Some("COMPLETED"));
+    // No tag per tenant on the shared point: each tenant's own database point names it.
+    let tags = stack
+        .backup
+        .list_tags()
+        .resource_arn(&shared)
+        .send()
+        .await
+        .unwrap();
+    let tags = tags.tags().cloned().unwrap_or_default();
+    assert!(tags.len() <= 50, "{tags:?}");
+    assert!(
+        !tags.keys().any(|k| k.starts_with("bbws:backup:")),
+        "{tags:?}"
+    );
+    for t in &tenants {
+        let jobs = stack.jobs_on(&database_arn(t)).await;
+        assert_eq!(jobs.len(), 1, "{t}");
+        let point = jobs[0].recovery_point_arn().unwrap();
+        let tagged = stack
+            .rds
+            .list_tags_for_resource()
+            .resource_name(point)
+            .send()
+            .await
+            .unwrap();
+        let files = tagged
+            .tag_list()
+            .iter()
+            .find(|tag| tag.key() == Some("bbws:files-point"))
+            .and_then(|tag| tag.value());
+        assert_eq!(files, Some(shared.as_str()), "{t}");
+        // The tenant's database point is still copied for the tenant.
+        let db_copies = stack
+            .backup
+            .list_copy_jobs()
+            .by_source_recovery_point_arn(point)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(db_copies.copy_jobs().len(), 1, "{t}");
     }
 }

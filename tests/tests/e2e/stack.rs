@@ -177,6 +177,55 @@ impl Stack {
         self.drain_queue("mediaQueueUrl").await
     }
 
+    /// Invokes `function` with `event` as Lambda invokes a function asynchronously under the
+    /// template's EventInvokeConfig (MaximumRetryAttempts: 2, then the on-failure
+    /// destination): up to three attempts, then Lambda's record of the failed invocation
+    /// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html)
+    /// goes to the queue `queue`. Returns the error of the last attempt, if all failed.
+    pub async fn invoke_async(&self, function: &str, event: &Value, queue: &str) -> Option<String> {
+        let mut last = None;
+        for _ in 0..3 {
+            let (error, out) = self.invoke(function, event).await;
+            match error {
+                None => return None,
+                Some(e) => last = Some((e, out)),
+            }
+        }
+        let (error, out) = last.expect("three attempts");
+        let record = json!({
+            "version": "1.0",
+            "timestamp": "2026-12-07T10:00:00.000Z",
+            "requestContext": {
+                "requestId": unique("request"),
+                "functionArn": format!("arn:aws:lambda:us-east-1:123456789012:function:{function}"),
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": 3
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
+                                "functionError": "Unhandled"},
+            "responsePayload": out
+        });
+        let url = self
+            .sqs
+            .get_queue_url()
+            .queue_name(queue)
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned();
+        self.sqs
+            .send_message()
+            .queue_url(url)
+            .message_body(record.to_string())
+            .send()
+            .await
+            .unwrap();
+        Some(error)
+    }
+
     /// Hands every object-created notification of the staging bucket so far to ingest-media
     /// as S3 invokes it (asynchronously, the notification as the payload); returns what each
     /// invocation did. Every one must succeed.
