@@ -259,37 +259,8 @@ impl DatabaseService {
             return Err(OP.bad_request("this restore was not asked to promote the database"));
         }
         let restored = RestoredDatabase::of(restore)?;
-        let endpoint = match restored.kind {
-            ResourceKind::AuroraCluster => {
-                let cluster = self.cluster(&restored.identifier).await?;
-                match (cluster.endpoint(), cluster.port()) {
-                    (Some(host), Some(port)) => format!("{host}:{port}"),
-                    (Some(host), None) => host.to_owned(),
-                    _ => {
-                        return Err(OP.failed(format!(
-                            "restored cluster {} has no endpoint yet",
-                            restored.identifier
-                        )))
-                    }
-                }
-            }
-            _ => {
-                let instance = self.instance(&restored.identifier).await?;
-                match instance
-                    .endpoint()
-                    .and_then(|e| e.address().map(|a| (a, e.port())))
-                {
-                    Some((host, Some(port))) => format!("{host}:{port}"),
-                    Some((host, None)) => host.to_owned(),
-                    None => {
-                        return Err(OP.failed(format!(
-                            "restored instance {} has no endpoint yet",
-                            restored.identifier
-                        )))
-                    }
-                }
-            }
-        };
+        // The same reading of an endpoint as onboarding's: one contract, one place.
+        let endpoint = endpoint::endpoint_of(&self.rds, OP, &restored.arn).await?;
         let parameter = endpoint_parameter(&self.config.environment, plan.tenant_id.as_str());
         let previous_endpoint = endpoint::read(&self.ssm, OP, &parameter).await?;
         let unchanged = previous_endpoint.as_deref() == Some(endpoint.as_str());
