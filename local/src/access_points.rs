@@ -20,6 +20,33 @@ pub fn operation(method: &Method, path: &str) -> Option<&'static str> {
     (method == Method::POST && path == PATH).then_some("CreateAccessPoint")
 }
 
+/// The longest ClientToken EFS takes: "A string of up to 64 ASCII characters that Amazon
+/// EFS uses to ensure idempotent creation"
+/// (https://docs.aws.amazon.com/efs/latest/ug/API_CreateAccessPoint.html); moto takes any.
+pub const MAX_CLIENT_TOKEN: usize = 64;
+
+/// AWS's BadRequest (400) for a CreateAccessPoint whose ClientToken is empty, longer than
+/// [`MAX_CLIENT_TOKEN`] or not ASCII; `None` when it is one EFS takes.
+pub fn refused(body: &[u8]) -> Option<Reply> {
+    let request: Value = serde_json::from_slice(body).ok()?;
+    let token = request.get("ClientToken")?.as_str()?;
+    if !token.is_empty() && token.len() <= MAX_CLIENT_TOKEN && token.is_ascii() {
+        return None;
+    }
+    let mut reply = web::json(
+        StatusCode::BAD_REQUEST,
+        &json!({
+            "ErrorCode": "BadRequest",
+            "Message": format!(
+                "1 validation error detected: Value at 'clientToken' failed to satisfy \
+                 constraint: Member must have length less than or equal to {MAX_CLIENT_TOKEN}"
+            ),
+        }),
+    );
+    web::set_header(&mut reply, "x-amzn-errortype", "BadRequest");
+    Some(reply)
+}
+
 /// AWS's answer to a CreateAccessPoint whose ClientToken already made an access point on
 /// the same file system; `None` when the create is a new one (moto then serves it).
 pub async fn already_made(moto: &Upstream, headers: &HeaderMap, body: &[u8]) -> Option<Reply> {
@@ -57,6 +84,16 @@ pub async fn already_made(moto: &Upstream, headers: &HeaderMap, body: &[u8]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_token_past_64_characters_is_bad_request() {
+        let body = |token: &str| serde_json::to_vec(&json!({"ClientToken": token})).unwrap();
+        assert!(refused(&body(&"t".repeat(64))).is_none());
+        for bad in ["".to_owned(), "t".repeat(65), "bbws-é".to_owned()] {
+            let reply = refused(&body(&bad)).expect("refused");
+            assert_eq!(reply.status(), StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
 
     #[test]
     fn only_the_create_is_named() {

@@ -92,9 +92,11 @@ impl Front {
         {
             snapshots::reply(&arn, self.backup.snapshot_tags(&arn))
         } else if let Some(made) = match operation {
-            Some("CreateAccessPoint") => {
-                access_points::already_made(&self.moto, &parts.headers, &body).await
-            }
+            Some("StartExecution") => execution_input_too_large(&body),
+            Some("CreateAccessPoint") => match access_points::refused(&body) {
+                Some(refused) => Some(refused),
+                None => access_points::already_made(&self.moto, &parts.headers, &body).await,
+            },
             _ => None,
         } {
             made
@@ -163,6 +165,37 @@ fn states_operation(headers: &hyper::HeaderMap) -> Option<&'static str> {
     (target == "AWSStepFunctions.StartExecution").then_some("StartExecution")
 }
 
+/// The most an execution's input holds: 256 KiB as UTF-8 ("Maximum input or output size for
+/// a task, state, or execution: 256 KiB of data as a UTF-8 encoded string",
+/// https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html; StartExecution's
+/// `input` has "Maximum length of 262144",
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+/// AWS refuses a larger one at the API; moto's interpreter takes it in and fails the
+/// execution `States.DataLimitExceeded`, an error no caller can name.
+const MAX_EXECUTION_INPUT: usize = 262_144;
+
+/// AWS's ValidationException for a StartExecution whose input is over
+/// [`MAX_EXECUTION_INPUT`]; `None` for one it takes.
+fn execution_input_too_large(body: &[u8]) -> Option<Reply> {
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let input = request.get("input")?.as_str()?;
+    if input.len() <= MAX_EXECUTION_INPUT {
+        return None;
+    }
+    let mut reply = web::json(
+        StatusCode::BAD_REQUEST,
+        &json!({
+            "__type": "com.amazon.coral.validate#ValidationException",
+            "message": format!(
+                "1 validation error detected: Value at 'input' failed to satisfy constraint: \
+                 Member must have length less than or equal to {MAX_EXECUTION_INPUT}"
+            ),
+        }),
+    );
+    web::set_header(&mut reply, "x-amzn-errortype", "ValidationException");
+    Some(reply)
+}
+
 /// The answer to a call a `lose-response` fault took.
 #[derive(Debug)]
 pub struct LostResponse(pub &'static str);
@@ -174,3 +207,18 @@ impl std::fmt::Display for LostResponse {
 }
 
 impl std::error::Error for LostResponse {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_execution_input_past_256_kib_is_refused_at_the_api() {
+        let body = |n: usize| {
+            serde_json::to_vec(&json!({"stateMachineArn": "arn", "input": "x".repeat(n)})).unwrap()
+        };
+        assert!(execution_input_too_large(&body(MAX_EXECUTION_INPUT)).is_none());
+        let reply = execution_input_too_large(&body(MAX_EXECUTION_INPUT + 1)).expect("refused");
+        assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    }
+}

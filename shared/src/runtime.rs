@@ -199,13 +199,17 @@ pub fn named(sdk: SdkConfig, function_name: Option<String>) -> SdkConfig {
 /// Reads a handler's input as `T`; a malformed input is the operation's bad-request error,
 /// raised before anything is asked of AWS.
 pub fn parse<T: DeserializeOwned>(op: Operation, what: &str, event: Value) -> Result<T, Error> {
-    serde_json::from_value(event).map_err(|e| {
-        op.bad_request(format!(
-            "the {what} input is not valid: {}",
-            // The parser's own words, which may repeat a value: enough to name the
-            // field and what was expected, never a whole oversized value.
-            crate::error::capped(e.to_string(), 300)
-        ))
+    serde_path_to_error::deserialize(event).map_err(|e| {
+        // The field's path (`request.count`), then the parser's own words, which may repeat
+        // a value: enough to name the field and what was expected, never a whole oversized
+        // value.
+        let path = e.path().to_string();
+        let words = crate::error::capped(e.into_inner().to_string(), 300);
+        op.bad_request(if path == "." {
+            format!("the {what} input is not valid: {words}")
+        } else {
+            format!("the {what} input is not valid: {path}: {words}")
+        })
     })
 }
 

@@ -92,7 +92,10 @@ pub async fn handler(event: LambdaEvent<Value>, service: &BackupService) -> Resu
         StartBackupInput::Plan {
             execution_id,
             request,
-        } => encode(OP, &service.plan(&execution_id, &request).await?),
+        } => {
+            let request = parse(OP, "backup request", request)?;
+            encode(OP, &service.plan(&execution_id, &request).await?)
+        }
         StartBackupInput::Start { execution_id, plan } => {
             encode(OP, &service.start(&execution_id, &plan).await?)
         }

@@ -103,6 +103,34 @@ struct DrillRequest {
     tenants: Option<Vec<String>>,
 }
 
+impl DrillRequest {
+    /// The request as an operator or the schedule gives it, refused with
+    /// InvalidRestoreTarget (or InvalidTenant for a tenant id that is not one) naming the
+    /// field, before anything is read from AWS.
+    fn read(request: Value) -> Result<Self, Error> {
+        let request: Self = if request.is_null() {
+            Self::default()
+        } else {
+            parse(OP, "restore-drill", request)?
+        };
+        if request.count == Some(0) {
+            return Err(OP.bad_request("count must be a positive integer, not 0"));
+        }
+        if let Some(tenants) = &request.tenants {
+            if tenants.is_empty() {
+                return Err(OP.bad_request(
+                    "tenants must name at least one tenant (leave it out for the rotation)",
+                ));
+            }
+            for (i, raw) in tenants.iter().enumerate() {
+                TenantId::parse(raw)
+                    .map_err(|e| Error::new(e.kind(), format!("tenants[{i}]: {}", e.message())))?;
+            }
+        }
+        Ok(request)
+    }
+}
+
 // One is read per invocation: the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Deserialize)]
@@ -115,9 +143,10 @@ enum Step {
     Pick {
         execution_id: String,
         started: String,
-        /// The execution's input: `{}` from the schedule, or `count` and/or `tenants`.
+        /// The execution's input: `{}` from the schedule, or `count` and/or `tenants`; read
+        /// by [`DrillRequest::read`], which names the field it refuses.
         #[serde(default)]
-        request: DrillRequest,
+        request: Value,
     },
     /// Starts the drill's restore: the restore state machine, execution named by the drill.
     Start {
@@ -164,6 +193,7 @@ pub async fn handler(event: LambdaEvent<Value>, service: &DrillService) -> Resul
             started,
             request,
         } => {
+            let request = DrillRequest::read(request)?;
             service
                 .pick(&execution_id, &started, request.count, request.tenants)
                 .await

@@ -119,6 +119,12 @@ pub async fn handler(event: LambdaEvent<Value>, fs: &MountedFileSystem) -> Resul
             job.job_id
         )));
     };
+    check_fields(
+        op,
+        &job.job_id,
+        &input.tenant_id,
+        input.files_into.as_deref(),
+    )?;
     let request = Placement {
         tenant_id: input.tenant_id,
         source_tenant_id: input.source_tenant_id,
@@ -135,6 +141,44 @@ pub async fn handler(event: LambdaEvent<Value>, fs: &MountedFileSystem) -> Resul
         .map_err(|e| op.failed(format!("the promotion stopped: {e}")))??;
     tracing::info!(?outcome, "restore promoted");
     encode(op, &outcome)
+}
+
+/// Every field that names a path is held to its grammar before any is used: a restore job
+/// id (AWS Backup's are GUIDs: letters, digits and hyphens) dates the kept-aside directory's
+/// name, and a side-by-side directory is only ever the one the plan derived for the tenant.
+fn check_fields(
+    op: Operation,
+    job_id: &str,
+    tenant: &TenantId,
+    files_into: Option<&str>,
+) -> Result<(), Error> {
+    if job_id.is_empty()
+        || job_id.len() > 128
+        || !job_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(op.bad_request(format!(
+            "restore.jobs[].jobId {:?} is not a restore job id (letters, digits and hyphens)",
+            crate::error::echo(job_id)
+        )));
+    }
+    if let Some(into) = files_into {
+        let prefix = layout::scratch_root_path(&format!("side-by-side/{}/", tenant.as_str()));
+        let suffix = into.strip_prefix(&prefix).unwrap_or_default();
+        if suffix.len() != 8
+            || !suffix
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        {
+            return Err(op.bad_request(format!(
+                "filesInto {:?} is not tenant {}'s side-by-side directory ({prefix}<8 hex digits>)",
+                crate::error::echo(into),
+                tenant
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn failed(message: impl Into<String>) -> Error {
@@ -468,6 +512,31 @@ fn count_files(root: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_id_or_side_by_side_directory_off_its_grammar_is_refused() {
+        let op = Operation::Restore;
+        let tenant = TenantId::parse("tenant-1").unwrap();
+        let into = crate::restore::request::side_by_side_directory(&tenant, "exec-1");
+        let job = "0f3c2a44-7c1e-4b9e-9d6c-2a1b3c4d5e6f";
+        assert!(check_fields(op, job, &tenant, None).is_ok());
+        assert!(check_fields(op, job, &tenant, Some(&into)).is_ok());
+        for bad in ["", "../../tenant-2", "job/1", "a b", &"a".repeat(129)] {
+            let e = check_fields(op, bad, &tenant, None).unwrap_err();
+            assert_eq!(e.name(), "InvalidRestoreTarget", "{bad:?}");
+        }
+        let other = TenantId::parse("tenant-2").unwrap();
+        let theirs = crate::restore::request::side_by_side_directory(&other, "exec-1");
+        for bad in [
+            theirs.as_str(),
+            "/tenant-2",
+            "/.bbws-scratch/side-by-side/tenant-1/../../tenant-2",
+            "/.bbws-scratch/side-by-side/tenant-1/",
+        ] {
+            let e = check_fields(op, job, &tenant, Some(bad)).unwrap_err();
+            assert!(e.message().contains("filesInto"), "{bad}: {e}");
+        }
+    }
 
     use std::os::unix::fs::symlink;
 

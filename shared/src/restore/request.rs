@@ -189,7 +189,9 @@ pub enum RestoreInput {
     #[serde(rename_all = "camelCase")]
     Plan {
         execution_id: String,
-        request: Box<RestoreRequest>,
+        /// Read by the handler on its own, so a refusal names the field (an internally
+        /// tagged enum's buffered content loses the path).
+        request: serde_json::Value,
     },
     #[serde(rename_all = "camelCase")]
     Start {

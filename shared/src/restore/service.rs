@@ -301,7 +301,10 @@ pub async fn handler(event: LambdaEvent<Value>, service: &RestoreService) -> Res
         RestoreInput::Plan {
             execution_id,
             request,
-        } => encode(OP, &service.plan(&execution_id, &request).await?),
+        } => {
+            let request = parse(OP, "restore request", request)?;
+            encode(OP, &service.plan(&execution_id, &request).await?)
+        }
         RestoreInput::Start { execution_id, plan } => {
             encode(OP, &service.start(&execution_id, &plan).await?)
         }
@@ -342,6 +345,18 @@ impl RestoreService {
             })?),
             None => None,
         };
+        // A moment still to come has no backup yet: restoring the newest point instead
+        // would be a silent substitute. A minute of leeway for the caller's clock.
+        if let Some(at) = at {
+            let now = self.clock.now();
+            if at > now + 60 {
+                return Err(OP.bad_request(format!(
+                    "at {} is {} s in the future: no backup exists yet for a moment to come",
+                    rfc3339(at),
+                    at - now
+                )));
+            }
+        }
         match (request.backup_id.trim().is_empty(), at) {
             (true, None) => return Err(OP.bad_request("backupId is empty")),
             (false, Some(_)) => {

@@ -351,7 +351,7 @@ impl Onboarding {
             .create_access_point()
             // The same token for the same tenant: EFS answers a repeated create with
             // AccessPointAlreadyExists instead of making a second one.
-            .client_token(format!("bbws-{tenant}"))
+            .client_token(access_point_token(tenant))
             .file_system_id(fs)
             .posix_user(
                 PosixUser::builder()
@@ -438,5 +438,45 @@ fn refuse_leftovers(dir: &Path, adopt: bool) -> Result<(), Error> {
                 }
             }
         }
+    }
+}
+
+/// The access point's ClientToken: the same for the same tenant, and within EFS's 64 ASCII
+/// characters ("A string of up to 64 ASCII characters",
+/// https://docs.aws.amazon.com/efs/latest/ug/API_CreateAccessPoint.html) for any valid id.
+/// `bbws-<id>` while it fits, so tenants onboarded before keep their token; a longer id is
+/// cut to 40 characters and told apart by a digest of the whole.
+fn access_point_token(tenant: &TenantId) -> String {
+    let plain = format!("bbws-{tenant}");
+    if plain.len() <= 64 {
+        return plain;
+    }
+    let digest = crate::jobs::idempotency_token("access-point", "bbws", tenant.as_str());
+    format!("bbws-{}-{}", &tenant.as_str()[..40], &digest[..18])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_access_point_token_fits_efs_for_any_valid_tenant_id() {
+        let short = TenantId::parse("tenant-1").unwrap();
+        assert_eq!(access_point_token(&short), "bbws-tenant-1");
+        let mut seen = std::collections::HashSet::new();
+        for id in [
+            "x".repeat(59),
+            "x".repeat(60),
+            "x".repeat(63),
+            format!("{}y", "x".repeat(62)),
+        ] {
+            let token = access_point_token(&TenantId::parse(&id).unwrap());
+            assert!(token.len() <= 64 && token.is_ascii(), "{token}");
+            assert!(seen.insert(token), "two tenants share a token");
+        }
+        assert_eq!(
+            access_point_token(&TenantId::parse(&"x".repeat(63)).unwrap()),
+            access_point_token(&TenantId::parse(&"x".repeat(63)).unwrap())
+        );
     }
 }

@@ -993,6 +993,14 @@ async fn a_moment_takes_the_newest_points_at_or_before_it_and_says_the_gap() {
     )
     .await;
     assert_eq!(err.name(), "BackupNotFound");
+    // An hour ahead: no backup exists for it yet, and the newest is no substitute.
+    let ahead = time::OffsetDateTime::from_unix_timestamp(NOW + 3600)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let err = plan_err(&deps, json!({"tenantId": "tenant-1", "at": ahead})).await;
+    assert_eq!(err.name(), "InvalidRestoreTarget");
+    assert!(err.message().contains("3600 s in the future"), "{err}");
     // Not a time, or both a backup and a moment: refused before any call.
     for request in [
         json!({"tenantId": "tenant-1", "at": "yesterday"}),

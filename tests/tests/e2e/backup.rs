@@ -337,6 +337,9 @@ async fn an_input_that_is_not_an_object_gets_the_named_error() {
         for (machine, error) in [
             ("backup", "InvalidTenant"),
             ("restore", "InvalidRestoreTarget"),
+            ("fleet-backup", "InvalidTenant"),
+            ("sync-content", "InvalidTenant"),
+            ("restore-drill", "InvalidRestoreTarget"),
         ] {
             let done = stack
                 .run_execution(machine, &unique(&format!("not-object-{i}")), input)
@@ -350,4 +353,147 @@ async fn an_input_that_is_not_an_object_gets_the_named_error() {
             );
         }
     }
+}
+
+/// Every state machine refuses a field it cannot use with its named 400, whose cause names
+/// the field, before any AWS call that changes anything.
+#[tokio::test]
+async fn a_malformed_field_is_refused_by_every_machine_naming_the_field() {
+    let stack = Stack::new().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let future = bbws::clock::rfc3339(now + 2 * 86_400);
+    let cases = [
+        (
+            "fleet-backup",
+            json!({"pageSize": "ten"}),
+            "InvalidTenant",
+            "pageSize",
+        ),
+        (
+            "fleet-backup",
+            json!({"pageSize": 0}),
+            "InvalidTenant",
+            "pageSize",
+        ),
+        (
+            "fleet-backup",
+            json!({"copyToDR": true}),
+            "InvalidTenant",
+            "copyToDR",
+        ),
+        (
+            "restore-drill",
+            json!({"count": 0}),
+            "InvalidRestoreTarget",
+            "count",
+        ),
+        (
+            "restore-drill",
+            json!({"count": "two"}),
+            "InvalidRestoreTarget",
+            "count",
+        ),
+        (
+            "restore-drill",
+            json!({"count": -1}),
+            "InvalidRestoreTarget",
+            "count",
+        ),
+        (
+            "restore-drill",
+            json!({"tenants": "tenant-1"}),
+            "InvalidRestoreTarget",
+            "tenants",
+        ),
+        (
+            "restore-drill",
+            json!({"tenants": []}),
+            "InvalidRestoreTarget",
+            "tenants",
+        ),
+        (
+            "restore-drill",
+            json!({"tenants": ["ok-1", "Not Valid"]}),
+            "InvalidTenant",
+            "tenants[1]",
+        ),
+        (
+            "sync-content",
+            json!({"tenantId": 7}),
+            "InvalidTenant",
+            "tenantId",
+        ),
+        (
+            "sync-content",
+            json!({"tenantId": "t-1", "delete": "yes"}),
+            "InvalidTenant",
+            "delete",
+        ),
+        (
+            "backup",
+            json!({"tenantId": "t-1", "copyToDr": "yes"}),
+            "InvalidTenant",
+            "copyToDr",
+        ),
+        (
+            "restore",
+            json!({"tenantId": "t-1", "at": future}),
+            "InvalidRestoreTarget",
+            "in the future",
+        ),
+    ];
+    let before = stack.all_recorded_calls().len();
+    for (i, (machine, input, error, field)) in cases.iter().enumerate() {
+        let done = stack
+            .run_execution(machine, &unique(&format!("bad-field-{i}")), input)
+            .await;
+        assert_eq!(done.status(), &ExecutionStatus::Failed, "{machine} {input}");
+        assert_eq!(
+            done.error(),
+            Some(*error),
+            "{machine} {input}: {:?}",
+            done.cause()
+        );
+        let cause = done.cause().unwrap_or_default();
+        assert!(cause.contains(field), "{machine} {input}: {cause}");
+    }
+    // Nothing was asked of AWS beyond reading and the outcome's announcement.
+    let changed: Vec<String> = stack.all_recorded_calls()[before..]
+        .iter()
+        .filter(|c| !c["caller"].is_null())
+        .filter_map(|c| c["operation"].as_str().map(str::to_owned))
+        .filter(|op| {
+            ["Start", "Create", "Delete", "Put", "Update", "Tag", "Copy"]
+                .iter()
+                .any(|verb| op.starts_with(verb))
+                && op != "PutEvents"
+        })
+        .collect();
+    assert!(changed.is_empty(), "calls that change AWS: {changed:?}");
+}
+
+/// A StartExecution whose input is over Step Functions' 256 KiB is refused at the API, as
+/// AWS refuses it, instead of an execution failing with an error no caller can name.
+#[tokio::test]
+async fn an_input_over_256_kib_is_refused_at_the_api() {
+    let stack = Stack::new().await;
+    let input = json!({"tenantId": "x".repeat(262_144)}).to_string();
+    let refused = stack
+        .sfn
+        .start_execution()
+        .state_machine_arn(stack.state_machine_arn("backup"))
+        .name(unique("too-large"))
+        .input(input)
+        .send()
+        .await
+        .expect_err("refused");
+    let service = refused.into_service_error();
+    assert_eq!(
+        aws_sdk_sfn::error::ProvideErrorMetadata::code(&service),
+        Some("ValidationException"),
+        "{service:?}"
+    );
 }
