@@ -168,6 +168,7 @@ class Template:
             "AWS::AccountId": ACCOUNT,
             "AWS::StackName": "bbws-dev",
             "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
         }
         if name in pseudo:
             return pseudo[name]
@@ -185,6 +186,25 @@ class Template:
         if attribute == "BackupVaultName":
             return self.physical_name(logical)
         raise KeyError(f"!GetAtt {logical}.{attribute} is not known to the check")
+
+    def condition(self, name):
+        """The template condition `name`, from the parameters (Equals, Not, And, Or)."""
+        return self._holds(self.doc.get("Conditions", {})[name])
+
+    def _holds(self, value):
+        (key, arg), = value.items()
+        if key == "Condition":
+            return self.condition(arg)
+        if key == "Fn::Equals":
+            a, b = (str(self.resolve(v)) for v in arg)
+            return a == b
+        if key == "Fn::Not":
+            return not self._holds(arg[0])
+        if key == "Fn::And":
+            return all(self._holds(v) for v in arg)
+        if key == "Fn::Or":
+            return any(self._holds(v) for v in arg)
+        raise KeyError(f"condition function {key} is not known to the check")
 
     def resolve(self, value):
         if isinstance(value, list):
@@ -217,6 +237,9 @@ class Template:
             if key == "Fn::Split":
                 sep, text = arg
                 return str(self.resolve(text)).split(sep)
+            if key == "Fn::If":
+                name, then, otherwise = arg
+                return self.resolve(then if self.condition(name) else otherwise)
             if key == "Fn::ImportValue":
                 name = self.resolve(arg)
                 if name not in self.exports:
