@@ -80,8 +80,12 @@ class Rules(unittest.TestCase):
         cache = platform["Resources"]["Cache"]["Properties"]
         cache.update(EngineVersion="6.2", MultiAZEnabled=False, TransitEncryptionEnabled=False,
                      SnapshotRetentionLimit=1, AuthToken="a-token-written-in-the-template")
+        del cache["UserGroupIds"]
+        platform["Resources"]["CacheDefaultUser"]["Properties"]["AccessString"] = "on ~* +@all"
+        flush_user = platform["Resources"]["CacheFlushUser"]["Properties"]
+        flush_user.update(AccessString="on ~* +@all", Passwords=["a-password-in-the-template"])
         platform["Resources"]["CacheParameterGroup"]["Properties"]["CacheParameterGroupFamily"] = "redis6.x"
-        platform["Resources"]["CacheAuthToken"]["Properties"]["SecretString"] = "{\"token\": \"x\"}"
+        platform["Resources"]["CacheFlushPassword"]["Properties"]["SecretString"] = "{\"token\": \"x\"}"
         platform["Resources"]["FileSystemSecurityGroup"]["Properties"]["SecurityGroupIngress"][0] = {
             "IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049, "CidrIp": "0.0.0.0/0"}
         no_policy = load(PLATFORM)
@@ -125,7 +129,7 @@ class Rules(unittest.TestCase):
             ("CKV2_BBWS_12", "node-groups.json", "AWS::ElastiCache::ReplicationGroup.Cache"),
             ("CKV2_BBWS_13", "platform.json", "AWS::ElastiCache::ReplicationGroup.Cache"),
             ("CKV2_BBWS_14", "platform.json", "AWS::ElastiCache::ReplicationGroup.Cache"),
-            ("CKV2_BBWS_15", "platform.json", "AWS::SecretsManager::Secret.CacheAuthToken"),
+            ("CKV2_BBWS_15", "platform.json", "AWS::SecretsManager::Secret.CacheFlushPassword"),
             ("CKV2_BBWS_16", "platform.json", "AWS::ElastiCache::ReplicationGroup.Cache"),
             ("CKV2_BBWS_17", "database.json", "AWS::RDS::DBCluster.Cluster"),
             ("CKV2_BBWS_18", "database.json", "AWS::RDS::DBCluster.Cluster"),
@@ -134,6 +138,8 @@ class Rules(unittest.TestCase):
             ("CKV2_BBWS_21", "database.json", "AWS::RDS::DBCluster.Cluster"),
             ("CKV2_BBWS_22", "database.json", "AWS::RDS::DBCluster.Cluster"),
             ("CKV2_BBWS_23", "database.json", "AWS::RDS::DBInstance.Reader"),
+            ("CKV2_BBWS_24", "platform.json", "AWS::ElastiCache::User.CacheDefaultUser"),
+            ("CKV2_BBWS_24", "platform.json", "AWS::ElastiCache::User.CacheFlushUser"),
         }
         failed = {k for k, v in results.items() if v == "FAILED"}
         self.assertEqual(sorted(expected - failed), [])

@@ -542,6 +542,23 @@ def _dynamodb(op, p, region):
     return None
 
 
+def _elasticache(op, p, region):
+    """ElastiCache's RBAC calls (query protocol): each on its user or user group, and
+    ModifyUserGroup on the group and every user it adds or removes
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticache.html)."""
+    user = lambda i: arn("elasticache", f"user:{i}", region)  # noqa: E731
+    group = lambda i: arn("elasticache", f"usergroup:{i}", region)  # noqa: E731
+    if op in ("CreateUser", "DeleteUser"):
+        return [(f"elasticache:{op}", user(p["UserId"]), {})]
+    if op == "DescribeUserGroups":
+        return [("elasticache:DescribeUserGroups", group(p.get("UserGroupId", "*")), {})]
+    if op == "ModifyUserGroup":
+        users = [v for k, v in sorted(p.items()) if k.startswith(("UserIdsToAdd.", "UserIdsToRemove."))]
+        return ([("elasticache:ModifyUserGroup", group(p["UserGroupId"]), {})]
+                + [("elasticache:ModifyUserGroup", user(u), {}) for u in users])
+    return None
+
+
 def _ssm_parameter(name, region):
     return arn("ssm", f"parameter/{name.lstrip('/')}", region)
 
@@ -581,6 +598,14 @@ def authorisations(record):
         return op, [("states:StartExecution", p["stateMachineArn"], {})]
     if service == "states" and op == "DescribeExecution":
         return op, [("states:DescribeExecution", p["executionArn"], {})]
+    if service == "elasticache":
+        return op, _elasticache(op, p, region)
+    if service == "secretsmanager" and op in ("CreateSecret", "DeleteSecret"):
+        # Authorised on the secret's ARN (CreateSecret on the one its name makes).
+        secret = p.get("Name") or p.get("SecretId")
+        if not secret.startswith("arn:"):
+            secret = arn("secretsmanager", f"secret:{secret}-AbCdEf", region)
+        return op, [(f"secretsmanager:{op}", secret, {})]
     if service == "secretsmanager" and op == "GetSecretValue":
         # Authorised on the secret's ARN; a secret named by name is the one of that name here.
         secret = p["SecretId"]
