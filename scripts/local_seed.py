@@ -352,6 +352,7 @@ def platform():
     data.setdefault("exports", {}).update({
         f"bbws-{ENV}-data-RedisPrimaryEndpoint": local_cache["endpoint"],
         f"bbws-{ENV}-data-RedisAuthSecretArn": local_cache["secretArn"],
+        f"bbws-{ENV}-data-RedisUserGroupId": local_cache["userGroupId"],
     })
     client("ecs").create_cluster(clusterName=f"bbws-{ENV}")
     # What the product announces lands in a queue, where tests and the demo read it; so do
