@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The local stack's object cache: a real redis-server (the Debian package) on loopback, TLS
-# only (`port 0`, `tls-port $REDIS_PORT`) with a certificate of a CA made here, and AUTH
-# (`requirepass`) with a token generated here, which `scripts/local_seed.py platform` puts
-# into the local Secrets Manager as the data layer's secret. Nothing is kept in the repo.
+# only (`port 0`, `tls-port $REDIS_PORT`) with a certificate of a CA made here, and users as
+# ElastiCache's RBAC makes them: its ACL file starts with the default user off and the local
+# stand-in's own administrator (`bbws-local-admin`, a token generated here), through which
+# the front sets the users ElastiCache's user group holds (`ACL SETUSER`, `ACL SAVE`), on a
+# Unix socket only it reads. Nothing is kept in the repo.
 #
 #   scripts/local-cache.sh setup   # install redis-server if missing; CA, certificate, token, config
 #   scripts/local-cache.sh start   # start it (recorded in the stack's pids file) and wait for it
@@ -38,8 +40,12 @@ setup() {
     printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
       -extfile server.ext -out server.pem 2> /dev/null
-    # As the data layer's secret: letters and digits, 64 of them.
-    openssl rand -hex 32 > auth-token
+    # The stand-in's administrator: letters and digits, 64 of them.
+    openssl rand -hex 32 > admin-token
+    # As an ElastiCache user group needs: "default" is there, and off. The administrator is
+    # the stand-in's control plane, never a function's or a tenant's.
+    printf 'user default off resetkeys resetchannels -@all\nuser bbws-local-admin on >%s ~* &* +@all\n' \
+      "$(cat admin-token)" > users.acl
     cat > redis.conf <<CONF
 bind 127.0.0.1
 port 0
@@ -48,7 +54,9 @@ tls-cert-file $CACHE_DIR/server.pem
 tls-key-file $CACHE_DIR/server.key
 tls-ca-cert-file $CACHE_DIR/ca.pem
 tls-auth-clients no
-requirepass $(cat auth-token)
+aclfile $CACHE_DIR/users.acl
+unixsocket $CACHE_DIR/redis.sock
+unixsocketperm 700
 save ""
 appendonly no
 dir $CACHE_DIR
@@ -58,8 +66,8 @@ CONF
 }
 
 cli() {
-  REDISCLI_AUTH="$(cat "$CACHE_DIR/auth-token")" redis-cli --tls --cacert "$CACHE_DIR/ca.pem" \
-    -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+  REDISCLI_AUTH="$(cat "$CACHE_DIR/admin-token")" redis-cli --user bbws-local-admin --tls \
+    --cacert "$CACHE_DIR/ca.pem" -h 127.0.0.1 -p "$REDIS_PORT" "$@"
 }
 
 start() {

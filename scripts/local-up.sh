@@ -49,12 +49,12 @@ start front target/debug/bbws-local --listen "127.0.0.1:$FRONT_PORT" \
   --global-table "bbws-dev-backup-catalog=$REGION,$DR_REGION" \
   --state-dir "$LOCAL_DIR/state" --efs-root "$LOCAL_DIR/efs" \
   --backup-seconds "${BACKUP_SECONDS:-2}" --copy-seconds "${COPY_SECONDS:-2}" \
-  --restore-seconds "${RESTORE_SECONDS:-2}"
+  --restore-seconds "${RESTORE_SECONDS:-2}" --cache-dir "$LOCAL_DIR/cache"
 wait_for "$ENDPOINT/_local/health" "the front server"
 
 
-# The object cache: redis-server with TLS and AUTH (installed if missing), its token then
-# put into the local Secrets Manager by the platform's seed.
+# The object cache: redis-server with TLS and RBAC users (installed if missing); the
+# platform's seed makes the data layer's users and user group through the front.
 scripts/local-cache.sh setup
 scripts/local-cache.sh start
 
@@ -90,6 +90,7 @@ CONTENT_BUCKET=bbws-dev-content-123456789012
 CACHE_ENDPOINT=127.0.0.1:$REDIS_PORT
 CACHE_AUTH_SECRET_ARN=$CACHE_SECRET_ARN
 CACHE_CA_FILE=$LOCAL_DIR/cache/ca.pem
+CACHE_USER_GROUP_ID=bbws-dev-redis
 ENV
 start lambda env PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda watch --ignore-changes \
   --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$LOCAL_DIR/functions.env"

@@ -20,7 +20,12 @@ LOCAL_STAND_INS = {
         "not made; the product never calls Redis. Its settings are asserted by the policy-as-code rules",
     "AWS::ElastiCache::SubnetGroup": "not made, with the replication group",
     "AWS::ElastiCache::ParameterGroup": "not made, with the replication group",
-    "AWS::SecretsManager::Secret": "not made, with the replication group (its AUTH token)",
+    "AWS::SecretsManager::Secret": "not made, with the replication group (flush-cache's password)",
+    "AWS::ElastiCache::User":
+        "not made by moto's CloudFormation; the seed creates the same users (default off, "
+        "flush-cache's) through the local front's ElastiCache, which sets them on redis-server",
+    "AWS::ElastiCache::UserGroup":
+        "not made by moto; the seed creates it through the local front's ElastiCache stand-in",
     # moto would answer it by invoking the function, which needs a container runtime.
     "Custom::EfsFileSystemPolicy":
         "this script runs the custom resource's own code (the template's inline function) "

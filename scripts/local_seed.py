@@ -259,19 +259,65 @@ def content():
 
 
 def cache_secret(region=REGION):
-    """The data layer's Redis AUTH token secret (data/platform.yaml's CacheAuthToken, which
-    moto's CloudFormation does not make), holding the token scripts/local-cache.sh generated
-    for the local redis-server, under the key `token` as Secrets Manager generates it there.
+    """flush-cache's Redis user secret (data/platform.yaml's CacheFlushPassword, which moto's
+    CloudFormation does not make): its username and a password generated here as Secrets
+    Manager generates it there (64 letters and digits), kept across runs of the seed.
     Returns its ARN."""
-    name = f"bbws-{ENV}-redis-auth-token"
-    value = json.dumps({"token": (LOCAL / "cache" / "auth-token").read_text().strip()})
+    import secrets as random
+
+    name = f"bbws-{ENV}-redis-flush-cache"
     sm = client("secretsmanager", region)
     try:
-        return sm.put_secret_value(SecretId=name, SecretString=value)["ARN"]
+        current = sm.get_secret_value(SecretId=name)
+        return current["ARN"]
     except sm.exceptions.ResourceNotFoundException:
-        return sm.create_secret(Name=name, SecretString=value,
-                                Tags=[{"Key": "bbws:component", "Value": "redis"},
-                                      {"Key": "bbws:environment", "Value": ENV}])["ARN"]
+        pass
+    # Both regions' secrets hold the one password: the same local redis-server serves them.
+    other = REGION if region != REGION else DR_REGION
+    try:
+        value = client("secretsmanager", other).get_secret_value(SecretId=name)["SecretString"]
+    except sm.exceptions.ResourceNotFoundException:
+        value = json.dumps({"username": f"bbws-{ENV}-flush-cache", "password": random.token_hex(32)})
+    return sm.create_secret(Name=name, SecretString=value,
+                            Tags=[{"Key": "bbws:component", "Value": "redis"},
+                                  {"Key": "bbws:environment", "Value": ENV}])["ARN"]
+
+
+def cache_users():
+    """The data layer's cache users and user group (data/platform.yaml's CacheDefaultUser,
+    CacheFlushUser and CacheUserGroup, which moto's CloudFormation does not make), created
+    through the front's ElastiCache, which sets them on the local redis-server: the default
+    user off, flush-cache's user with the template's own access string and its secret's
+    password. Returns the group's id."""
+    from cfnlint.decode import decode
+
+    template, errors = decode(str(local_data.TEMPLATE))
+    if errors:
+        raise SystemExit(f"{local_data.TEMPLATE}: {errors}")
+    resources = template["Resources"]
+    ec = client("elasticache")
+    password = json.loads(client("secretsmanager").get_secret_value(
+        SecretId=f"bbws-{ENV}-redis-flush-cache")["SecretString"])["password"]
+    group = f"bbws-{ENV}-redis"
+    users = []
+    for logical in ("CacheDefaultUser", "CacheFlushUser"):
+        props = resources[logical]["Properties"]
+        user_id = props["UserId"]["Fn::Sub"].replace("${Environment}", ENV)
+        name = props["UserName"]
+        name = name["Fn::Sub"].replace("${Environment}", ENV) if isinstance(name, dict) else name
+        extra = ({"NoPasswordRequired": True} if props.get("NoPasswordRequired")
+                 else {"Passwords": [password]})
+        try:
+            ec.create_user(UserId=user_id, UserName=name, Engine="redis",
+                           AccessString=props["AccessString"], **extra)
+        except ec.exceptions.UserAlreadyExistsFault:
+            pass
+        users.append(user_id)
+    try:
+        ec.create_user_group(UserGroupId=group, Engine="redis", UserIds=users)
+    except ec.exceptions.UserGroupAlreadyExistsFault:
+        pass
+    return group
 
 
 def cache():
@@ -280,7 +326,8 @@ def cache():
     functions (CACHE_CA_FILE) and the tests."""
     port = os.environ.get("REDIS_PORT", "6390")
     return {"endpoint": f"127.0.0.1:{port}", "port": int(port), "dir": str(LOCAL / "cache"),
-            "caFile": str(LOCAL / "cache" / "ca.pem"), "secretArn": cache_secret()}
+            "caFile": str(LOCAL / "cache" / "ca.pem"), "secretArn": cache_secret(),
+            "userGroupId": cache_users()}
 
 
 def secret(name):
@@ -305,6 +352,7 @@ def platform():
     data.setdefault("exports", {}).update({
         f"bbws-{ENV}-data-RedisPrimaryEndpoint": local_cache["endpoint"],
         f"bbws-{ENV}-data-RedisAuthSecretArn": local_cache["secretArn"],
+        f"bbws-{ENV}-data-RedisUserGroupId": local_cache["userGroupId"],
     })
     client("ecs").create_cluster(clusterName=f"bbws-{ENV}")
     # What the product announces lands in a queue, where tests and the demo read it; so do

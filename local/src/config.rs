@@ -29,6 +29,9 @@ pub struct Config {
     pub backup_events: bool,
     /// How many copy jobs may run at once into a destination region.
     pub copy_quota: CopyQuota,
+    /// The local redis-server's directory (`scripts/local-cache.sh`): ElastiCache users in a
+    /// user group are set on it.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// AWS Backup's quota on concurrent copy jobs into a destination region: "The limit for
@@ -86,6 +89,7 @@ impl Config {
             durations: JobDurations::default(),
             backup_events: false,
             copy_quota: CopyQuota::default(),
+            cache_dir: None,
         }
     }
 }
@@ -150,6 +154,9 @@ pub struct Args {
         default_value = "5"
     )]
     pub outbound_copies_per_vault: usize,
+    /// The local redis-server's directory (its Unix socket and the stand-in's admin token).
+    #[arg(long, env = "BBWS_LOCAL_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl From<Args> for Config {
@@ -172,6 +179,7 @@ impl From<Args> for Config {
                 per_region: a.outbound_copies_per_region,
                 per_vault: a.outbound_copies_per_vault,
             },
+            cache_dir: a.cache_dir,
         }
     }
 }

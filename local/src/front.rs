@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::backup;
 use crate::calls::{self, Recorder};
 use crate::config::Config;
+use crate::elasticache::{self, Rbac};
 use crate::global_tables::GlobalTables;
 use crate::proxy::{bad_gateway, Upstream};
 use crate::web::{self, Reply};
@@ -26,6 +27,7 @@ pub struct Front {
     regional_lambdas: Vec<(String, Upstream)>,
     global_tables: GlobalTables,
     backup: Arc<backup::Service>,
+    rbac: Rbac,
     calls: Recorder,
 }
 
@@ -41,6 +43,7 @@ impl Front {
                 .collect::<std::io::Result<_>>()?,
             global_tables: GlobalTables::new(config.global_tables.clone(), &config.moto)?,
             backup: backup::Service::new(config)?,
+            rbac: Rbac::new(config.cache_dir.clone()),
             calls: Recorder::create(&config.state_dir)?,
         })
     }
@@ -67,6 +70,15 @@ impl Front {
             Some("states") => states_operation(&parts.headers),
             _ => None,
         };
+        // ElastiCache (query protocol): its RBAC calls, which reach the local redis-server.
+        let cache_call = scope
+            .as_ref()
+            .filter(|s| s.service == "elasticache")
+            .map(|_| elasticache::params(&body));
+        let cache_action = cache_call
+            .as_ref()
+            .and_then(|p| p.get("Action").cloned())
+            .unwrap_or_default();
         let reply = if let Some(rest) = path.strip_prefix("/_local/") {
             admin::handle(&self.backup, &parts.method, rest, &body).await
         } else if let Some(binary) = lambda::invoked_binary(&parts.method, path) {
@@ -91,6 +103,10 @@ impl Front {
             .and_then(|_| snapshots::backup_snapshot_of(&body))
         {
             snapshots::reply(&arn, self.backup.snapshot_tags(&arn))
+        } else if elasticache::served(&cache_action) {
+            let region = scope.as_ref().map_or(DEFAULT_REGION, |s| s.region.as_str());
+            let params = cache_call.as_ref().expect("an ElastiCache call");
+            self.rbac.handle(&cache_action, region, params).await
         } else if let Some(made) = match operation {
             Some("StartExecution") => execution_input_too_large(&body),
             Some("CreateAccessPoint") => match access_points::refused(&body) {
@@ -119,6 +135,13 @@ impl Front {
             {
                 Ok(answer) => {
                     if answer.status.is_success() {
+                        if let Some(params) = &cache_call {
+                            match cache_action.as_str() {
+                                "CreateUser" => self.rbac.user_created(params),
+                                "DeleteUser" => self.rbac.user_deleted(params).await,
+                                _ => {}
+                            }
+                        }
                         if let (Some(scope), Some(target)) = (
                             scope.as_ref().filter(|s| s.service == "dynamodb"),
                             parts

@@ -12,6 +12,7 @@ pub mod admin;
 pub mod backup;
 pub mod calls;
 pub mod config;
+pub mod elasticache;
 pub mod front;
 pub mod global_tables;
 pub mod ids;

@@ -29,6 +29,13 @@ pub fn text(status: StatusCode, body: String) -> Reply {
     reply
 }
 
+/// An XML answer (the query protocols').
+pub fn xml(status: StatusCode, body: String) -> Reply {
+    let mut reply = text(status, body);
+    set_header(&mut reply, "content-type", "text/xml");
+    reply
+}
+
 /// Adds a header whose value came from us; a value that is not a valid header is dropped.
 pub fn set_header(reply: &mut Reply, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {

@@ -80,12 +80,23 @@ class Rules(unittest.TestCase):
         cache = platform["Resources"]["Cache"]["Properties"]
         cache.update(EngineVersion="6.2", MultiAZEnabled=False, TransitEncryptionEnabled=False,
                      SnapshotRetentionLimit=1, AuthToken="a-token-written-in-the-template")
+        del cache["UserGroupIds"]
+        platform["Resources"]["CacheDefaultUser"]["Properties"]["AccessString"] = "on ~* +@all"
+        flush_user = platform["Resources"]["CacheFlushUser"]["Properties"]
+        flush_user.update(AccessString="on ~* +@all", Passwords=["a-password-in-the-template"])
         platform["Resources"]["CacheParameterGroup"]["Properties"]["CacheParameterGroupFamily"] = "redis6.x"
-        platform["Resources"]["CacheAuthToken"]["Properties"]["SecretString"] = "{\"token\": \"x\"}"
+        platform["Resources"]["CacheFlushPassword"]["Properties"]["SecretString"] = "{\"token\": \"x\"}"
         platform["Resources"]["FileSystemSecurityGroup"]["Properties"]["SecurityGroupIngress"][0] = {
             "IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049, "CidrIp": "0.0.0.0/0"}
         no_policy = load(PLATFORM)
         del no_policy["Resources"]["FileSystemPolicy"]
+        # Multi-AZ without a replica, and the cluster-mode-on shape with cluster mode off.
+        one_node = load(PLATFORM)
+        one_node["Resources"]["Cache"]["Properties"]["NumCacheClusters"] = 1
+        node_groups = load(PLATFORM)
+        shape = node_groups["Resources"]["Cache"]["Properties"]
+        del shape["NumCacheClusters"]
+        shape.update(NumNodeGroups=1, ReplicasPerNodeGroup=1)
         cluster = database["Resources"]["Cluster"]["Properties"]
         database["Parameters"]["MaxCapacity"]["Default"] = 32
         cluster.update(StorageEncrypted=False, ManageMasterUserPassword=False, BackupRetentionPeriod=1,
@@ -96,6 +107,7 @@ class Rules(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             files = {}
             for name, doc in (("platform.json", platform), ("no-policy.json", no_policy),
+                              ("one-node.json", one_node), ("node-groups.json", node_groups),
                               ("database.json", database)):
                 files[name] = Path(d) / name
                 files[name].write_text(json.dumps(doc))
@@ -113,9 +125,11 @@ class Rules(unittest.TestCase):
             ("CKV2_BBWS_10", "platform.json", "AWS::ElastiCache::ReplicationGroup.Cache"),
             ("CKV2_BBWS_11", "platform.json", "AWS::ElastiCache::ParameterGroup.CacheParameterGroup"),
             ("CKV2_BBWS_12", "platform.json", "AWS::ElastiCache::ReplicationGroup.Cache"),
+            ("CKV2_BBWS_12", "one-node.json", "AWS::ElastiCache::ReplicationGroup.Cache"),
+            ("CKV2_BBWS_12", "node-groups.json", "AWS::ElastiCache::ReplicationGroup.Cache"),
             ("CKV2_BBWS_13", "platform.json", "AWS::ElastiCache::ReplicationGroup.Cache"),
             ("CKV2_BBWS_14", "platform.json", "AWS::ElastiCache::ReplicationGroup.Cache"),
-            ("CKV2_BBWS_15", "platform.json", "AWS::SecretsManager::Secret.CacheAuthToken"),
+            ("CKV2_BBWS_15", "platform.json", "AWS::SecretsManager::Secret.CacheFlushPassword"),
             ("CKV2_BBWS_16", "platform.json", "AWS::ElastiCache::ReplicationGroup.Cache"),
             ("CKV2_BBWS_17", "database.json", "AWS::RDS::DBCluster.Cluster"),
             ("CKV2_BBWS_18", "database.json", "AWS::RDS::DBCluster.Cluster"),
@@ -124,12 +138,16 @@ class Rules(unittest.TestCase):
             ("CKV2_BBWS_21", "database.json", "AWS::RDS::DBCluster.Cluster"),
             ("CKV2_BBWS_22", "database.json", "AWS::RDS::DBCluster.Cluster"),
             ("CKV2_BBWS_23", "database.json", "AWS::RDS::DBInstance.Reader"),
+            ("CKV2_BBWS_24", "platform.json", "AWS::ElastiCache::User.CacheDefaultUser"),
+            ("CKV2_BBWS_24", "platform.json", "AWS::ElastiCache::User.CacheFlushUser"),
         }
         failed = {k for k, v in results.items() if v == "FAILED"}
         self.assertEqual(sorted(expected - failed), [])
         self.assertEqual({k[0] for k in expected}, set(rule_ids()))
         # The edits broke only what they meant to: the writer still passes.
         self.assertEqual(results[("CKV2_BBWS_23", "database.json", "AWS::RDS::DBInstance.Writer")], "PASSED")
+        # The one-node copy broke the replica count only.
+        self.assertEqual(results[("CKV2_BBWS_13", "one-node.json", "AWS::ElastiCache::ReplicationGroup.Cache")], "PASSED")
 
 
 class FileSystemPolicy(unittest.TestCase):

@@ -168,6 +168,7 @@ class Template:
             "AWS::AccountId": ACCOUNT,
             "AWS::StackName": "bbws-dev",
             "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
         }
         if name in pseudo:
             return pseudo[name]
@@ -185,6 +186,25 @@ class Template:
         if attribute == "BackupVaultName":
             return self.physical_name(logical)
         raise KeyError(f"!GetAtt {logical}.{attribute} is not known to the check")
+
+    def condition(self, name):
+        """The template condition `name`, from the parameters (Equals, Not, And, Or)."""
+        return self._holds(self.doc.get("Conditions", {})[name])
+
+    def _holds(self, value):
+        (key, arg), = value.items()
+        if key == "Condition":
+            return self.condition(arg)
+        if key == "Fn::Equals":
+            a, b = (str(self.resolve(v)) for v in arg)
+            return a == b
+        if key == "Fn::Not":
+            return not self._holds(arg[0])
+        if key == "Fn::And":
+            return all(self._holds(v) for v in arg)
+        if key == "Fn::Or":
+            return any(self._holds(v) for v in arg)
+        raise KeyError(f"condition function {key} is not known to the check")
 
     def resolve(self, value):
         if isinstance(value, list):
@@ -217,6 +237,9 @@ class Template:
             if key == "Fn::Split":
                 sep, text = arg
                 return str(self.resolve(text)).split(sep)
+            if key == "Fn::If":
+                name, then, otherwise = arg
+                return self.resolve(then if self.condition(name) else otherwise)
             if key == "Fn::ImportValue":
                 name = self.resolve(arg)
                 if name not in self.exports:
@@ -519,6 +542,23 @@ def _dynamodb(op, p, region):
     return None
 
 
+def _elasticache(op, p, region):
+    """ElastiCache's RBAC calls (query protocol): each on its user or user group, and
+    ModifyUserGroup on the group and every user it adds or removes
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticache.html)."""
+    user = lambda i: arn("elasticache", f"user:{i}", region)  # noqa: E731
+    group = lambda i: arn("elasticache", f"usergroup:{i}", region)  # noqa: E731
+    if op in ("CreateUser", "DeleteUser"):
+        return [(f"elasticache:{op}", user(p["UserId"]), {})]
+    if op == "DescribeUserGroups":
+        return [("elasticache:DescribeUserGroups", group(p.get("UserGroupId", "*")), {})]
+    if op == "ModifyUserGroup":
+        users = [v for k, v in sorted(p.items()) if k.startswith(("UserIdsToAdd.", "UserIdsToRemove."))]
+        return ([("elasticache:ModifyUserGroup", group(p["UserGroupId"]), {})]
+                + [("elasticache:ModifyUserGroup", user(u), {}) for u in users])
+    return None
+
+
 def _ssm_parameter(name, region):
     return arn("ssm", f"parameter/{name.lstrip('/')}", region)
 
@@ -558,6 +598,14 @@ def authorisations(record):
         return op, [("states:StartExecution", p["stateMachineArn"], {})]
     if service == "states" and op == "DescribeExecution":
         return op, [("states:DescribeExecution", p["executionArn"], {})]
+    if service == "elasticache":
+        return op, _elasticache(op, p, region)
+    if service == "secretsmanager" and op in ("CreateSecret", "DeleteSecret"):
+        # Authorised on the secret's ARN (CreateSecret on the one its name makes).
+        secret = p.get("Name") or p.get("SecretId")
+        if not secret.startswith("arn:"):
+            secret = arn("secretsmanager", f"secret:{secret}-AbCdEf", region)
+        return op, [(f"secretsmanager:{op}", secret, {})]
     if service == "secretsmanager" and op == "GetSecretValue":
         # Authorised on the secret's ARN; a secret named by name is the one of that name here.
         secret = p["SecretId"]

@@ -31,7 +31,8 @@ def data_exports(fs):
             prefix + "ClientSecurityGroupId": "sg-0123456789abcdef0",
             prefix + "KmsKeyArn": c.arn("kms", "key/0123abcd-4567-89ab-cdef-0123456789ab"),
             prefix + "RedisPrimaryEndpoint": "master.bbws-dev.abc123.use1.cache.amazonaws.com:6379",
-            prefix + "RedisAuthSecretArn": c.arn("secretsmanager", "secret:bbws-dev-redis-auth-token-AbCdEf")}
+            prefix + "RedisAuthSecretArn": c.arn("secretsmanager", "secret:bbws-dev-redis-flush-cache-AbCdEf"),
+            prefix + "RedisUserGroupId": "bbws-dev-redis"}
 
 class Matcher(unittest.TestCase):
     def test_wildcards(self):
@@ -215,17 +216,35 @@ class OnTheTemplate(unittest.TestCase):
         # machine may make.
         self.assertEqual(len(self.failures_for(self.template, [record(None, "lambda", None, invoke)])), 1)
 
-    def test_flush_cache_may_read_the_auth_token_secret_and_no_other(self):
+    def test_flush_cache_may_read_its_own_users_secret_and_no_other(self):
         def read(secret):
             return record("flush-cache", "secretsmanager", "GetSecretValue", params={"SecretId": secret})
-        token = c.arn("secretsmanager", "secret:bbws-dev-redis-auth-token-AbCdEf")
+        token = c.arn("secretsmanager", "secret:bbws-dev-redis-flush-cache-AbCdEf")
         self.assertEqual(self.failures_for(self.template, [read(token)]), [])
         refused = [read(c.arn("secretsmanager", "secret:bbws-dev-db-password-AbCdEf")),
-                   read(c.arn("secretsmanager", "secret:bbws-dev-redis-auth-token-old-AbCdEf")),
-                   read(c.arn("secretsmanager", "secret:bbws-prod-redis-auth-token-AbCdEf"))]
-        self.assertEqual(len(self.failures_for(self.template, refused)), 3)
+                   read(c.arn("secretsmanager", "secret:bbws-dev-redis-flush-cache-old-AbCdEf")),
+                   read(c.arn("secretsmanager", "secret:bbws-prod-redis-flush-cache-AbCdEf")),
+                   # A tenant's cache password is its site's, never the flush's.
+                   read(c.arn("secretsmanager", "secret:bbws-dev-cache/tenant-1-AbCdEf"))]
+        self.assertEqual(len(self.failures_for(self.template, refused)), 4)
         # By name, the call is authorised on that name's secret, and refused for another.
         self.assertEqual(len(self.failures_for(self.template, [read("bbws-dev-other")])), 1)
+
+    def test_onboarding_makes_tenant_cache_users_in_the_data_layers_group_only(self):
+        def call(op, **params):
+            return record("onboard-tenant", "elasticache", op, params=params)
+        allowed = [call("CreateUser", UserId="bbws-dev-t-tenant-1"),
+                   call("DescribeUserGroups", UserGroupId="bbws-dev-redis"),
+                   call("ModifyUserGroup", UserGroupId="bbws-dev-redis",
+                        **{"UserIdsToAdd.member.1": "bbws-dev-t-tenant-1"})]
+        self.assertEqual(self.failures_for(self.template, allowed), [])
+        refused = [call("CreateUser", UserId="bbws-dev-flush-cache"),
+                   call("ModifyUserGroup", UserGroupId="bbws-prod-redis",
+                        **{"UserIdsToAdd.member.1": "bbws-dev-t-tenant-1"}),
+                   # Nor may it put another user (flush-cache's) into the group.
+                   call("ModifyUserGroup", UserGroupId="bbws-dev-redis",
+                        **{"UserIdsToRemove.member.1": "bbws-dev-flush-cache"})]
+        self.assertEqual(len(self.failures_for(self.template, refused)), 3)
 
     def test_a_call_from_an_unknown_function_fails(self):
         failures = self.failures_for(self.template, [record("nobody", "events", "PutEvents", params={"Entries": [{}]})])

@@ -70,6 +70,41 @@ class Template(unittest.TestCase):
             self.assertIsNone(self.weigh(policy, action, BREAK_GLASS).denied_by, action)
         self.assertIsNone(self.weigh(policy, "backup:StartRestoreJob", OPERATOR).denied_by)
 
+    def test_only_break_glass_or_the_deployment_role_can_change_the_vault_s_guard(self):
+        deployer = "arn:aws:iam::123456789012:role/bbws-deploy"
+        guard = ["backup:PutBackupVaultAccessPolicy", "backup:DeleteBackupVaultAccessPolicy",
+                 "backup:PutBackupVaultLockConfiguration", "backup:DeleteBackupVaultLockConfiguration",
+                 "backup:PutBackupVaultNotifications", "backup:DeleteBackupVaultNotifications"]
+        for deployment in ("", deployer):
+            self.t.parameters["DeploymentRoleArn"] = deployment
+            try:
+                policy = self.t.resolve(self.resources["BackupVault"]["Properties"]["AccessPolicy"])["Statement"]
+            finally:
+                self.t.parameters["DeploymentRoleArn"] = ""
+            for action in guard:
+                self.assertIsNotNone(self.weigh(policy, action, OPERATOR).denied_by, action)
+                self.assertIsNone(self.weigh(policy, action, BREAK_GLASS).denied_by, action)
+                # The deployment role only when it is named; never an empty ARN's match.
+                self.assertEqual(self.weigh(policy, action, deployer).denied_by is None,
+                                 deployment == deployer, (action, deployment))
+
+    def test_the_key_policy_denies_put_key_policy_but_not_to_the_deployment(self):
+        deployer = "arn:aws:iam::123456789012:role/bbws-deploy"
+        self.t.parameters["DeploymentRoleArn"] = deployer
+        try:
+            policy = self.t.resolve(self.resources["BackupVaultKey"]["Properties"]["KeyPolicy"])["Statement"]
+        finally:
+            self.t.parameters["DeploymentRoleArn"] = ""
+        root = "arn:aws:iam::123456789012:root"
+        self.assertIsNotNone(self.weigh(policy, "kms:PutKeyPolicy", OPERATOR).denied_by)
+        self.assertIsNotNone(self.weigh(policy, "kms:PutKeyPolicy", root).denied_by)
+        # KMS's lockout safety check: whoever deploys the policy keeps PutKeyPolicy, and the
+        # account's IAM still governs every other use of the key.
+        self.assertIsNone(self.weigh(policy, "kms:PutKeyPolicy", deployer).denied_by)
+        self.assertIsNone(self.weigh(policy, "kms:PutKeyPolicy", BREAK_GLASS).denied_by)
+        allowed = self.weigh(policy, "kms:DescribeKey", root)
+        self.assertTrue(allowed.allowed and allowed.denied_by is None)
+
     def test_only_break_glass_can_disable_or_delete_the_vault_key(self):
         policy = self.t.resolve(
             self.resources["BackupVaultKey"]["Properties"]["KeyPolicy"])["Statement"]

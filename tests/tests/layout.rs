@@ -216,7 +216,13 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
         ("catalog", &["sdk-backup", "sdk-dynamodb", "sdk-tagging"]),
         (
             "offboard-tenant",
-            &["sdk-backup", "sdk-dynamodb", "sdk-efs"],
+            &[
+                "sdk-backup",
+                "sdk-dynamodb",
+                "sdk-efs",
+                "sdk-elasticache",
+                "sdk-secretsmanager",
+            ],
         ),
         (
             "onboard-tenant",
@@ -227,6 +233,8 @@ fn each_function_links_only_the_sdk_clients_it_calls() {
                 "sdk-eventbridge",
                 "sdk-rds",
                 "sdk-ssm",
+                "sdk-elasticache",
+                "sdk-secretsmanager",
             ],
         ),
         (

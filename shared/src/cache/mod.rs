@@ -8,7 +8,9 @@
 //! long) and removed with UNLINK (memory freed off the server's main thread), a page at a
 //! time. Never FLUSHALL or FLUSHDB: the cache is every tenant's.
 //!
-//! The connection is TLS with the AUTH token from Secrets Manager ([`tls`]); the replication
+//! The connection is TLS ([`tls`]), authenticated as flush-cache's own RBAC user (its
+//! username and password from Secrets Manager), allowed SCAN and UNLINK and nothing else:
+//! each tenant's site has its own user, limited to its prefix. The replication
 //! group's primary endpoint (cluster mode disabled) holds every key, so one SCAN sees them
 //! all. A cache that cannot be reached, or refuses, is `CacheNotFlushed`: the content is
 //! restored by then, only the flush is missing.
@@ -105,7 +107,7 @@ impl Service for CacheFlusher {
 pub async fn handler(event: LambdaEvent<Value>, flusher: &CacheFlusher) -> Result<Value, Error> {
     let input: FlushInput = parse(OP, "flush-cache", event.payload)?;
     let tenant = TenantId::parse(&input.tenant_id)?;
-    let token = auth_token(flusher).await?;
+    let credentials = credentials(flusher).await?;
     let endpoint = &flusher.endpoint;
     let unreachable =
         |e: std::io::Error| not_flushed(format!("could not reach the cache at {endpoint}: {e}"), e);
@@ -113,7 +115,7 @@ pub async fn handler(event: LambdaEvent<Value>, flusher: &CacheFlusher) -> Resul
         .await
         .map_err(unreachable)?;
     let mut connection = Connection::new(stream);
-    authenticate(&mut connection, &token).await?;
+    authenticate(&mut connection, &credentials).await?;
     let flushed = flush_tenant(&mut connection, &tenant, flusher.scan_count).await?;
     tracing::info!(
         tenant = %tenant,
@@ -146,9 +148,16 @@ fn refused(detail: String) -> Error {
     not_flushed(detail.clone(), CacheAnswer(detail))
 }
 
-/// The AUTH token: the secret's `token` key, as the data layer generates it (or the whole
-/// string, for a secret that is the token alone).
-async fn auth_token(flusher: &CacheFlusher) -> Result<String, Error> {
+/// Who the flush authenticates as: the secret's `username` and `password`, as the data layer
+/// generates them; a secret with a `token` key (or that is the token alone) authenticates as
+/// the default user, for a cache still on an AUTH token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Credentials {
+    username: Option<String>,
+    password: String,
+}
+
+async fn credentials(flusher: &CacheFlusher) -> Result<Credentials, Error> {
     let out = flusher
         .secrets
         .get_secret_value()
@@ -156,7 +165,7 @@ async fn auth_token(flusher: &CacheFlusher) -> Result<String, Error> {
         .send()
         .await
         .map_err(|e| {
-            let error = OP.aws("reading the cache's AUTH token", e);
+            let error = OP.aws("reading the cache user's secret", e);
             if error.is_transient() {
                 error
             } else {
@@ -166,17 +175,29 @@ async fn auth_token(flusher: &CacheFlusher) -> Result<String, Error> {
         })?;
     let text = out
         .secret_string()
-        .ok_or_else(|| refused("the cache's AUTH token secret holds no string".into()))?;
-    Ok(token_of(text))
+        .ok_or_else(|| refused("the cache user's secret holds no string".into()))?;
+    Ok(credentials_of(text))
 }
 
-fn token_of(secret: &str) -> String {
+fn credentials_of(secret: &str) -> Credentials {
+    let field = |map: &serde_json::Map<String, Value>, key: &str| {
+        map.get(key).and_then(Value::as_str).map(str::to_owned)
+    };
     match serde_json::from_str::<Value>(secret) {
-        Ok(Value::Object(map)) => match map.get("token").and_then(Value::as_str) {
-            Some(token) => token.to_owned(),
-            None => secret.to_owned(),
+        Ok(Value::Object(map)) => match (field(&map, "username"), field(&map, "password")) {
+            (Some(username), Some(password)) => Credentials {
+                username: Some(username),
+                password,
+            },
+            _ => Credentials {
+                username: None,
+                password: field(&map, "token").unwrap_or_else(|| secret.to_owned()),
+            },
         },
-        _ => secret.to_owned(),
+        _ => Credentials {
+            username: None,
+            password: secret.to_owned(),
+        },
     }
 }
 
@@ -197,11 +218,16 @@ async fn command<S: AsyncRead + AsyncWrite + Unpin + Send>(
 
 async fn authenticate<S: AsyncRead + AsyncWrite + Unpin + Send>(
     connection: &mut Connection<S>,
-    token: &str,
+    credentials: &Credentials,
 ) -> Result<(), Error> {
-    match command(connection, &[b"AUTH", token.as_bytes()]).await? {
+    let password = credentials.password.as_bytes();
+    let reply = match &credentials.username {
+        Some(user) => command(connection, &[b"AUTH", user.as_bytes(), password]).await?,
+        None => command(connection, &[b"AUTH", password]).await?,
+    };
+    match reply {
         Reply::Simple(_) => Ok(()),
-        // The server's words (`WRONGPASS …`), never the token.
+        // The server's words (`WRONGPASS …`), never the password.
         Reply::Error(message) => Err(refused(format!("the cache refused AUTH: {message}"))),
         other => Err(refused(format!("the cache answered AUTH with {other:?}"))),
     }
@@ -314,13 +340,35 @@ mod tests {
     }
 
     #[test]
-    fn the_token_is_the_secrets_token_key_or_the_whole_secret() {
+    fn the_flush_authenticates_as_the_secrets_user_or_with_a_legacy_token() {
+        let user = credentials_of(r#"{"username":"bbws-dev-flush-cache","password":"p-1"}"#);
+        assert_eq!(user.username.as_deref(), Some("bbws-dev-flush-cache"));
+        assert_eq!(user.password, "p-1");
+        let token = credentials_of(r#"{"token":"abcdefghijklmnop-1"}"#);
         assert_eq!(
-            token_of(r#"{"token":"abcdefghijklmnop-1"}"#),
+            (token.username, token.password.as_str()),
+            (None, "abcdefghijklmnop-1")
+        );
+        assert_eq!(
+            credentials_of("abcdefghijklmnop-1").password,
             "abcdefghijklmnop-1"
         );
-        assert_eq!(token_of("abcdefghijklmnop-1"), "abcdefghijklmnop-1");
-        assert_eq!(token_of(r#"{"password":"x"}"#), r#"{"password":"x"}"#);
+        // A password without its user is not a user's: the whole secret is the token.
+        assert_eq!(credentials_of(r#"{"password":"x"}"#).username, None);
+    }
+
+    #[tokio::test]
+    async fn auth_names_the_flush_user_and_its_password() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (client, mut server) = tokio::io::duplex(1 << 12);
+        server.write_all(b"+OK\r\n").await.unwrap();
+        let mut connection = Connection::new(client);
+        let credentials = credentials_of(r#"{"username":"u-1","password":"p-1"}"#);
+        authenticate(&mut connection, &credentials).await.unwrap();
+        drop(connection);
+        let mut sent = Vec::new();
+        server.read_to_end(&mut sent).await.unwrap();
+        assert_eq!(sent, b"*3\r\n$4\r\nAUTH\r\n$3\r\nu-1\r\n$3\r\np-1\r\n");
     }
 
     #[test]

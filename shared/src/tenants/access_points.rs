@@ -24,6 +24,9 @@ pub struct AccessPoints {
     /// Where each tenant's life on the file system is recorded.
     #[cfg(feature = "sdk-dynamodb")]
     pub catalog: Option<crate::catalog::Catalog>,
+    /// The tenant's cache user, made at onboarding and removed at offboarding.
+    #[cfg(all(feature = "sdk-elasticache", feature = "sdk-secretsmanager"))]
+    pub cache_users: Option<super::cache_user::CacheUsers>,
 }
 
 impl Service for AccessPoints {
@@ -43,6 +46,8 @@ impl Service for AccessPoints {
                 lookup,
                 config.retention.dr_delete_after_days,
             )?),
+            #[cfg(all(feature = "sdk-elasticache", feature = "sdk-secretsmanager"))]
+            cache_users: Some(super::cache_user::CacheUsers::build(sdk, lookup)?),
         })
     }
 }
@@ -195,10 +200,17 @@ impl AccessPoints {
                 .await
                 .map_err(|e| OP.aws(&format!("deleting access point {id}"), e))?;
         }
-        Ok(json!({
+        #[allow(unused_mut)]
+        let mut out = json!({
             "tenantId": tenant.as_str(),
             "accessPointDeleted": found.as_ref().and_then(|ap| ap.access_point_id()),
             "filesKeptAt": format!("{fs}:{}", tenant.root_path()),
-        }))
+        });
+        // Its site can no longer reach the cache: its user and password go.
+        #[cfg(all(feature = "sdk-elasticache", feature = "sdk-secretsmanager"))]
+        if let Some(cache_users) = &self.cache_users {
+            out["cacheUser"] = cache_users.remove(tenant).await?;
+        }
+        Ok(out)
     }
 }

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "sdk-efs")]
 pub mod access_points;
+pub mod cache_user;
 pub mod endpoint;
 pub mod lifecycle;
 #[cfg(feature = "sdk-tagging")]

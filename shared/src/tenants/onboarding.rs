@@ -55,6 +55,9 @@ pub struct StorageReady {
     /// The tenant's database endpoint parameter and the container secret reading it; absent
     /// when the event names no database.
     pub database_endpoint: Option<EndpointSetting>,
+    /// The tenant's own cache user (its key prefix only) and the secret its site reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_user: Option<super::cache_user::CacheUser>,
     pub event_id: String,
 }
 
@@ -192,10 +195,15 @@ impl Onboarding {
             tagged_resources: resources.clone(),
             superseded_resources: superseded,
             database_endpoint: None,
+            cache_user: None,
             event_id: String::new(),
         };
         self.tag_resources(tenant, &resources).await?;
         ready.database_endpoint = self.endpoint_setting(tenant, &resources).await?;
+        #[cfg(all(feature = "sdk-elasticache", feature = "sdk-secretsmanager"))]
+        if let Some(cache_users) = &self.access_points.cache_users {
+            ready.cache_user = Some(cache_users.create(tenant).await?);
+        }
         #[cfg(feature = "sdk-dynamodb")]
         self.access_points
             .record_life(tenant, &access_point)

@@ -1,4 +1,4 @@
-//! flush-cache: the AUTH token read from Secrets Manager (the real SDK client, answered by
+//! flush-cache: its cache user's password read from Secrets Manager (the real SDK client, answered by
 //! rules), and what the step says when the token or the cache cannot be had. A reachable
 //! cache is the end-to-end scenarios' (a real redis-server).
 
@@ -15,7 +15,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 
 const SECRET: &str =
-    "arn:aws:secretsmanager:af-south-1:123456789012:secret:bbws-dev-redis-auth-token-AbCdEf";
+    "arn:aws:secretsmanager:af-south-1:123456789012:secret:bbws-dev-redis-flush-cache-AbCdEf";
 
 /// A port on 127.0.0.1 nothing listens on: bound, then released.
 fn closed_port() -> u16 {
@@ -62,7 +62,9 @@ async fn an_unreachable_cache_is_cache_not_flushed_after_reading_the_named_secre
         })
         .then_output(|| {
             GetSecretValueOutput::builder()
-                .secret_string(r#"{"token":"abcdefghijklmnopqrstuvwxyz012345"}"#)
+                .secret_string(
+                    r#"{"username":"bbws-dev-flush-cache","password":"abcdefghijklmnopqrstuvwxyz012345"}"#,
+                )
                 .build()
         });
     let flusher = flusher(&rule);
@@ -77,7 +79,7 @@ async fn an_unreachable_cache_is_cache_not_flushed_after_reading_the_named_secre
     );
     assert!(
         !error.message().contains("abcdefghijklmnop"),
-        "never the token: {error}"
+        "never the password: {error}"
     );
     assert_eq!(*asked.lock().unwrap(), [SECRET]);
 }

@@ -114,6 +114,7 @@ impl Mocks {
             efs: efs.clone(),
             backup: backup.clone(),
             catalog: writes_catalog.clone(),
+            cache_users: None,
         };
         Deps {
             backup: BackupService {
@@ -166,6 +167,7 @@ impl Mocks {
                     efs: access_points.efs.clone(),
                     backup: access_points.backup.clone(),
                     catalog: writes_catalog,
+                    cache_users: None,
                 },
                 tagging: tagging.clone(),
                 events: events.clone(),

@@ -5,6 +5,7 @@ mod common;
 
 mod backup;
 mod cache;
+mod cache_users;
 mod database;
 mod files;
 mod fleet;

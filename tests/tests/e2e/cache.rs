@@ -162,3 +162,67 @@ fn secret_reads(stack: &Stack) -> usize {
         .filter(|c| c["operation"] == "GetSecretValue")
         .count()
 }
+
+/// Issue 25's cache isolation: each tenant's site authenticates as its own cache user, made
+/// by onboarding, which reaches its own keys only; flush-cache, its own user, still flushes a
+/// tenant; offboarding takes the user away.
+#[tokio::test]
+async fn a_tenants_cache_user_is_refused_on_another_tenants_keys_flushall_and_keys() {
+    let stack = Stack::new().await;
+    let (a, b) = ("e2e-acl-a", "e2e-acl-b");
+    stack.onboarded_tenant(a).await;
+    stack.onboarded_tenant(b).await;
+    let b_key = format!("{b}:options:alloptions");
+    stack.cache_set(std::slice::from_ref(&b_key));
+
+    let (user, password) = stack.cache_credentials(a);
+    assert_eq!(user, a, "the site authenticates as its tenant id");
+    let as_a = |args: &[&str]| stack.cache_cli_as(&user, &password, args, "");
+    for (args, what) in [
+        (vec!["GET", b_key.as_str()], "B's key"),
+        (vec!["SET", b_key.as_str(), "poisoned"], "B's key"),
+        (vec!["FLUSHALL"], "FLUSHALL"),
+        (vec!["KEYS", "*"], "KEYS"),
+    ] {
+        let out = as_a(&args);
+        assert!(
+            out.starts_with("NOPERM"),
+            "A's user is refused {what}: {out}"
+        );
+    }
+    assert_eq!(
+        stack.cache_cli(&["GET", &b_key], "").trim(),
+        "v",
+        "B's key is untouched"
+    );
+
+    // A works on its own keys, as its site's object cache does.
+    let a_key = format!("{a}:posts:1");
+    assert_eq!(as_a(&["SET", &a_key, "cached"]).trim(), "OK");
+    assert_eq!(as_a(&["GET", &a_key]).trim(), "cached");
+    assert_eq!(as_a(&["DEL", &a_key]).trim(), "1");
+    assert_eq!(as_a(&["SET", &a_key, "cached"]).trim(), "OK");
+    // Nobody gets in without a user: the default user is off.
+    let anonymous = stack.cache_cli_as("default", "", &["GET", &a_key], "");
+    assert!(!anonymous.contains("cached"), "{anonymous}");
+
+    // flush-cache, as its own user, still flushes A and only A.
+    let (error, out) = stack.invoke("flush-cache", &json!({"tenantId": a})).await;
+    assert_eq!(error, None, "{out}");
+    assert_eq!(out["keysRemoved"], json!(1), "{out}");
+    assert!(stack.cache_keys(&format!("{a}:*")).is_empty());
+    assert_eq!(stack.cache_keys(&format!("{b}:*")).len(), 1);
+
+    // Offboarding removes A's user: its password opens nothing any more.
+    for tenant in [a, b] {
+        let (error, out) = stack
+            .invoke("offboard-tenant", &json!({"tenantId": tenant}))
+            .await;
+        assert_eq!(error, None, "{out}");
+        assert_eq!(out["cacheUser"]["userDeleted"], true, "{out}");
+        assert_eq!(out["cacheUser"]["secretDeleted"], true, "{out}");
+    }
+    let out = as_a(&["GET", &a_key]);
+    assert!(out.contains("WRONGPASS") || out.contains("NOAUTH"), "{out}");
+    stack.cache_cli(&["DEL", &b_key], "");
+}

@@ -442,23 +442,41 @@ impl Stack {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    // The object cache: the local redis-server, over TLS with the AUTH token, through
-    // redis-cli (an independent client: the flush's own is what is tested).
+    // The object cache: the local redis-server, over TLS, through redis-cli (an independent
+    // client: the flush's own is what is tested).
 
     /// Runs redis-cli against the local cache with `args`, `stdin` as its input (one command
-    /// a line); returns what it printed. The token is the one the local Secrets Manager
-    /// holds, as the function reads it.
+    /// a line), as the local stand-in's administrator (who sees every key); returns what it
+    /// printed.
     pub fn cache_cli(&self, args: &[&str], stdin: &str) -> String {
+        let dir = self.platform["cache"]["dir"].as_str().unwrap();
+        let token = std::fs::read_to_string(std::path::Path::new(dir).join("admin-token"))
+            .expect("scripts/local-cache.sh wrote the administrator's token");
+        self.cache_cli_as("bbws-local-admin", token.trim(), args, stdin)
+    }
+
+    /// The cache user of `tenant` as onboarding made it: the username and password its
+    /// site reads from its secret.
+    pub fn cache_credentials(&self, tenant: &str) -> (String, String) {
+        let secret = self.seed(&["secret", &format!("bbws-dev-cache/{tenant}")]);
+        let secret: Value = serde_json::from_str(secret["secretString"].as_str().unwrap())
+            .expect("the tenant's cache secret is JSON");
+        (
+            secret["username"].as_str().unwrap().to_owned(),
+            secret["password"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// redis-cli as `user` with `password`.
+    pub fn cache_cli_as(&self, user: &str, password: &str, args: &[&str], stdin: &str) -> String {
         use std::io::Write;
         let cache = &self.platform["cache"];
-        let secret = self.seed(&["secret", "bbws-dev-redis-auth-token"]);
-        let secret: Value = serde_json::from_str(secret["secretString"].as_str().unwrap())
-            .expect("the AUTH token's secret is JSON");
         let mut child = Command::new("redis-cli")
             .args(["--tls", "--cacert", cache["caFile"].as_str().unwrap()])
             .args(["-h", "127.0.0.1", "-p", &cache["port"].to_string()])
+            .args(["--user", user])
             .args(args)
-            .env("REDISCLI_AUTH", secret["token"].as_str().unwrap())
+            .env("REDISCLI_AUTH", password)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -471,12 +489,17 @@ impl Stack {
             .write_all(stdin.as_bytes())
             .unwrap();
         let out = child.wait_with_output().unwrap();
+        // A refused command is an answer (`NOPERM …` on stdout); a refused AUTH is on stderr.
         assert!(
             out.status.success(),
             "redis-cli {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     }
 
     /// Sets `keys` in the cache, 500 to a command.
