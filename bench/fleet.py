@@ -244,7 +244,13 @@ def catalog_event(platform, tenants, prefix):
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
 
     # The fleet's own events (thousands) are not this measurement's: purged, not read.
-    sqs.purge_queue(QueueUrl=queue)
+    # SQS takes one purge a minute per queue: the second fleet's waits for it.
+    for attempt in range(3):
+        try:
+            sqs.purge_queue(QueueUrl=queue)
+            break
+        except sqs.exceptions.PurgeQueueInProgress:
+            time.sleep(61)
     req = urllib.request.Request(f"{ENDPOINT}/_local/plan-run", method="POST",
                                  data=json.dumps({"plan": "efs"}).encode(),
                                  headers={"content-type": "application/json"})
