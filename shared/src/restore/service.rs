@@ -583,7 +583,7 @@ impl RestoreService {
                     "database to new {}{}",
                     d.target,
                     d.metadata
-                        .get("RestoreTime")
+                        .get(point_in_time_key(d.resource))
                         .map(|t| format!(" as of {t}"))
                         .unwrap_or_default()
                 ))
@@ -1180,11 +1180,9 @@ impl RestoreService {
             _ => "DBInstanceIdentifier",
         };
         metadata.insert(key.into(), identifier.clone());
-        // A continuous point restores to a second of its window, named as RDS's
-        // RestoreDBInstanceToPointInTime names it (`RestoreTime`, `UseLatestRestorableTime`;
-        // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceToPointInTime.html).
+        // A continuous point restores to a second of its window, under the engine's key.
         if let Some(at) = point.restore_time {
-            metadata.insert("RestoreTime".into(), rfc3339(at));
+            metadata.insert(point_in_time_key(kind).into(), rfc3339(at));
             metadata.insert("UseLatestRestorableTime".into(), "false".into());
         }
         Ok(RestoreSource {
@@ -1197,6 +1195,24 @@ impl RestoreService {
             copy_of: point.copy_of.clone(),
             size_bytes: point.size_bytes,
         })
+    }
+}
+
+/// The restore metadata key of a point-in-time restore's moment, per engine:
+/// - an Aurora cluster takes `RestoreToTime` (with `DBClusterIdentifier`): the Aurora User
+///   Guide's "Restoring a DB cluster to a specified time using AWS Backup"
+///   (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-pitr.html), as
+///   RestoreDBClusterToPointInTime names it;
+/// - an RDS instance takes `RestoreTime` (with `UseLatestRestorableTime`): the AWS Backup
+///   guide's RDS restore metadata (https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-rds.html),
+///   as RestoreDBInstanceToPointInTime names it.
+///
+/// Where the AWS Backup guide lists `RestoreTime` for both, the engine's own page is the
+/// better authority.
+pub fn point_in_time_key(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::AuroraCluster => "RestoreToTime",
+        _ => "RestoreTime",
     }
 }
 

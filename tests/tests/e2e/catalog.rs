@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::stack::{snapshot, unique, Stack};
+use crate::stack::{snapshot, tenant_created, unique, Stack};
 
 /// Runs the plans (`efs`, `database` or `all`; the database rule with continuous backup as
 /// the template's default has it, or taking snapshots), waits for their jobs and copies, and
@@ -568,6 +568,51 @@ async fn continuous_backup_restores_the_database_to_the_files_second() {
     let output: Value = serde_json::from_str(execution.output().unwrap()).unwrap();
     let summary = output["summary"].as_str().unwrap_or_default().to_owned();
     assert!(summary.contains(&format!("as of {files_at}")), "{output}");
+}
+
+/// An Aurora cluster restores to a moment under its own key (`RestoreToTime`), an RDS
+/// instance under `RestoreTime`: the stand-in refuses the other engine's key, so a restore
+/// that sent the wrong one would fail here as in AWS.
+#[tokio::test]
+async fn an_aurora_cluster_restores_to_a_moment_under_its_own_key() {
+    let stack = Stack::new().await;
+    stack.seed_aurora_tenant("e2e-pitr-aurora");
+    let (error, out) = stack
+        .invoke("onboard-tenant", &tenant_created("e2e-pitr-aurora"))
+        .await;
+    assert_eq!(error, None, "{out}");
+    stack.plan_run("database").await;
+    stack.wait_for_jobs().await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    plan_run_recorded(&stack, "efs", true).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (_, at) = now_rfc3339();
+    let (code, out) = stack.bbws(&[
+        "restore",
+        "--yes",
+        "--tenant",
+        "e2e-pitr-aurora",
+        "--at",
+        &at,
+        "--poll-seconds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let restores: Vec<Value> = stack
+        .recorded_calls("restore")
+        .into_iter()
+        .filter(|c| c["operation"] == "StartRestoreJob")
+        .filter(|c| c["params"]["Metadata"]["DBClusterIdentifier"].is_string())
+        .filter(|c| {
+            c["params"]["Metadata"]["DBClusterIdentifier"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("r-e2e-pitr-aurora"))
+        })
+        .collect();
+    assert_eq!(restores.len(), 1, "{restores:?}");
+    let metadata = &restores[0]["params"]["Metadata"];
+    assert!(metadata["RestoreToTime"].is_string(), "{metadata}");
+    assert!(metadata.get("RestoreTime").is_none(), "{metadata}");
 }
 
 #[tokio::test]

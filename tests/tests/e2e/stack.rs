@@ -76,8 +76,8 @@ impl Stack {
         let endpoint = std::env::var("BBWS_LOCAL_ENDPOINT").expect(
             "BBWS_LOCAL_ENDPOINT is not set: run these tests with `make e2e`, which starts the local stack",
         );
-        let text = std::fs::read_to_string(root().join(".local/platform.json"))
-            .expect(".local/platform.json: the local stack was not seeded");
+        let text = std::fs::read_to_string(local_dir().join("platform.json"))
+            .expect("platform.json: the local stack was not seeded");
         let platform = serde_json::from_str(&text).expect("platform.json is JSON");
         let config = sdk_config(&endpoint, REGION).await;
         let dr_config = sdk_config(&endpoint, DR_REGION).await;
@@ -621,7 +621,7 @@ impl Stack {
     /// Every AWS call the front has served or proxied since the stack started, whoever made
     /// it (`caller` null: the tests, the seed, or Step Functions invoking a function).
     pub fn all_recorded_calls(&self) -> Vec<Value> {
-        std::fs::read_to_string(root().join(".local/state/calls.jsonl"))
+        std::fs::read_to_string(local_dir().join("state/calls.jsonl"))
             .expect("the front records calls")
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -1116,4 +1116,11 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         }
     }
     files
+}
+
+/// The stack's directory: `LOCAL_DIR` as scripts/local-up.sh takes it, `.local` by default.
+fn local_dir() -> PathBuf {
+    std::env::var_os("LOCAL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".local"))
 }

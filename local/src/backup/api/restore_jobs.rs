@@ -10,7 +10,7 @@ use super::jobs::{listed, start_job, JobFilter, NewJob};
 use super::{parse_body, required, ApiResult};
 use crate::backup::error::ApiError;
 use crate::backup::files;
-use crate::backup::model::{restore_target_arn, Detail, JobKind, RecoveryPoint};
+use crate::backup::model::{restore_target_arn, Detail, JobKind, RecoveryPoint, ResourceKind};
 use crate::backup::query::Query;
 use crate::backup::rds::NewDatabase;
 use crate::backup::runner::Work;
@@ -96,19 +96,46 @@ const MAX_POINT_IN_TIME_DAYS: f64 = 35.0;
 /// A continuous recovery point needs exactly one of the two, and the time must lie in what
 /// it can restore to: from its creation (or 35 days back) to now, the stand-in's latest
 /// restorable time. A snapshot restores only as it was taken: either key is refused.
+///
+/// The moment's key is the engine's: `RestoreToTime` for an Aurora cluster (with
+/// `DBClusterIdentifier`; the Aurora User Guide's "Restoring a DB cluster to a specified time
+/// using AWS Backup", https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-pitr.html,
+/// as RestoreDBClusterToPointInTime names it), `RestoreTime` for an RDS instance (the AWS
+/// Backup guide's RDS restore metadata, https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-rds.html).
+/// The other engine's key is refused, so a restore that sends the wrong one fails here as
+/// it would in AWS instead of restoring the latest time.
+pub fn point_in_time_key(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Aurora => "RestoreToTime",
+        _ => "RestoreTime",
+    }
+}
+
 fn check_point_in_time(
     rp: &RecoveryPoint,
     metadata: &BTreeMap<String, String>,
     now: f64,
 ) -> Result<(), ApiError> {
-    let time = metadata.get("RestoreTime").filter(|v| !v.is_empty());
+    let key = point_in_time_key(rp.resource.kind);
+    let wrong = if key == "RestoreTime" {
+        "RestoreToTime"
+    } else {
+        "RestoreTime"
+    };
+    if metadata.contains_key(wrong) {
+        return Err(ApiError::invalid_parameter(format!(
+            "{wrong} is not a restore option of a {} recovery point: give {key}.",
+            rp.resource.kind.as_str()
+        )));
+    }
+    let time = metadata.get(key).filter(|v| !v.is_empty());
     let latest = metadata
         .get("UseLatestRestorableTime")
         .map(|v| v.eq_ignore_ascii_case("true"));
     if !crate::backup::model::is_continuous(&rp.arn) {
         if time.is_some() || latest == Some(true) {
             return Err(ApiError::invalid_parameter(format!(
-                "Recovery point {} is a snapshot: RestoreTime and UseLatestRestorableTime \
+                "Recovery point {} is a snapshot: {key} and UseLatestRestorableTime \
                  apply to continuous recovery points only.",
                 rp.arn
             )));
@@ -117,14 +144,14 @@ fn check_point_in_time(
     }
     let time = match (time, latest) {
         (Some(_), Some(true)) => {
-            return Err(ApiError::invalid_parameter(
-                "RestoreTime and UseLatestRestorableTime true cannot both be given.",
-            ))
+            return Err(ApiError::invalid_parameter(format!(
+                "{key} and UseLatestRestorableTime true cannot both be given."
+            )))
         }
         (None, Some(true)) => return Ok(()),
         (None, _) => {
             return Err(ApiError::invalid_parameter(format!(
-                "Restoring continuous recovery point {} needs RestoreTime or \
+                "Restoring continuous recovery point {} needs {key} or \
                  UseLatestRestorableTime true.",
                 rp.arn
             )))
@@ -134,7 +161,7 @@ fn check_point_in_time(
     let at = time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
         .map_err(|_| {
             ApiError::invalid_parameter(format!(
-                "RestoreTime {time:?} is not a time such as 2026-11-26T07:00:00Z."
+                "{key} {time:?} is not a time such as 2026-11-26T07:00:00Z."
             ))
         })?;
     let at = at.unix_timestamp() as f64;
@@ -142,7 +169,7 @@ fn check_point_in_time(
     // Whole seconds: the times AWS shows are to the second.
     if at < earliest.floor() || at > now {
         return Err(ApiError::invalid_parameter(format!(
-            "RestoreTime {time} is outside what recovery point {} can restore to: from {} to \
+            "{key} {time} is outside what recovery point {} can restore to: from {} to \
              {}.",
             rp.arn,
             crate::backup::events::iso_millis(earliest),
@@ -316,6 +343,24 @@ mod tests {
         let old = point(CONTINUOUS, SEVEN - 40.0 * 86_400.0);
         assert!(check_point_in_time(&old, &at("2026-10-20T07:00:00Z"), SEVEN).is_err());
         assert!(check_point_in_time(&old, &at("2026-11-01T07:00:00Z"), SEVEN).is_ok());
+    }
+
+    #[test]
+    fn each_engine_takes_its_own_point_in_time_key_and_refuses_the_other() {
+        let now = SEVEN + 3600.0;
+        let instance = point(CONTINUOUS, SEVEN);
+        let mut cluster = point(CONTINUOUS, SEVEN);
+        cluster.resource = Resource::parse("arn:aws:rds:us-east-1:123456789012:cluster:t").unwrap();
+        let at = |key: &str| metadata(&[(key, "2026-11-26T07:30:00Z")]);
+        assert!(check_point_in_time(&instance, &at("RestoreTime"), now).is_ok());
+        assert!(check_point_in_time(&cluster, &at("RestoreToTime"), now).is_ok());
+        for (rp, wrong) in [(&instance, "RestoreToTime"), (&cluster, "RestoreTime")] {
+            let e = check_point_in_time(rp, &at(wrong), now).unwrap_err();
+            assert_eq!(e.code, "InvalidParameterValueException", "{wrong}");
+        }
+        // A time outside the window is refused up front for either engine.
+        let early = |key: &str| metadata(&[(key, "2026-11-26T06:00:00Z")]);
+        assert!(check_point_in_time(&cluster, &early("RestoreToTime"), now).is_err());
     }
 
     #[test]
