@@ -253,7 +253,7 @@ def base_env(fn, stub_port, endpoint_port, scratch):
             "arn:aws:states:us-east-1:123456789012:stateMachine:bbws-dev-tenant-restore",
         "CACHE_ENDPOINT": "127.0.0.1:6379",
         "CACHE_AUTH_SECRET_ARN":
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:bbws-dev-redis-auth-token-AbCdEf",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:bbws-dev-redis-flush-cache-AbCdEf",
     }
 
 

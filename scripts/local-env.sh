@@ -7,6 +7,8 @@ LAMBDA_PORT="${LAMBDA_PORT:-9009}"
 LAMBDA_DR_PORT="${LAMBDA_DR_PORT:-$((LAMBDA_PORT + 1))}"
 # The object cache: redis-server, TLS only, on this port (scripts/local-cache.sh).
 REDIS_PORT="${REDIS_PORT:-6390}"
+# The databases behind RDS: one MariaDB server on this port (scripts/local-db.sh).
+MARIADB_PORT="${MARIADB_PORT:-3390}"
 DR_REGION="eu-west-1"
 ENDPOINT="http://127.0.0.1:${FRONT_PORT}"
 REGION="us-east-1"

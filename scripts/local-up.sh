@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the local stack: moto (EFS, ECS, RDS, tagging, Secrets Manager, Step Functions with
 # its interpreter on), redis-server (the object cache, TLS and AUTH: scripts/local-cache.sh),
+# MariaDB (the data behind every RDS instance and Aurora cluster: scripts/local-db.sh),
 # `cargo lambda watch` serving the real handler binaries (a second one for the DR region's
 # deployment, eu-west-1, which restores from the DR vault), and the front server
 # (bbws-local) that routes Lambda invokes, serves AWS Backup and proxies the rest to moto.
@@ -49,7 +50,8 @@ start front target/debug/bbws-local --listen "127.0.0.1:$FRONT_PORT" \
   --global-table "bbws-dev-backup-catalog=$REGION,$DR_REGION" \
   --state-dir "$LOCAL_DIR/state" --efs-root "$LOCAL_DIR/efs" \
   --backup-seconds "${BACKUP_SECONDS:-2}" --copy-seconds "${COPY_SECONDS:-2}" \
-  --restore-seconds "${RESTORE_SECONDS:-2}" --cache-dir "$LOCAL_DIR/cache"
+  --restore-seconds "${RESTORE_SECONDS:-2}" --cache-dir "$LOCAL_DIR/cache" \
+  --db-admin-cnf "$LOCAL_DIR/db/admin.cnf"
 wait_for "$ENDPOINT/_local/health" "the front server"
 
 
@@ -57,6 +59,10 @@ wait_for "$ENDPOINT/_local/health" "the front server"
 # platform's seed makes the data layer's users and user group through the front.
 scripts/local-cache.sh setup
 scripts/local-cache.sh start
+# The databases behind RDS: one MariaDB server for the stack (installed if missing; no
+# server, no stack), its binary log on for point-in-time restores.
+scripts/local-db.sh setup
+scripts/local-db.sh start
 
 # The platform (vaults, shared file system, cluster, state machines) first: the handlers'
 # settings name the file system's directory, the promote function's "mount".

@@ -385,7 +385,8 @@ def platform():
            "alertsQueueUrl": alerts_queue_url, "catalogQueueUrl": catalog_queue_url,
            "catalogTable": f"bbws-{ENV}-backup-catalog",
            "mediaBucket": media_bucket, "mediaQueueUrl": media_queue_url,
-           "contentBucket": content_bucket, "cache": local_cache}
+           "contentBucket": content_bucket, "cache": local_cache,
+           "database": {"adminCnf": str(DB_CNF), "port": db_port()}}
     (LOCAL / "platform.json").write_text(json.dumps(out))
     print(json.dumps(out))
 
@@ -537,12 +538,84 @@ def minimal_tenants(prefix, count):
                       {"Key": "bbws:component", "Value": "efs"},
                       {"Key": "bbws:environment", "Value": ENV}],
             )
-        rds_instance(tenant_id, [{"Key": "bbws:tenant-id", "Value": tenant_id}])
+        # No schema: a fleet of a thousand is for the backup's orchestration, not content.
+        rds_instance(tenant_id, [{"Key": "bbws:tenant-id", "Value": tenant_id}], content=False)
     print(json.dumps({"tenants": ids}))
 
 
-def rds_instance(identifier, tags=(), region=REGION):
-    """DB instance `identifier` (MySQL), made with `tags` unless it exists; returns its ARN."""
+# The local database server (scripts/local-db.sh): one schema per DB identifier and region,
+# `<identifier>@<region>`, which the identifier's endpoint leads to (README, "The local
+# stack").
+DB_CNF = LOCAL / "db" / "admin.cnf"
+
+
+def db_port():
+    for line in DB_CNF.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "port":
+            return int(value)
+    raise SystemExit(f"{DB_CNF} names no port: is scripts/local-db.sh set up?")
+
+
+def mariadb(sql, schema=None):
+    import subprocess
+    out = subprocess.run(["mariadb", f"--defaults-extra-file={DB_CNF}", "--batch",
+                          "--skip-column-names", *([schema] if schema else []), "-e", sql],
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"the local database server refused: {out.stderr.strip()}")
+    return out.stdout
+
+
+# WordPress's core tables (their columns as WordPress 6 makes them, those the content needs)
+# and a fresh site's first rows: made unless they exist, so a re-seed changes nothing.
+WP_TABLES = """
+CREATE TABLE IF NOT EXISTS wp_users (
+  ID bigint(20) unsigned NOT NULL AUTO_INCREMENT, user_login varchar(60) NOT NULL DEFAULT '',
+  user_pass varchar(255) NOT NULL DEFAULT '', user_email varchar(100) NOT NULL DEFAULT '',
+  user_registered datetime NOT NULL DEFAULT '2026-01-01 00:00:00',
+  display_name varchar(250) NOT NULL DEFAULT '', PRIMARY KEY (ID), KEY user_login_key (user_login)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+CREATE TABLE IF NOT EXISTS wp_posts (
+  ID bigint(20) unsigned NOT NULL AUTO_INCREMENT, post_author bigint(20) unsigned NOT NULL DEFAULT 0,
+  post_date datetime NOT NULL DEFAULT '2026-01-01 00:00:00', post_content longtext NOT NULL,
+  post_title text NOT NULL, post_status varchar(20) NOT NULL DEFAULT 'publish',
+  post_name varchar(200) NOT NULL DEFAULT '', post_type varchar(20) NOT NULL DEFAULT 'post',
+  PRIMARY KEY (ID), KEY post_name (post_name(191))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+CREATE TABLE IF NOT EXISTS wp_postmeta (
+  meta_id bigint(20) unsigned NOT NULL AUTO_INCREMENT, post_id bigint(20) unsigned NOT NULL DEFAULT 0,
+  meta_key varchar(255) DEFAULT NULL, meta_value longtext, PRIMARY KEY (meta_id), KEY post_id (post_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+CREATE TABLE IF NOT EXISTS wp_options (
+  option_id bigint(20) unsigned NOT NULL AUTO_INCREMENT, option_name varchar(191) NOT NULL DEFAULT '',
+  option_value longtext NOT NULL, autoload varchar(20) NOT NULL DEFAULT 'yes',
+  PRIMARY KEY (option_id), UNIQUE KEY option_name (option_name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+INSERT IGNORE INTO wp_users (ID, user_login, user_pass, user_email, display_name) VALUES
+  (1, 'admin', '$P$Blocalonlyhash000000000000000000', 'admin@example.com', 'admin');
+INSERT IGNORE INTO wp_posts (ID, post_author, post_content, post_title, post_name, post_type) VALUES
+  (1, 1, 'Welcome to WordPress. This is your first post.', 'Hello world!', 'hello-world', 'post'),
+  (2, 1, 'This is an example page.', 'Sample Page', 'sample-page', 'page');
+INSERT IGNORE INTO wp_postmeta (meta_id, post_id, meta_key, meta_value) VALUES
+  (1, 2, '_wp_page_template', 'default');
+INSERT IGNORE INTO wp_options (option_id, option_name, option_value) VALUES
+  (1, 'siteurl', 'https://{tenant}.example.com'), (2, 'blogname', '{tenant}'),
+  (3, 'template', 'twentytwentyfour');
+"""
+
+
+def real_database(identifier, region=REGION, tenant=None):
+    """The schema behind DB `identifier` of `region`, with WordPress's core tables and rows."""
+    schema = f"{identifier}@{region}"
+    mariadb(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
+    mariadb(WP_TABLES.replace("{tenant}", tenant or identifier), schema)
+    return schema
+
+
+def rds_instance(identifier, tags=(), region=REGION, content=True):
+    """DB instance `identifier` (MySQL), made with `tags` unless it exists, its endpoint on
+    the local database server, and (with `content`) its real schema; returns its ARN."""
     rds = client("rds", region)
     try:
         db = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
@@ -550,8 +623,10 @@ def rds_instance(identifier, tags=(), region=REGION):
         db = rds.create_db_instance(
             DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="mysql",
             MasterUsername="wordpress", MasterUserPassword=secrets.token_urlsafe(18),
-            AllocatedStorage=20, Tags=list(tags),
+            AllocatedStorage=20, Port=db_port(), Tags=list(tags),
         )["DBInstance"]
+    if content:
+        real_database(identifier, region)
     return db["DBInstanceArn"]
 
 
@@ -565,8 +640,9 @@ def aurora_cluster(identifier, tags=()):
         cluster = rds.create_db_cluster(
             DBClusterIdentifier=identifier, Engine="aurora-mysql",
             MasterUsername="wordpress", MasterUserPassword=secrets.token_urlsafe(18),
-            Tags=list(tags),
+            Port=db_port(), Tags=list(tags),
         )["DBCluster"]
+    real_database(identifier)
     try:
         rds.describe_db_instances(DBInstanceIdentifier=f"{identifier}-1")
     except rds.exceptions.DBInstanceNotFoundFault:

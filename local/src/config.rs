@@ -32,6 +32,9 @@ pub struct Config {
     /// The local redis-server's directory (`scripts/local-cache.sh`): ElastiCache users in a
     /// user group are set on it.
     pub cache_dir: Option<PathBuf>,
+    /// The local MariaDB server's administrator option file (`scripts/local-db.sh`): database
+    /// backups copy their schema there, restores make theirs.
+    pub db_admin_cnf: Option<PathBuf>,
 }
 
 /// AWS Backup's quota on concurrent copy jobs into a destination region: "The limit for
@@ -90,6 +93,7 @@ impl Config {
             backup_events: false,
             copy_quota: CopyQuota::default(),
             cache_dir: None,
+            db_admin_cnf: None,
         }
     }
 }
@@ -157,6 +161,10 @@ pub struct Args {
     /// The local redis-server's directory (its Unix socket and the stand-in's admin token).
     #[arg(long, env = "BBWS_LOCAL_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// The local MariaDB server's administrator option file (`[client]` user, password,
+    /// host, port).
+    #[arg(long, env = "BBWS_LOCAL_DB_ADMIN_CNF")]
+    pub db_admin_cnf: Option<PathBuf>,
 }
 
 impl From<Args> for Config {
@@ -180,6 +188,7 @@ impl From<Args> for Config {
                 per_vault: a.outbound_copies_per_vault,
             },
             cache_dir: a.cache_dir,
+            db_admin_cnf: a.db_admin_cnf,
         }
     }
 }

@@ -550,6 +550,8 @@ def _elasticache(op, p, region):
     group = lambda i: arn("elasticache", f"usergroup:{i}", region)  # noqa: E731
     if op in ("CreateUser", "DeleteUser"):
         return [(f"elasticache:{op}", user(p["UserId"]), {})]
+    if op == "DescribeUsers":
+        return [("elasticache:DescribeUsers", user(p.get("UserId", "*")), {})]
     if op == "DescribeUserGroups":
         return [("elasticache:DescribeUserGroups", group(p.get("UserGroupId", "*")), {})]
     if op == "ModifyUserGroup":

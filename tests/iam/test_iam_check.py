@@ -234,17 +234,19 @@ class OnTheTemplate(unittest.TestCase):
         def call(op, **params):
             return record("onboard-tenant", "elasticache", op, params=params)
         allowed = [call("CreateUser", UserId="bbws-dev-t-tenant-1"),
+                   call("DescribeUsers", UserId="bbws-dev-t-tenant-1"),
                    call("DescribeUserGroups", UserGroupId="bbws-dev-redis"),
                    call("ModifyUserGroup", UserGroupId="bbws-dev-redis",
                         **{"UserIdsToAdd.member.1": "bbws-dev-t-tenant-1"})]
         self.assertEqual(self.failures_for(self.template, allowed), [])
         refused = [call("CreateUser", UserId="bbws-dev-flush-cache"),
+                   call("DescribeUsers", UserId="bbws-dev-flush-cache"),
                    call("ModifyUserGroup", UserGroupId="bbws-prod-redis",
                         **{"UserIdsToAdd.member.1": "bbws-dev-t-tenant-1"}),
                    # Nor may it put another user (flush-cache's) into the group.
                    call("ModifyUserGroup", UserGroupId="bbws-dev-redis",
                         **{"UserIdsToRemove.member.1": "bbws-dev-flush-cache"})]
-        self.assertEqual(len(self.failures_for(self.template, refused)), 3)
+        self.assertEqual(len(self.failures_for(self.template, refused)), 4)
 
     def test_a_call_from_an_unknown_function_fails(self):
         failures = self.failures_for(self.template, [record("nobody", "events", "PutEvents", params={"Entries": [{}]})])

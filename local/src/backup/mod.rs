@@ -6,6 +6,7 @@
 //! database restore creates its DB instance or Aurora cluster in moto.
 
 mod api;
+pub mod database;
 mod error;
 mod events;
 mod faults;
@@ -53,12 +54,19 @@ impl Service {
     pub fn new(config: &Config) -> std::io::Result<Arc<Self>> {
         std::fs::create_dir_all(config.state_dir.join("recovery-points"))?;
         std::fs::create_dir_all(&config.efs_root)?;
+        let databases = config
+            .db_admin_cnf
+            .as_deref()
+            .map(database::Databases::from_cnf)
+            .transpose()
+            .map_err(std::io::Error::other)?;
         Ok(Arc::new(Service {
             store: Arc::new(Store::new(Settings {
                 state_dir: config.state_dir.clone(),
                 efs_root: config.efs_root.clone(),
                 durations: config.durations,
-                rds: rds::Rds::new(&config.moto)?,
+                rds: rds::Rds::new(&config.moto)?.with_port(databases.as_ref().map(|d| d.port)),
+                databases,
                 source_tags: source_tags::SourceTags::new(&config.moto)?,
                 events: events::Events::new(config.backup_events.then_some(config.moto.as_str()))?,
                 copy_quota: config.copy_quota,

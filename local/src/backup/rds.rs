@@ -78,7 +78,14 @@ impl NewDatabase {
         })
     }
 
-    fn region(&self) -> &str {
+    /// The identifier it is created with.
+    pub fn id(&self) -> &str {
+        match self {
+            NewDatabase::Instance { id, .. } | NewDatabase::Cluster { id, .. } => id,
+        }
+    }
+
+    pub fn region(&self) -> &str {
         match self {
             NewDatabase::Instance { region, .. } | NewDatabase::Cluster { region, .. } => region,
         }
@@ -126,6 +133,8 @@ impl NewDatabase {
 /// RDS in moto, where database restores create what they restore.
 pub struct Rds {
     moto: Upstream,
+    /// The local database server's port, which the databases it creates announce.
+    port: Option<String>,
 }
 
 impl Rds {
@@ -133,7 +142,14 @@ impl Rds {
     pub fn new(moto: &str) -> std::io::Result<Self> {
         Ok(Rds {
             moto: Upstream::new(moto)?,
+            port: None,
         })
+    }
+
+    /// Databases created announce `port` (the local server's) as their endpoint's.
+    pub fn with_port(mut self, port: Option<u16>) -> Self {
+        self.port = port.map(|p| p.to_string());
+        self
     }
 
     /// Creates `db`; the error is the restore job's status message, naming the cause.
@@ -142,7 +158,10 @@ impl Rds {
         if let NewDatabase::Cluster { id, .. } = db {
             self.refuse_existing_cluster(region, id).await?;
         }
-        let (action, params) = db.create_call();
+        let (action, mut params) = db.create_call();
+        if let Some(port) = &self.port {
+            params.push(("Port", port.as_str()));
+        }
         let answer = self
             .call(region, action, &params)
             .await

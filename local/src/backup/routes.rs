@@ -200,6 +200,7 @@ mod tests {
             efs_root: "/nonexistent/efs".into(),
             durations: Default::default(),
             rds: Rds::new("http://127.0.0.1:9").unwrap(),
+            databases: None,
             source_tags: crate::backup::source_tags::SourceTags::new("http://127.0.0.1:9").unwrap(),
             events: crate::backup::events::Events::new(None).unwrap(),
             copy_quota: Default::default(),

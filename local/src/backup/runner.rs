@@ -49,8 +49,20 @@ pub enum Work {
         fs_dir: PathBuf,
         items: Vec<String>,
     },
-    /// A database restore: create the DB instance or cluster in moto, on completion.
-    CreateDatabase(NewDatabase),
+    /// A database backup: one more consistent copy of `schema` in `dir` when the job turns
+    /// RUNNING (a continuous recovery point's directory keeps every run's copy).
+    Dump {
+        schema: String,
+        dir: PathBuf,
+    },
+    /// A database restore: create the DB instance or cluster in moto, on completion, and its
+    /// schema from the recovery point's `content` (up to `at`, Unix seconds, for a point in
+    /// time).
+    CreateDatabase {
+        db: NewDatabase,
+        content: Option<PathBuf>,
+        at: Option<i64>,
+    },
 }
 
 impl Work {
@@ -58,7 +70,17 @@ impl Work {
     fn made_dir(&self) -> Option<&PathBuf> {
         match self {
             Work::Snapshot { dst, .. } | Work::CopySnapshot { dst, .. } => Some(dst),
-            Work::None | Work::Restore { .. } | Work::CreateDatabase(_) => None,
+            Work::None | Work::Restore { .. } | Work::CreateDatabase { .. } | Work::Dump { .. } => {
+                None
+            }
+        }
+    }
+
+    /// The directory the recovery point it makes keeps as its content.
+    fn content_dir(&self) -> Option<&PathBuf> {
+        match self {
+            Work::Dump { dir, .. } => Some(dir),
+            other => other.made_dir(),
         }
     }
 }
@@ -140,7 +162,7 @@ impl Run {
         self.announce(&store);
         let prepared = match &self.outcome {
             Outcome::Fail(_) => Ok(0),
-            _ => self.prepare().await,
+            _ => self.prepare(&store).await,
         };
         let size = match prepared {
             Ok(size) => size,
@@ -172,7 +194,7 @@ impl Run {
     }
 
     /// The work done when the job turns RUNNING; returns the bytes it copied.
-    async fn prepare(&self) -> Result<u64, String> {
+    async fn prepare(&self, store: &Store) -> Result<u64, String> {
         match self.work.clone() {
             Work::Snapshot { fs_id, fs_dir, dst } => {
                 blocking(move || files::snapshot(&fs_id, &fs_dir, &dst)).await
@@ -184,12 +206,21 @@ impl Run {
                 })
                 .await
             }
-            Work::None | Work::Restore { .. } | Work::CreateDatabase(_) => Ok(0),
+            Work::Dump { schema, dir } => {
+                let Some(databases) = store.settings.databases.clone() else {
+                    // No server (a stand-in run on its own): the point holds no content.
+                    return std::fs::create_dir_all(&dir)
+                        .map(|()| 0)
+                        .map_err(|e| e.to_string());
+                };
+                blocking(move || databases.dump(&schema, &dir)).await
+            }
+            Work::None | Work::Restore { .. } | Work::CreateDatabase { .. } => Ok(0),
         }
     }
 
     async fn complete(&self, store: &Store, size: u64) {
-        let snapshot = self.work.made_dir().cloned();
+        let snapshot = self.work.content_dir().cloned();
         let completed = match self.kind {
             JobKind::Backup => {
                 let source = self.source_tags(store).await;
@@ -250,8 +281,18 @@ impl Run {
                 })
                 .await
             }
-            Work::CreateDatabase(db) => store.settings.rds.create(&db).await.map(|()| None),
-            Work::None | Work::Snapshot { .. } | Work::CopySnapshot { .. } => Ok(None),
+            Work::CreateDatabase { db, content, at } => {
+                store.settings.rds.create(&db).await?;
+                let Some(databases) = store.settings.databases.clone() else {
+                    return Ok(None);
+                };
+                let target = super::database::schema(db.region(), db.id());
+                blocking(move || databases.restore(content.as_deref(), &target, at)).await?;
+                Ok(None)
+            }
+            Work::None | Work::Snapshot { .. } | Work::CopySnapshot { .. } | Work::Dump { .. } => {
+                Ok(None)
+            }
         }
     }
 

@@ -25,6 +25,8 @@ pub struct Settings {
     pub durations: JobDurations,
     /// RDS in moto, where a database restore creates its instance or cluster.
     pub rds: Rds,
+    /// The local database server behind RDS, when the stack runs one.
+    pub databases: Option<super::database::Databases>,
     /// The tags of backed-up resources in moto, which their recovery points copy.
     pub source_tags: super::source_tags::SourceTags,
     /// Where each job's state changes are announced (EventBridge in moto).

@@ -60,6 +60,9 @@ mod service {
         pub environment: String,
         /// The data layer's user group (`CACHE_USER_GROUP_ID`, its `RedisUserGroupId` export).
         pub user_group_id: String,
+        /// The pauses between looks at a user of the same id still being deleted, before
+        /// onboarding gives up and the event is retried.
+        pub deletion_waits: Vec<std::time::Duration>,
     }
 
     impl CacheUsers {
@@ -72,6 +75,8 @@ mod service {
                 secrets: aws_sdk_secretsmanager::Client::new(sdk),
                 environment: Config::from_lookup(lookup)?.environment,
                 user_group_id: required(&lookup, "CACHE_USER_GROUP_ID")?,
+                // About 15 s in all, well inside the function's timeout.
+                deletion_waits: [1, 2, 4, 8].map(std::time::Duration::from_secs).to_vec(),
             })
         }
 
@@ -91,26 +96,22 @@ mod service {
             let secret_name = self.secret_name(tenant);
             let password = self.password(tenant, &secret_name).await?;
             let access = access_string(tenant);
-            let created = match self
-                .elasticache
-                .create_user()
-                .user_id(&user_id)
-                .user_name(tenant.as_str())
-                .engine("redis")
-                .access_string(&access)
-                .passwords(password)
-                .send()
-                .await
-            {
-                Ok(_) => true,
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_user_already_exists_fault()) =>
-                {
-                    false
+            let mut created = self
+                .create_user(tenant, &user_id, &access, &password)
+                .await?;
+            // A user of the same id still being deleted (the tenant was offboarded moments
+            // ago) is not this tenant's user: it is waited out, then made anew.
+            if !created && self.wait_while_deleting(tenant, &user_id).await? {
+                created = self
+                    .create_user(tenant, &user_id, &access, &password)
+                    .await?;
+                if !created {
+                    return Err(busy(format!(
+                        "the cache user {user_id} was made again while onboarding waited; \
+                         it is checked on a retry"
+                    )));
                 }
-                Err(e) => return Err(OP.aws(&format!("creating the cache user of {tenant}"), e)),
-            };
+            }
             let members = self.members().await?;
             if !members.contains(&user_id) {
                 if members.len() >= USERS_PER_USER_GROUP {
@@ -135,6 +136,78 @@ mod service {
                 secret_name,
                 created,
             })
+        }
+
+        /// True when made, false when a user of this id exists.
+        async fn create_user(
+            &self,
+            tenant: &TenantId,
+            user_id: &str,
+            access: &str,
+            password: &str,
+        ) -> Result<bool, Error> {
+            match self
+                .elasticache
+                .create_user()
+                .user_id(user_id)
+                .user_name(tenant.as_str())
+                .engine("redis")
+                .access_string(access)
+                .passwords(password)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_user_already_exists_fault()) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(OP.aws(&format!("creating the cache user of {tenant}"), e)),
+            }
+        }
+
+        /// Whether the existing user `user_id` was being deleted and is gone now (true), or
+        /// is a live user (false). ElastiCache deletes a user asynchronously, its status
+        /// "deleting" meanwhile, and refuses a new user of the same id until it is gone
+        /// (https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_User.html):
+        /// still deleting after the waits, the event is retried (`TransientAwsError`).
+        async fn wait_while_deleting(
+            &self,
+            tenant: &TenantId,
+            user_id: &str,
+        ) -> Result<bool, Error> {
+            for wait in std::iter::once(std::time::Duration::ZERO)
+                .chain(self.deletion_waits.iter().copied())
+            {
+                tokio::time::sleep(wait).await;
+                match self
+                    .elasticache
+                    .describe_users()
+                    .user_id(user_id)
+                    .send()
+                    .await
+                {
+                    Ok(out) => match out.users().iter().find(|u| u.user_id() == Some(user_id)) {
+                        None => return Ok(true),
+                        Some(user) if user.status() == Some("deleting") => continue,
+                        // A live user: a repeated event's own.
+                        Some(_) => return Ok(false),
+                    },
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_user_not_found_fault()) =>
+                    {
+                        return Ok(true)
+                    }
+                    Err(e) => return Err(OP.aws(&format!("reading the cache user of {tenant}"), e)),
+                }
+            }
+            Err(busy(format!(
+                "the cache user {user_id} of an earlier {tenant} is still being deleted; \
+                 the tenant is onboarded on a retry"
+            )))
         }
 
         /// Removes the tenant's user from the group, then the user and its secret; what is

@@ -5,9 +5,10 @@
 use aws_sdk_elasticache::operation::create_user::{CreateUserError, CreateUserOutput};
 use aws_sdk_elasticache::operation::delete_user::{DeleteUserError, DeleteUserOutput};
 use aws_sdk_elasticache::operation::describe_user_groups::DescribeUserGroupsOutput;
+use aws_sdk_elasticache::operation::describe_users::{DescribeUsersError, DescribeUsersOutput};
 use aws_sdk_elasticache::operation::modify_user_group::ModifyUserGroupOutput;
 use aws_sdk_elasticache::types::error::{UserAlreadyExistsFault, UserNotFoundFault};
-use aws_sdk_elasticache::types::UserGroup;
+use aws_sdk_elasticache::types::{User, UserGroup};
 use aws_sdk_secretsmanager::operation::create_secret::CreateSecretOutput;
 use aws_sdk_secretsmanager::operation::delete_secret::{DeleteSecretError, DeleteSecretOutput};
 use aws_sdk_secretsmanager::operation::get_secret_value::{
@@ -30,7 +31,25 @@ fn users(elasticache: &[Rule], secrets: &[Rule]) -> CacheUsers {
         secrets: mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, secrets.iter()),
         environment: "dev".into(),
         user_group_id: GROUP.into(),
+        deletion_waits: vec![std::time::Duration::ZERO; 2],
     }
+}
+
+/// `DescribeUsers` of the tenant's user id, answering it in `status`.
+fn described(status: &'static str) -> DescribeUsersOutput {
+    DescribeUsersOutput::builder()
+        .users(
+            User::builder()
+                .user_id(USER)
+                .user_name("tenant-1")
+                .status(status)
+                .build(),
+        )
+        .build()
+}
+
+fn already_exists() -> CreateUserError {
+    CreateUserError::UserAlreadyExistsFault(UserAlreadyExistsFault::builder().build())
 }
 
 fn group(members: Vec<String>) -> Rule {
@@ -154,6 +173,9 @@ async fn a_repeated_onboarding_reuses_the_secret_and_makes_nothing_twice() {
                 CreateUserError::UserAlreadyExistsFault(UserAlreadyExistsFault::builder().build())
             }),
         group(members),
+        mock!(aws_sdk_elasticache::Client::describe_users)
+            .match_requests(|r| r.user_id() == Some(USER))
+            .then_output(|| described("active")),
     ];
     let made = users(&elasticache, &secrets)
         .create(&tenant())
@@ -244,4 +266,77 @@ async fn a_repeated_offboarding_finds_everything_gone_and_succeeds() {
     assert_eq!(out["removedFromGroup"], false);
     assert_eq!(out["userDeleted"], false);
     assert_eq!(out["secretDeleted"], false);
+}
+
+#[tokio::test]
+async fn onboarding_again_right_after_offboarding_waits_out_the_deleting_user_then_makes_it_anew() {
+    let secrets = [
+        mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_error(|| {
+            GetSecretValueError::ResourceNotFoundException(
+                ResourceNotFoundException::builder().build(),
+            )
+        }),
+        mock!(aws_sdk_secretsmanager::Client::create_secret)
+            .then_output(|| CreateSecretOutput::builder().build()),
+    ];
+    let added: Sent<Vec<String>> = Sent::default();
+    let a = added.clone();
+    let create = mock!(aws_sdk_elasticache::Client::create_user)
+        .sequence()
+        .error(already_exists)
+        .output(|| CreateUserOutput::builder().build())
+        .build();
+    // Deleting on the first look, gone on the second (as ElastiCache once it is deleted).
+    let describe = mock!(aws_sdk_elasticache::Client::describe_users)
+        .match_requests(|r| r.user_id() == Some(USER))
+        .sequence()
+        .output(|| described("deleting"))
+        .error(|| DescribeUsersError::UserNotFoundFault(UserNotFoundFault::builder().build()))
+        .build();
+    let elasticache = [
+        create.clone(),
+        describe.clone(),
+        group(base_members()),
+        mock!(aws_sdk_elasticache::Client::modify_user_group)
+            .match_requests(move |r| {
+                a.push(&r.user_ids_to_add().to_vec());
+                true
+            })
+            .then_output(|| ModifyUserGroupOutput::builder().build()),
+    ];
+    let made = users(&elasticache, &secrets)
+        .create(&tenant())
+        .await
+        .unwrap();
+    assert!(made.created, "the user is made anew, with the new password");
+    assert_eq!(create.num_calls(), 2);
+    assert_eq!(describe.num_calls(), 2);
+    assert_eq!(added.all(), vec![vec![USER.to_owned()]]);
+}
+
+#[tokio::test]
+async fn a_user_still_deleting_after_the_waits_is_a_transient_error_with_nothing_added() {
+    let secrets = [
+        mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
+            GetSecretValueOutput::builder()
+                .secret_string(r#"{"username":"tenant-1","password":"kept-password-0123456789"}"#)
+                .build()
+        }),
+    ];
+    let describe = mock!(aws_sdk_elasticache::Client::describe_users)
+        .match_requests(|r| r.user_id() == Some(USER))
+        .then_output(|| described("deleting"));
+    // No DescribeUserGroups or ModifyUserGroup rule: calling either fails the test.
+    let elasticache = [
+        mock!(aws_sdk_elasticache::Client::create_user).then_error(already_exists),
+        describe.clone(),
+    ];
+    let error = users(&elasticache, &secrets)
+        .create(&tenant())
+        .await
+        .unwrap_err();
+    assert_eq!(error.name(), "TransientAwsError");
+    assert!(error.message().contains("still being deleted"), "{error}");
+    // A first look, then one after each of the two waits.
+    assert_eq!(describe.num_calls(), 3);
 }

@@ -12,6 +12,7 @@ mod backup;
 mod cache;
 mod catalog;
 mod databases;
+mod databases_content;
 mod dr_region;
 mod drills;
 mod events;

@@ -455,6 +455,40 @@ impl Stack {
         self.cache_cli_as("bbws-local-admin", token.trim(), args, stdin)
     }
 
+    /// `sql` run on the local database server (`scripts/local-db.sh`) in `schema` as the
+    /// stand-in's administrator; its rows, tab-separated, one a line.
+    pub fn db_sql(&self, schema: &str, sql: &str) -> String {
+        let cnf = self.platform["database"]["adminCnf"]
+            .as_str()
+            .expect("platform.json names the database server");
+        let out = Command::new("mariadb")
+            .arg(format!("--defaults-extra-file={cnf}"))
+            .args(["--batch", "--skip-column-names", schema, "-e", sql])
+            .output()
+            .expect("the mariadb client runs");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The schema an RDS endpoint (`host:port`, as the tenant's endpoint parameter holds it)
+    /// leads to on the local stack: `<identifier>@<region>` of its host
+    /// `<identifier>.<…>.<region>.rds.amazonaws.com`, on the server's port.
+    pub fn schema_behind(&self, endpoint: &str) -> String {
+        let (host, port) = endpoint.rsplit_once(':').expect("host:port");
+        assert_eq!(
+            port,
+            self.platform["database"]["port"].to_string(),
+            "the endpoint is the local database server's port"
+        );
+        let labels: Vec<&str> = host.split('.').collect();
+        assert!(host.ends_with(".rds.amazonaws.com"), "{host}");
+        format!("{}@{}", labels[0], labels[labels.len() - 4])
+    }
+
     /// The cache user of `tenant` as onboarding made it: the username and password its
     /// site reads from its secret.
     pub fn cache_credentials(&self, tenant: &str) -> (String, String) {

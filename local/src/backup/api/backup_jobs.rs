@@ -134,11 +134,22 @@ pub fn start_backup(
                             && is_continuous(&rp.arn)
                     })
                     .map(|rp| rp.arn.clone());
+                // Every run adds its copy to the continuous recovery point's one directory.
+                let dir = match &existing {
+                    Some(arn) => s.recovery_points[arn]
+                        .snapshot_dir
+                        .clone()
+                        .unwrap_or_else(|| store.settings.recovery_point_dir(&rp_id)),
+                    None => store.settings.recovery_point_dir(&rp_id),
+                };
                 let arn = existing
                     .unwrap_or_else(|| continuous_recovery_point_arn(&resource, &ids::uuid()));
-                (Work::None, Some(arn))
+                (dump(&resource, dir), Some(arn))
             }
-            ResourceKind::Rds | ResourceKind::Aurora => (Work::None, None),
+            ResourceKind::Rds | ResourceKind::Aurora => (
+                dump(&resource, store.settings.recovery_point_dir(&rp_id)),
+                None,
+            ),
         };
         Ok(NewJob {
             resource: resource.clone(),
@@ -223,4 +234,13 @@ fn same_region(resource: &Resource, region: &str) -> Result<(), ApiError> {
         "Resource {} is in {}, not in this region ({region}).",
         resource.arn, resource.region
     )))
+}
+
+/// A database backup's work: a copy of the schema behind the resource (its identifier in its
+/// region, [`crate::backup::database::schema`]).
+fn dump(resource: &crate::backup::model::Resource, dir: std::path::PathBuf) -> Work {
+    Work::Dump {
+        schema: crate::backup::database::schema(&resource.region, &resource.id),
+        dir,
+    }
 }

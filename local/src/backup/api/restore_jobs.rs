@@ -189,7 +189,27 @@ fn restore_work(
     metadata: &BTreeMap<String, String>,
 ) -> Result<Work, ApiError> {
     if let Some(db) = NewDatabase::for_restore(rp.resource.kind, &rp.region, metadata)? {
-        return Ok(Work::CreateDatabase(db));
+        // A point in time: the time asked, or now for the latest restorable time (the
+        // stand-in's log is current); a snapshot restores as it was taken.
+        let at = match metadata.get("RestoreTime").filter(|v| !v.is_empty()) {
+            Some(t) => {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .ok()
+                    .map(|t| t.unix_timestamp())
+            }
+            None if metadata
+                .get("UseLatestRestorableTime")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")) =>
+            {
+                Some(ids::now().ceil() as i64)
+            }
+            None => None,
+        };
+        return Ok(Work::CreateDatabase {
+            db,
+            content: rp.snapshot_dir.clone(),
+            at,
+        });
     }
     let choice = |key: &str, allowed: &[&str]| match metadata.get(key) {
         Some(v) if !allowed.contains(&v.as_str()) => Err(ApiError::invalid_parameter(format!(
