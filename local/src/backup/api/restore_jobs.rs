@@ -191,7 +191,10 @@ fn restore_work(
     if let Some(db) = NewDatabase::for_restore(rp.resource.kind, &rp.region, metadata)? {
         // A point in time: the time asked, or now for the latest restorable time (the
         // stand-in's log is current); a snapshot restores as it was taken.
-        let at = match metadata.get("RestoreTime").filter(|v| !v.is_empty()) {
+        let at = match metadata
+            .get(point_in_time_key(rp.resource.kind))
+            .filter(|v| !v.is_empty())
+        {
             Some(t) => {
                 time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
                     .ok()
