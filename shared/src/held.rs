@@ -273,6 +273,8 @@ impl Held {
     pub fn stat(&self, name: &str) -> io::Result<Option<Stat>> {
         plain_name(name)?;
         match rustix::fs::statat(&*self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            // The fields' types differ by architecture (x86_64, aarch64): cast on every one.
+            #[allow(clippy::unnecessary_cast)]
             Ok(st) => Ok(Some(Stat {
                 kind: kind_of(FileType::from_raw_mode(st.st_mode as _)).unwrap_or(Kind::Other),
                 size: st.st_size as u64,
