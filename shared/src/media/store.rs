@@ -66,7 +66,7 @@ pub fn store(
     let tenant_dir = root
         .ensure_dir(tenant.as_str(), DIR_MODE, owner)
         .map_err(|e| io::Error::new(e.kind(), format!("tenant {tenant}'s directory: {e}")))?;
-    root.race_point("ingest-tenant-held");
+    root.race_point(&format!("ingest-tenant-held.{tenant}"));
     store_beneath(&tenant_dir, when, name, content, owner, temp_tag)
 }
 
@@ -326,7 +326,7 @@ mod tests {
         fs::create_dir_all(mount.path().join("tenant-1/uploads/2026/11")).unwrap();
         crate::held::set_race_hook(
             mount.path(),
-            "ingest-tenant-held",
+            "ingest-tenant-held.tenant-1",
             "tenant-1/uploads",
             "../tenant-2/uploads",
         )

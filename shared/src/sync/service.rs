@@ -307,7 +307,7 @@ impl Syncer {
             )
         })?;
         // Where a test swaps a directory for a link between the walk and the reads.
-        mount.race_point("sync-walked");
+        mount.race_point(&format!("sync-walked.{tenant}"));
         let upper = if walked.exhausted {
             None
         } else {
