@@ -537,3 +537,36 @@ async fn an_oversize_object_is_refused_from_its_size_before_any_byte_is_read() {
     assert!(staging_object_deleted(&stack, &key));
     assert_eq!(uploads_files(&tenant), before, "nothing written");
 }
+
+#[tokio::test]
+async fn a_put_of_another_length_than_signed_is_refused_and_nothing_staged() {
+    let stack = Stack::new().await;
+    stack.onboarded_tenant("media-length").await;
+    let body = jpeg(false);
+    let request = json!({"tenantId": "media-length", "fileName": "a.jpg", "size": body.len()});
+    let (error, signed) = stack.invoke("upload-media", &request).await;
+    assert_eq!(error, None, "{signed}");
+    assert_eq!(signed["headers"]["content-length"], body.len().to_string());
+    assert!(
+        signed["expiresInSeconds"].as_u64().unwrap() <= 300,
+        "{signed}"
+    );
+    // A body one byte longer (its own Content-Length): S3 refuses the signature.
+    let mut longer = body.clone();
+    longer.push(0);
+    let status = stack
+        .put_presigned(signed["url"].as_str().unwrap(), &json!({}), longer)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        stack.media_notifications().await.is_empty(),
+        "nothing staged"
+    );
+    // The length signed is taken.
+    let status = stack
+        .put_presigned(signed["url"].as_str().unwrap(), &signed["headers"], body)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let outcomes = stack.deliver_media_notifications().await;
+    assert_eq!(outcomes[0]["results"][0]["outcome"], "uploaded");
+}
