@@ -35,6 +35,9 @@ use crate::tenant_id::TenantId;
 /// How long a URL is good for unless set otherwise, and at most: five minutes bound how
 /// long a leaked URL can be replayed.
 pub const DEFAULT_URL_SECONDS: u64 = 300;
+/// How long the outcome's GET is good for: past the PUT's life and the CLI's wait after
+/// it; it reads one JSON object and writes nothing, so it need not be as short.
+pub const OUTCOME_URL_SECONDS: u64 = 900;
 
 pub struct Uploads {
     pub s3: aws_sdk_s3::Client,
@@ -129,7 +132,11 @@ pub async fn handler(event: LambdaEvent<Value>, uploads: &Uploads) -> Result<Val
         .get_object()
         .bucket(&uploads.bucket)
         .key(&outcome_key)
-        .presigned(config.clone())
+        .presigned(
+            PresigningConfig::expires_in(Duration::from_secs(OUTCOME_URL_SECONDS)).map_err(
+                |e| Error::new(ErrorKind::InvalidTenant, format!("the URL's lifetime: {e}")),
+            )?,
+        )
         .await
         .map_err(|e| {
             op.aws(
@@ -220,7 +227,8 @@ mod tests {
         let outcome = out["outcomeUrl"].as_str().unwrap();
         assert!(
             outcome.contains("outcomes/tenant-1/7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11.json")
-                && outcome.contains("X-Amz-Signature="),
+                && outcome.contains("X-Amz-Signature=")
+                && outcome.contains("X-Amz-Expires=900"),
             "{outcome}"
         );
         assert_eq!(out["maxBytes"], 1024);
