@@ -15,7 +15,7 @@ use crate::elasticache::{self, Rbac};
 use crate::global_tables::GlobalTables;
 use crate::proxy::{bad_gateway, Upstream};
 use crate::web::{self, Reply};
-use crate::{access_points, admin, lambda, sigv4, snapshots};
+use crate::{access_points, admin, lambda, presigned, sigv4, snapshots};
 
 /// The region of a Backup request whose credential scope names none.
 const DEFAULT_REGION: &str = "us-east-1";
@@ -29,6 +29,9 @@ pub struct Front {
     backup: Arc<backup::Service>,
     rbac: Rbac,
     calls: Recorder,
+    /// The local credentials' secret key, to check presigned S3 requests' signatures as S3
+    /// does ([`presigned`]); without one they are not checked.
+    secret: Option<String>,
 }
 
 impl Front {
@@ -45,6 +48,7 @@ impl Front {
             backup: backup::Service::new(config)?,
             rbac: Rbac::new(config.cache_dir.clone()),
             calls: Recorder::create(&config.state_dir)?,
+            secret: std::env::var("AWS_SECRET_ACCESS_KEY").ok(),
         })
     }
 
@@ -79,7 +83,21 @@ impl Front {
             .as_ref()
             .and_then(|p| p.get("Action").cloned())
             .unwrap_or_default();
-        let reply = if let Some(rest) = path.strip_prefix("/_local/") {
+        // A presigned S3 request S3 would refuse (another length than signed, expired).
+        let refused = match (&scope, &self.secret) {
+            (Some(s), Some(secret)) if s.service == "s3" => presigned::refusal(
+                &parts.method,
+                path,
+                query,
+                &parts.headers,
+                secret,
+                time::OffsetDateTime::now_utc(),
+            ),
+            _ => None,
+        };
+        let reply = if let Some(refused) = refused {
+            refused
+        } else if let Some(rest) = path.strip_prefix("/_local/") {
             admin::handle(&self.backup, &parts.method, rest, &body).await
         } else if let Some(binary) = lambda::invoked_binary(&parts.method, path) {
             tracing::debug!(binary, "lambda invoke");

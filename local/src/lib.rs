@@ -17,6 +17,7 @@ pub mod front;
 pub mod global_tables;
 pub mod ids;
 pub mod lambda;
+pub mod presigned;
 pub mod proxy;
 pub mod sigv4;
 pub mod snapshots;

@@ -5,7 +5,7 @@
 //! only the SDK clients it calls. A function binary is one line, e.g.
 //! `bbws::runtime::start(bbws::backup::handler)`. The modules depend on each other top-down:
 //! `backup`, `restore`, `rpo` (the check for backups that never happened) → `tenants` → `jobs` → `lease` (one operation per tenant) → `catalog` →
-//! `aws` → `error`, `config`, `clock`, `tags`, `layout`, `tenant_id`; `cache` (the object
+//! `aws` → `error`, `config`, `clock`, `tags`, `layout`, `held` (tenant file steps beneath a held directory), `tenant_id`; `cache` (the object
 //! cache flush after a restore) uses only the last of them.
 //! Which SDK clients are linked is chosen by the `sdk-*` features, the Redis client by
 //! `cache`.
@@ -20,6 +20,7 @@ pub mod config;
 pub mod drill;
 pub mod error;
 pub mod events;
+pub mod held;
 pub mod jobs;
 pub mod layout;
 #[cfg(feature = "sdk-dynamodb")]

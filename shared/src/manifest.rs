@@ -2,12 +2,16 @@
 //! of the sorted list of their paths and sizes. Taken when a backup starts its file-system
 //! job, and again over what a drill restored: the two must be equal.
 //!
-//! The walk never follows a symbolic link (a link is neither counted nor entered), so it
-//! cannot leave the directory it was given.
+//! The directory is opened once and walked beneath that handle ([`crate::held`]): a link is
+//! neither counted nor entered, and a directory swapped for one meanwhile fails the walk, so
+//! it cannot leave the directory it was given.
 
+#[cfg(test)]
 use std::fs;
 use std::io;
 use std::path::Path;
+
+use crate::held::{Held, Kind};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -24,23 +28,38 @@ pub struct Manifest {
 
 /// The manifest of the directory `root`.
 pub fn take(root: &Path) -> io::Result<Manifest> {
+    take_beneath(&Held::open(root)?)
+}
+
+/// The manifest of the held directory `root`.
+pub fn take_beneath(root: &Held) -> io::Result<Manifest> {
     let mut entries: Vec<(String, u64)> = Vec::new();
-    let mut pending = vec![(root.to_path_buf(), String::new())];
+    let mut pending = vec![(root.clone(), String::new())];
     while let Some((dir, prefix)) = pending.pop() {
-        for entry in fs::read_dir(&dir)? {
-            let entry = entry?;
-            // The entry's own type: a symbolic link is reported as a link, never followed.
-            let kind = entry.file_type()?;
-            let name = entry.file_name().to_string_lossy().into_owned();
+        for entry in dir.entries()? {
+            let raw = entry.name.to_string_lossy().into_owned();
             let path = if prefix.is_empty() {
-                name
+                raw.clone()
             } else {
-                format!("{prefix}/{name}")
+                format!("{prefix}/{raw}")
             };
-            if kind.is_dir() {
-                pending.push((entry.path(), path));
-            } else if kind.is_file() {
-                entries.push((path, entry.metadata()?.len()));
+            // The entry's own type: a symbolic link is reported as a link, never followed.
+            match (entry.kind, entry.name.to_str()) {
+                (Kind::Dir, Some(name)) => pending.push((dir.dir(name)?, path)),
+                (Kind::File, Some(name)) => {
+                    if let Some(stat) = dir.stat(name)?.filter(|s| s.kind == Kind::File) {
+                        entries.push((path, stat.size));
+                    }
+                }
+                // A name that is not UTF-8 cannot be resolved here: counted, its size as 0.
+                (Kind::Dir, None) => {
+                    return Err(io::Error::other(format!(
+                        "{}: a directory whose name is not UTF-8",
+                        dir.path().join(&entry.name).display()
+                    )))
+                }
+                (Kind::File, None) => entries.push((path, 0)),
+                (Kind::Other, _) => {}
             }
         }
     }

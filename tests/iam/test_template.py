@@ -148,7 +148,12 @@ class Template(unittest.TestCase):
             self.assertFalse(allowed(ingest, action, "other/a.jpg"), action)
         self.assertFalse(allowed(ingest, "s3:PutObject", "incoming/tenant-1/u1/a.jpg"))
         self.assertTrue(allowed(ingest, "s3:PutObject", "outcomes/tenant-1/u1.json"))
-        self.assertFalse(allowed(ingest, "s3:GetObject", "outcomes/tenant-1/u1.json"))
+        # HeadObject of the outcome: an upload id already judged is not ingested again.
+        self.assertTrue(allowed(ingest, "s3:GetObject", "outcomes/tenant-1/u1.json"))
+        self.assertFalse(allowed(ingest, "s3:DeleteObject", "outcomes/tenant-1/u1.json"))
+        # A flood of uploads never takes the concurrency backups and restores share.
+        reserved = self.resources["IngestMediaFunction"]["Properties"]["ReservedConcurrentExecutions"]
+        self.assertTrue(isinstance(reserved, int) and 0 < reserved <= 50, reserved)
 
         props = self.resources["MediaStagingBucket"]["Properties"]
         self.assertEqual(self.t.resolve(props["BucketName"]), "bbws-dev-media-staging-123456789012")

@@ -14,8 +14,9 @@ use crate::catalog::Catalog;
 use crate::clock::{parse_rfc3339 as seconds, rfc3339, Clock};
 use crate::config::{required, Config, ConfigError};
 use crate::error::{Error, Operation};
+use crate::held::{Held, Kind};
 use crate::jobs::idempotency_token;
-use crate::layout::{self, DRILL_PREFIX, RESTORE_DIR_PREFIX, SCRATCH_DIR};
+use crate::layout::{self, DRILL_PREFIX, KEPT_DIR, RESTORE_DIR_PREFIX, SCRATCH_DIR};
 use crate::restore::{restored_identifier, writer_identifier};
 use crate::runtime::{encode, parse, Service};
 use crate::tenant_id::TenantId;
@@ -300,16 +301,18 @@ impl DrillService {
             // A joined job's point was made earlier, when the files may have been otherwise.
             return Ok(Value::Null);
         }
-        let dir = self.mount.join(plan.tenant_id.as_str());
-        let taken = tokio::task::spawn_blocking(move || manifest::take(&dir))
-            .await
-            .map_err(|e| OP.failed(format!("the manifest stopped: {e}")))?
-            .map_err(|e| {
-                OP.failed(format!(
-                    "reading tenant {}'s directory for its manifest: {e}",
-                    plan.tenant_id
-                ))
-            })?;
+        let (mount, tenant) = (self.mount.clone(), plan.tenant_id.clone());
+        let taken = tokio::task::spawn_blocking(move || {
+            manifest::take_beneath(&Held::open(&mount)?.dir(tenant.as_str())?)
+        })
+        .await
+        .map_err(|e| OP.failed(format!("the manifest stopped: {e}")))?
+        .map_err(|e| {
+            OP.failed(format!(
+                "reading tenant {}'s directory for its manifest: {e}",
+                plan.tenant_id
+            ))
+        })?;
         let recorded = self
             .catalog
             .put_manifest(
@@ -502,11 +505,14 @@ impl DrillService {
                 dir.display()
             ));
         } else {
-            let walked = dir.clone();
-            let taken = tokio::task::spawn_blocking(move || manifest::take(&walked))
-                .await
-                .map_err(|e| OP.failed(format!("the manifest stopped: {e}")))?
-                .map_err(|e| OP.failed(format!("reading {}: {e}", dir.display())))?;
+            let (mount, name) = (self.mount.clone(), scratch.as_str().to_owned());
+            let taken = tokio::task::spawn_blocking(move || {
+                let scratch = Held::open(&mount)?.dir(SCRATCH_DIR)?.dir(&name)?;
+                manifest::take_beneath(&scratch)
+            })
+            .await
+            .map_err(|e| OP.failed(format!("the manifest stopped: {e}")))?
+            .map_err(|e| OP.failed(format!("reading {}: {e}", dir.display())))?;
             v.files = Some(taken.files);
             v.bytes = Some(taken.bytes);
             match &drill.manifest {
@@ -749,32 +755,29 @@ impl DrillService {
 /// in the tenants' namespace is touched, whatever tenants exist. Returns whether the scratch
 /// directory was there.
 fn remove_scratch(mount: &Path, scratch: &str, restored_from: Option<&Path>) -> io::Result<bool> {
-    let dir = layout::scratch_dir(mount, scratch);
-    let found = match std::fs::symlink_metadata(&dir) {
-        Ok(m) if m.is_dir() => {
-            std::fs::remove_dir_all(&dir)?;
+    // Every step beneath the root's handle, through no link.
+    let root = Held::open(mount)?;
+    let found = match root.dir_if_any(SCRATCH_DIR)? {
+        Some(scratches) if scratches.stat(scratch)?.is_some() => {
+            scratches.remove_all(scratch)?;
             true
         }
-        Ok(_) => {
-            std::fs::remove_file(&dir)?;
-            true
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-        Err(e) => return Err(e),
+        _ => false,
     };
-    let kept = layout::kept_root(mount, &Path::new(SCRATCH_DIR).join(scratch));
-    if std::fs::symlink_metadata(&kept).is_ok_and(|m| m.is_dir()) {
-        std::fs::remove_dir_all(&kept)?;
+    if let Some(kept) = root.dir_if_any(&format!("{KEPT_DIR}/{SCRATCH_DIR}"))? {
+        if kept.stat(scratch)?.is_some_and(|s| s.kind == Kind::Dir) {
+            kept.remove_all(scratch)?;
+        }
     }
     if let Some(parent) = restored_from.and_then(Path::parent) {
         let under_mount = parent.parent() == Some(mount);
         let named = parent
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with(RESTORE_DIR_PREFIX));
-        if under_mount && named {
+            .filter(|n| n.starts_with(RESTORE_DIR_PREFIX));
+        if let (true, Some(name)) = (under_mount, named) {
             // Only when empty: another restore's files are never touched.
-            let _ = std::fs::remove_dir(parent);
+            let _ = root.remove_empty_dir(name);
         }
     }
     Ok(found)

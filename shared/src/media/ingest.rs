@@ -6,20 +6,29 @@
 //! promote-restore mounts it, `EFS_MOUNT_PATH`), for each object it:
 //!
 //! 1. checks the tenant: a valid id (`InvalidTenant`) with an access point (`NotOnboarded`);
-//! 2. checks the size the event gives before reading anything (`TooLarge`), then the rest
-//!    of [`super::inspect`] on the content;
-//! 3. writes the file into `/<tenant>/uploads/YYYY/MM/` ([`super::store`]): the
-//!    month of the upload, a free name, owned 33:33, mode 0644, whole or not at all;
-//! 4. deletes the staging object;
-//! 5. announces `TenantMediaUploaded` (the MediaFile: `fileName`, `filePath`, `fileSize`,
+//! 2. takes each upload id once: when its outcome is already recorded (a replayed URL, a
+//!    second delivery), the staging object is deleted and nothing else is done, so the
+//!    uploader reads the first outcome and no second file is made;
+//! 3. reads the object's size (`HeadObject`, not the event's) and refuses an upload over
+//!    the limit before reading it (`TooLarge`); reads it (the same version, `If-Match` its
+//!    ETag) in chunks, stopping past the limit, so no more than the limit is ever held;
+//!    then the rest of [`super::inspect`] on the content;
+//! 4. writes the file into `/<tenant>/uploads/YYYY/MM/` ([`super::store`]): the
+//!    month of the upload, a free name, owned 33:33, mode 0644, whole or not at all, every
+//!    step beneath the tenant's held directory ([`crate::held`]);
+//! 5. deletes the staging object;
+//! 6. announces `TenantMediaUploaded` (the MediaFile: `fileName`, `filePath`, `fileSize`,
 //!    `mimeType`, `uploadedAt`, `tenantId`; and the `uploadId`), or for a refusal, having
 //!    written nothing, deleted the staging object the same way, `TenantMediaRejected` with
 //!    the named `reason` and a `message`;
-//! 6. leaves the outcome (the detail-type and the detail) at
+//! 7. leaves the outcome (the detail-type and the detail) at
 //!    `outcomes/<tenant>/<upload id>.json` in the staging bucket ([`super::outcome_key`]),
-//!    where `bbws upload` polls for it.
+//!    where `bbws upload` polls for it, written once (`If-None-Match: *`).
 //!
-//! A second delivery of the same S3 event finds the staging object gone and does nothing.
+//! A second delivery of the same S3 event finds the staging object gone, or the outcome
+//! recorded, and does nothing. Two deliveries at once are kept apart by the tenant's lease,
+//! whose holder names the invocation: the second is TenantBusy, and its retry finds the
+//! outcome.
 //! A failure (AWS, the file system) fails the invocation, which Lambda retries; the staging
 //! object stays until then, and the bucket expires it after a day.
 //!
@@ -191,6 +200,7 @@ fn year_month(time: &str) -> Option<(u16, u8)> {
 
 /// The `ingest-media` handler.
 pub async fn handler(event: LambdaEvent<Value>, ingest: &Ingest) -> Result<Value, Error> {
+    let invocation = event.context.request_id.clone();
     let notification: Notification = serde_json::from_value(event.payload).map_err(|e| {
         Error::new(
             ErrorKind::InvalidTenant,
@@ -199,12 +209,12 @@ pub async fn handler(event: LambdaEvent<Value>, ingest: &Ingest) -> Result<Value
     })?;
     let mut results = Vec::new();
     for record in &notification.records {
-        results.push(ingest_record(ingest, record).await?);
+        results.push(ingest_record(ingest, record, &invocation).await?);
     }
     Ok(json!({ "results": results }))
 }
 
-async fn ingest_record(ingest: &Ingest, record: &Record) -> Result<Value, Error> {
+async fn ingest_record(ingest: &Ingest, record: &Record, invocation: &str) -> Result<Value, Error> {
     let key = decode_key(&record.s3.object.key);
     if record.s3.bucket.name != ingest.bucket {
         tracing::warn!(bucket = %record.s3.bucket.name, %key, "not the staging bucket: left alone");
@@ -238,18 +248,36 @@ async fn ingest_record(ingest: &Ingest, record: &Record) -> Result<Value, Error>
         };
         return reject(ingest, record, &key, &upload, size, refusal).await;
     }
-    if let Some(Err(refusal)) = size.map(|s| check_size(s, ingest.max_bytes)) {
-        return reject(ingest, record, &key, &upload, size, refusal).await;
+    if outcome_recorded(ingest, &tenant, &upload.upload_id).await? {
+        return replayed(ingest, &key).await;
     }
-
-    let object = match ingest
+    // The object's own size, not the event's: refused over the limit before any byte is read.
+    let head = match ingest
         .s3
-        .get_object()
+        .head_object()
         .bucket(&ingest.bucket)
         .key(&key)
         .send()
         .await
     {
+        Ok(head) => head,
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => {
+            tracing::info!(%key, "the staging object is gone: already ingested");
+            return Ok(json!({ "key": key, "outcome": "gone" }));
+        }
+        Err(e) => return Err(OP.aws(&format!("reading s3://{}/{key}", ingest.bucket), e)),
+    };
+    let size = head.content_length().map(|n| n.max(0) as u64).or(size);
+    if let Some(Err(refusal)) = size.map(|s| check_size(s, ingest.max_bytes)) {
+        return reject(ingest, record, &key, &upload, size, refusal).await;
+    }
+
+    let mut get = ingest.s3.get_object().bucket(&ingest.bucket).key(&key);
+    if let Some(etag) = head.e_tag() {
+        // The object judged is the one measured: a PUT in between fails this read.
+        get = get.if_match(etag);
+    }
+    let object = match get.send().await {
         Ok(object) => object,
         Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
             tracing::info!(%key, "the staging object is gone: already ingested");
@@ -257,18 +285,23 @@ async fn ingest_record(ingest: &Ingest, record: &Record) -> Result<Value, Error>
         }
         Err(e) => return Err(OP.aws(&format!("reading s3://{}/{key}", ingest.bucket), e)),
     };
-    let bytes = object
-        .body
-        .collect()
-        .await
-        .map_err(|e| {
-            Error::caused_by(
+    let bytes = match read_capped(object.body, ingest.max_bytes, size).await {
+        Ok(bytes) => bytes,
+        Err(Capped::Over(read)) => {
+            let refusal = Refusal::TooLarge {
+                size: read,
+                limit: ingest.max_bytes,
+            };
+            return reject(ingest, record, &key, &upload, Some(read), refusal).await;
+        }
+        Err(Capped::Failed(e)) => {
+            return Err(Error::caused_by(
                 ErrorKind::Transient,
                 format!("reading s3://{}/{key}: {e}", ingest.bucket),
                 e,
-            )
-        })?
-        .into_bytes();
+            ))
+        }
+    };
     let size = bytes.len() as u64;
     let accepted = match inspect(&upload.name, &bytes, ingest.max_bytes) {
         Ok(accepted) => accepted,
@@ -283,7 +316,9 @@ async fn ingest_record(ingest: &Ingest, record: &Record) -> Result<Value, Error>
 
     // One operation per tenant: a restore, drill or sync holding the tenant makes this
     // TenantBusy with nothing written; the staging object stays and Lambda retries the event.
-    let holder = format!("media-ingest:{}", upload.upload_id);
+    // The invocation in the holder: a second delivery of the same upload at once is
+    // TenantBusy, never a second writer.
+    let holder = format!("media-ingest:{}:{invocation}", upload.upload_id);
     let claim = Claim {
         tenant: &tenant,
         holder: &holder,
@@ -293,6 +328,13 @@ async fn ingest_record(ingest: &Ingest, record: &Record) -> Result<Value, Error>
         generation: "",
     };
     ingest.leases.acquire(OP, &claim).await?;
+    // Asked again under the lease: a delivery that finished meanwhile recorded its outcome.
+    let recorded = outcome_recorded(ingest, &tenant, &upload.upload_id).await;
+    if !matches!(recorded, Ok(false)) {
+        ingest.leases.release(OP, &tenant, &holder).await?;
+        recorded?;
+        return replayed(ingest, &key).await;
+    }
     let stored = write_upload(ingest, &tenant, &upload, accepted, when).await;
     ingest.leases.release(OP, &tenant, &holder).await?;
     let (stored, accepted) = stored?;
@@ -423,17 +465,78 @@ async fn record_outcome(
     }
     let key = super::outcome_key(&tenant, &upload.upload_id);
     let body = json!({ "detailType": detail_type, "detail": detail }).to_string();
-    ingest
+    match ingest
         .s3
         .put_object()
         .bucket(&ingest.bucket)
         .key(&key)
         .content_type("application/json")
+        // Written once: the first outcome of an upload id is the one the uploader reads.
+        .if_none_match("*")
         .body(body.into_bytes().into())
         .send()
         .await
-        .map(|_| ())
-        .map_err(|e| OP.aws(&format!("writing s3://{}/{key}", ingest.bucket), e))
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
+            tracing::info!(%key, "the outcome was recorded already: kept");
+            Ok(())
+        }
+        Err(e) => Err(OP.aws(&format!("writing s3://{}/{key}", ingest.bucket), e)),
+    }
+}
+
+/// Whether the upload id's outcome is recorded: it was judged already.
+async fn outcome_recorded(
+    ingest: &Ingest,
+    tenant: &TenantId,
+    upload_id: &str,
+) -> Result<bool, Error> {
+    let key = super::outcome_key(tenant, upload_id);
+    match ingest
+        .s3
+        .head_object()
+        .bucket(&ingest.bucket)
+        .key(&key)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+        Err(e) => Err(OP.aws(&format!("reading s3://{}/{key}", ingest.bucket), e)),
+    }
+}
+
+/// A staging object whose upload id was judged already: deleted, nothing else done.
+async fn replayed(ingest: &Ingest, key: &str) -> Result<Value, Error> {
+    delete_staging(ingest, key).await?;
+    tracing::info!(%key, "an upload id ingested already: its first outcome stands");
+    Ok(json!({ "key": key, "outcome": "replayed" }))
+}
+
+/// Why a capped read stopped.
+enum Capped {
+    /// More than the limit: how much was read when it stopped.
+    Over(u64),
+    Failed(aws_smithy_types::byte_stream::error::Error),
+}
+
+/// The body, read in chunks and never past `limit` bytes.
+async fn read_capped(
+    mut body: aws_sdk_s3::primitives::ByteStream,
+    limit: u64,
+    expected: Option<u64>,
+) -> Result<Vec<u8>, Capped> {
+    let room = expected.unwrap_or(0).min(limit);
+    let mut bytes = Vec::with_capacity(usize::try_from(room).unwrap_or(0));
+    while let Some(chunk) = body.try_next().await.map_err(Capped::Failed)? {
+        let read = bytes.len() as u64 + chunk.len() as u64;
+        if read > limit {
+            return Err(Capped::Over(read));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 async fn delete_staging(ingest: &Ingest, key: &str) -> Result<(), Error> {
@@ -503,5 +606,22 @@ mod tests {
         assert_eq!(year_month("2026-11-26T13:45:00.123Z"), Some((2026, 11)));
         assert_eq!(year_month("2026-13-01T00:00:00Z"), None);
         assert_eq!(year_month("soon"), None);
+    }
+
+    #[tokio::test]
+    async fn a_capped_read_stops_past_the_limit() {
+        let body = || aws_sdk_s3::primitives::ByteStream::from(vec![7u8; 100]);
+        assert_eq!(
+            read_capped(body(), 100, Some(100))
+                .await
+                .ok()
+                .unwrap()
+                .len(),
+            100
+        );
+        assert!(matches!(
+            read_capped(body(), 99, None).await,
+            Err(Capped::Over(100))
+        ));
     }
 }

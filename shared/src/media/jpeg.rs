@@ -1,19 +1,21 @@
-//! Removing a JPEG's Exif and XMP metadata (camera, time, GPS position) without decoding or
-//! recompressing it: the APP1 segments that carry them are dropped, and every other byte is
-//! kept as it was.
+//! Reading a JPEG segment by segment to its end, and writing it back with only what a
+//! viewer needs to render it: no metadata (camera, time, GPS position, comments), nothing
+//! after its end. Nothing is decoded or recompressed.
 //!
 //! A JPEG is a sequence of marker segments (`FF xx`, then a two-byte big-endian length that
-//! counts itself) up to the first start-of-scan (`FF DA`), after which the compressed image
-//! data follows; that part, and anything after it, is copied untouched.
+//! counts itself); each start of scan (`FF DA`) is followed by entropy-coded data, which
+//! runs to the next marker that is not a stuffed `FF 00` or a restart (`FF D0`–`FF D7`);
+//! more segments and scans may follow (a progressive JPEG) until the end of image (`FF D9`).
+//! A file that does not reach its end of image this way is damaged.
+//!
+//! Kept: every segment the decoder needs (tables, frames, scans, restart intervals), APP0
+//! `JFIF`/`JFXX` (pixel aspect), APP14 `Adobe` (how the colour channels are coded: without
+//! it a CMYK or YCCK image renders with wrong colours) and APP2 `ICC_PROFILE` (the colour
+//! space: without it a wide-gamut photo renders dull; it holds colour data only). Removed:
+//! every other APPn (Exif, XMP, Photoshop IRB with its IPTC, vendor data), every comment
+//! (`COM`), and anything after the end of image.
 
 use std::borrow::Cow;
-
-/// Identifies an Exif APP1 segment (after its length).
-const EXIF: &[u8] = b"Exif\0\0";
-/// Identifies an XMP APP1 segment, which may hold the same GPS position as Exif.
-const XMP: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
-/// Identifies an extended XMP APP1 segment (the rest of a long XMP packet).
-const XMP_EXTENSION: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
 
 /// A JPEG with its metadata segments dropped.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,17 +32,29 @@ pub struct Stripped<'a> {
 #[error("not a well-formed JPEG: {0}")]
 pub struct Malformed(pub String);
 
-/// `jpeg` without its Exif and XMP APP1 segments.
+/// Whether the segment `marker` with `payload` is kept.
+fn kept(marker: u8, payload: &[u8]) -> bool {
+    match marker {
+        0xE0 => payload.starts_with(b"JFIF\0") || payload.starts_with(b"JFXX\0"),
+        0xE2 => payload.starts_with(b"ICC_PROFILE\0"),
+        0xEE => payload.starts_with(b"Adobe"),
+        0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
+        _ => true,
+    }
+}
+
+/// `jpeg` read to its end of image: without its metadata segments and anything after it.
 pub fn strip_metadata(jpeg: &[u8]) -> Result<Stripped<'_>, Malformed> {
     if !jpeg.starts_with(&[0xFF, 0xD8]) {
         return Err(Malformed("no start-of-image marker".into()));
     }
     let mut dropped: Vec<(usize, usize)> = Vec::new();
     let mut at = 2;
-    loop {
+    let mut scans = 0;
+    let end = loop {
         if at >= jpeg.len() {
             return Err(Malformed(format!(
-                "ended at byte {at} before any image data"
+                "ended at byte {at} before its end-of-image marker"
             )));
         }
         if jpeg[at] != 0xFF {
@@ -56,10 +70,15 @@ pub fn strip_metadata(jpeg: &[u8]) -> Result<Stripped<'_>, Malformed> {
         };
         at += 1;
         match marker {
-            // Start of scan or end of image: the rest is copied as it is.
-            0xDA | 0xD9 => break,
+            0xD9 if scans > 0 => break at,
+            0xD9 => return Err(Malformed("an end of image before any image data".into())),
             // Markers without a length.
             0x01 | 0xD0..=0xD7 => continue,
+            0x00 => {
+                return Err(Malformed(format!(
+                    "a stuffed byte where a marker was due, at {start}"
+                )))
+            }
             _ => {}
         }
         let Some(length) = jpeg.get(at..at + 2) else {
@@ -75,32 +94,53 @@ pub fn strip_metadata(jpeg: &[u8]) -> Result<Stripped<'_>, Malformed> {
         }
         let payload = &jpeg[at + 2..at + length];
         at += length;
-        if marker == 0xE1
-            && (payload.starts_with(EXIF)
-                || payload.starts_with(XMP)
-                || payload.starts_with(XMP_EXTENSION))
-        {
+        if !kept(marker, payload) {
             dropped.push((start, at));
         }
-    }
-    if dropped.is_empty() {
+        if marker == 0xDA {
+            scans += 1;
+            at = entropy_coded_end(jpeg, at)?;
+        }
+    };
+    let trailing = jpeg.len() - end;
+    if dropped.is_empty() && trailing == 0 {
         return Ok(Stripped {
             bytes: Cow::Borrowed(jpeg),
             segments_removed: 0,
             bytes_removed: 0,
         });
     }
-    let removed: usize = dropped.iter().map(|(s, e)| e - s).sum();
+    let removed: usize = dropped.iter().map(|(s, e)| e - s).sum::<usize>() + trailing;
     let mut out = Vec::with_capacity(jpeg.len() - removed);
     let mut from = 0;
-    for (start, end) in &dropped {
+    for (start, stop) in &dropped {
         out.extend_from_slice(&jpeg[from..*start]);
-        from = *end;
+        from = *stop;
     }
-    out.extend_from_slice(&jpeg[from..]);
+    out.extend_from_slice(&jpeg[from..end]);
     Ok(Stripped {
         bytes: Cow::Owned(out),
-        segments_removed: dropped.len(),
+        segments_removed: dropped.len() + usize::from(trailing > 0),
         bytes_removed: removed,
     })
+}
+
+/// Where the entropy-coded data that starts at `at` ends: at the first `FF` that begins a
+/// marker other than a stuffed `FF 00` or a restart marker.
+fn entropy_coded_end(jpeg: &[u8], mut at: usize) -> Result<usize, Malformed> {
+    while at + 1 < jpeg.len() {
+        if jpeg[at] == 0xFF {
+            match jpeg[at + 1] {
+                0x00 | 0xD0..=0xD7 => at += 2,
+                // Fill bytes before a marker.
+                0xFF => at += 1,
+                _ => return Ok(at),
+            }
+        } else {
+            at += 1;
+        }
+    }
+    Err(Malformed(
+        "the image data ends without an end-of-image marker".into(),
+    ))
 }

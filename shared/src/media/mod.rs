@@ -8,16 +8,25 @@
 //!    [`Refusal::TooLarge`];
 //! 2. its name, cleaned as WordPress cleans it ([`sanitize_file_name`]), holds something and
 //!    never a path: [`Refusal::BadName`];
-//! 3. no script marker ([`SCRIPT_MARKERS`]: `<?php`, `<script`, `__halt_compiler`) appears
-//!    anywhere in its bytes, so no polyglot (a valid JPEG with PHP in a comment or after its
-//!    end) gets in: [`Refusal::ScriptInside`];
+//! 3. no script marker ([`SCRIPT_MARKERS`]: `<?php`, `<script` (which is also PHP's
+//!    `<script language="php">`), `__halt_compiler`, in any letter case) appears anywhere in
+//!    its bytes, and no PHP short open tag (`<?=`, `<?`) starts it after a byte-order mark
+//!    and white space, so no polyglot (a valid JPEG with PHP in a comment or after its end)
+//!    gets in: [`Refusal::ScriptInside`];
 //! 4. its magic bytes make it one of the allowed [`MediaType`]s: [`Refusal::NotAllowedType`]
 //!    (SVG, HTML, PHP without a marker, executables, archives, anything unknown);
 //! 5. its name's extension is one of that type's: [`Refusal::ExtensionMismatch`] (a PNG
 //!    called `.jpg`, a JPEG called `.php`);
-//! 6. a PDF holds no JavaScript action (`/JavaScript`): [`Refusal::ScriptInside`];
-//! 7. a JPEG can be read up to its image data, so its metadata can be removed:
-//!    [`Refusal::Damaged`].
+//! 6. a PDF, its names' `#xx` escapes decoded, holds no JavaScript or launch action and no
+//!    PHP short open tag outside its streams ([`Refusal::ScriptInside`]), and no compressed
+//!    object stream (`/ObjStm`), whose objects cannot be inspected
+//!    ([`Refusal::Uninspectable`]), see [`sniff::pdf_refusal`];
+//! 7. a JPEG can be read segment by segment to its end of image, so its metadata segments
+//!    and anything after its end can be removed ([`jpeg`]): [`Refusal::Damaged`].
+//!
+//! Audio needs more than one frame's header: two MP3 frame headers in a row, a second Ogg
+//! page, a WAV's format chunk and its data. Names lose bidirectional and zero-width
+//! characters ([`name::INVISIBLE`]).
 //!
 //! The allow-list is WordPress's own media types for images, documents, audio and video that
 //! a browser shows by itself: JPEG, PNG, GIF, WebP, AVIF and PDF, MP4 and MP3 as the issue
@@ -190,6 +199,8 @@ pub enum Refusal {
     ScriptInside { marker: &'static str, offset: u64 },
     /// Content that starts as an allowed type but cannot be read as one.
     Damaged { detail: String },
+    /// Content whose parts cannot be inspected (a PDF's compressed object streams).
+    Uninspectable { detail: String },
     /// The upload names no valid tenant id.
     InvalidTenant { tenant: String, why: String },
     /// The tenant has no access point: never onboarded, or offboarded.
@@ -206,6 +217,7 @@ impl Refusal {
             Self::ExtensionMismatch { .. } => "ExtensionMismatch",
             Self::ScriptInside { .. } => "ScriptInside",
             Self::Damaged { .. } => "Damaged",
+            Self::Uninspectable { .. } => "Uninspectable",
             Self::InvalidTenant { .. } => "InvalidTenant",
             Self::NotOnboarded { .. } => "NotOnboarded",
         }
@@ -251,6 +263,9 @@ impl fmt::Display for Refusal {
                 write!(f, "the content holds script ({marker:?} at byte {offset})")
             }
             Self::Damaged { detail } => write!(f, "the content is damaged: {detail}"),
+            Self::Uninspectable { detail } => {
+                write!(f, "the content cannot be inspected: {detail}")
+            }
             Self::InvalidTenant { why, .. } => f.write_str(why),
             Self::NotOnboarded { tenant } => {
                 write!(
@@ -364,11 +379,28 @@ pub fn inspect<'a>(name: &str, bytes: &'a [u8], limit: u64) -> Result<Accepted<'
         });
     }
     if media_type == MediaType::Pdf {
-        if let Some(offset) = sniff::find(bytes, b"/JavaScript") {
-            return Err(Refusal::ScriptInside {
-                marker: "/JavaScript",
-                offset: offset as u64,
-            });
+        match sniff::pdf_refusal(bytes) {
+            Some(("/ObjStm", offset)) => {
+                return Err(Refusal::Uninspectable {
+                    detail: format!(
+                        "a compressed object stream (/ObjStm at byte {offset}) hides objects \
+                         that cannot be checked for script; save the PDF without object \
+                         streams (PDF 1.4)"
+                    ),
+                })
+            }
+            Some(("stream without endstream", offset)) => {
+                return Err(Refusal::Damaged {
+                    detail: format!("a stream at byte {offset} has no endstream"),
+                })
+            }
+            Some((marker, offset)) => {
+                return Err(Refusal::ScriptInside {
+                    marker,
+                    offset: offset as u64,
+                })
+            }
+            None => {}
         }
     }
     let (content, removed) = if media_type == MediaType::Jpeg {

@@ -19,6 +19,16 @@
 //! caller refuses a name that still holds a path separator or `..` (it cannot, after step 2
 //! and 4, but the check does not rely on it).
 
+/// Bidirectional controls (U+202A–202E embeddings and overrides, U+2066–2069 isolates,
+/// U+200E/U+200F marks, U+061C the Arabic letter mark) and zero-width characters (U+200B
+/// space, U+200C/U+200D joiners, U+2060 word joiner, U+FEFF byte-order mark): removed from
+/// names.
+pub const INVISIBLE: &[char] = &[
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}',
+    '\u{FEFF}',
+];
+
 /// `name` cleaned as WordPress's `sanitize_file_name` cleans it; `known_extensions` plays
 /// WordPress's list of allowed MIME types (lower case).
 pub fn sanitize_file_name(name: &str, known_extensions: &[&str]) -> String {
@@ -33,6 +43,9 @@ pub fn sanitize_file_name(name: &str, known_extensions: &[&str]) -> String {
         .filter(|c| !SPECIAL.contains(c))
         // Beyond WordPress: no control character but the white space step 5 turns to dashes.
         .filter(|c| !c.is_control() || matches!(c, '\r' | '\n' | '\t'))
+        // Nor a character that hides or reorders what a person reads (`gpj.exe` shown as
+        // `exe.jpg`): bidirectional controls and zero-width characters.
+        .filter(|c| !INVISIBLE.contains(c))
         .collect();
     let name = name.replace("%20", "-").replace('+', "-");
     let name = collapse(&name, |c| c == '.', ".");

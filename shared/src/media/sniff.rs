@@ -32,7 +32,14 @@ pub fn sniff(bytes: &[u8]) -> Sniffed {
     if b.len() >= 12 && b.starts_with(b"RIFF") {
         return match &b[8..12] {
             b"WEBP" => Allowed(Webp),
-            b"WAVE" => Allowed(Wav),
+            // The format chunk first, and sound data after it: not four bytes alone.
+            b"WAVE"
+                if b.get(12..16) == Some(b"fmt ")
+                    && find(&b[..b.len().min(4096)], b"data").is_some() =>
+            {
+                Allowed(Wav)
+            }
+            b"WAVE" => Other("wav without its format and data"),
             b"AVI " => Other("avi"),
             _ => Other("riff"),
         };
@@ -54,7 +61,7 @@ pub fn sniff(bytes: &[u8]) -> Sniffed {
     if is_ico(b) {
         return Allowed(Ico);
     }
-    if (b.starts_with(b"ID3") && b.len() > 3 && (2..=4).contains(&b[3])) || is_mpeg_audio_frame(b) {
+    if is_mp3(b) {
         return Allowed(Mp3);
     }
     if let Some(other) = refused_kind(b) {
@@ -99,6 +106,16 @@ fn ogg(b: &[u8]) -> Sniffed {
         return Sniffed::Other("ogg");
     };
     let packet = b.get(27 + segments as usize..).unwrap_or_default();
+    // A second page must follow the first: one page header alone turns up in anything.
+    let first_len: usize = b
+        .get(27..27 + segments as usize)
+        .map_or(0, |lacing| lacing.iter().map(|l| *l as usize).sum());
+    let second = b
+        .get(27 + segments as usize + first_len..)
+        .unwrap_or_default();
+    if !second.starts_with(b"OggS") {
+        return Sniffed::Other("ogg (one page)");
+    }
     if packet.starts_with(b"\x01vorbis")
         || packet.starts_with(b"OpusHead")
         || packet.starts_with(b"\x7fFLAC")
@@ -122,17 +139,55 @@ fn is_ico(b: &[u8]) -> bool {
     count > 0 && b[9] == 0 && offset >= 6 + 16 * count && offset < b.len()
 }
 
-/// An MPEG-1/2 Layer III frame header without an ID3 tag before it.
-fn is_mpeg_audio_frame(b: &[u8]) -> bool {
+/// An MPEG-1/2 Layer III frame header: its frame's length in bytes, if it is one.
+fn mpeg_audio_frame(b: &[u8]) -> Option<usize> {
     if b.len() < 4 || b[0] != 0xFF || b[1] & 0xE0 != 0xE0 {
-        return false;
+        return None;
     }
-    let version = (b[1] >> 3) & 0b11; // 01 is reserved
+    let version = (b[1] >> 3) & 0b11; // 00 MPEG-2.5, 01 reserved, 10 MPEG-2, 11 MPEG-1
     let layer = (b[1] >> 1) & 0b11; // 01 is Layer III
-    let bitrate = b[2] >> 4; // 0000 (free) and 1111 (bad) are not taken
-    let sample_rate = (b[2] >> 2) & 0b11; // 11 is reserved
-    version != 0b01 && layer == 0b01 && bitrate != 0 && bitrate != 0xF && sample_rate != 0b11
+    let bitrate = (b[2] >> 4) as usize; // 0000 (free) and 1111 (bad) are not taken
+    let sample_rate = ((b[2] >> 2) & 0b11) as usize; // 11 is reserved
+    let padding = ((b[2] >> 1) & 1) as usize;
+    if version == 0b01 || layer != 0b01 || bitrate == 0 || bitrate == 0xF || sample_rate == 0b11 {
+        return None;
+    }
+    // ISO 11172-3 and 13818-3's Layer III tables, in kbit/s and Hz.
+    const MPEG1_KBPS: [usize; 15] = [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ];
+    const MPEG2_KBPS: [usize; 15] = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160];
+    const RATES: [usize; 3] = [44_100, 48_000, 32_000];
+    let (kbps, rate, per_frame) = match version {
+        0b11 => (MPEG1_KBPS[bitrate], RATES[sample_rate], 144),
+        0b10 => (MPEG2_KBPS[bitrate], RATES[sample_rate] / 2, 72),
+        _ => (MPEG2_KBPS[bitrate], RATES[sample_rate] / 4, 72),
+    };
+    Some(per_frame * kbps * 1000 / rate + padding)
 }
+
+/// MP3: frame headers one after the other, at least [`MP3_FRAMES`] of them, after an ID3v2
+/// tag if there is one. One header is four bytes that turn up by chance.
+fn is_mp3(b: &[u8]) -> bool {
+    let mut at = 0;
+    if b.starts_with(b"ID3") && b.len() >= 10 && (2..=4).contains(&b[3]) {
+        // The tag's size: four bytes of seven bits each, after its 10-byte header.
+        let size = b[6..10]
+            .iter()
+            .fold(0usize, |n, x| (n << 7) | (*x as usize & 0x7F));
+        at = 10 + size;
+    }
+    for _ in 0..MP3_FRAMES {
+        match b.get(at..).and_then(mpeg_audio_frame) {
+            Some(length) => at += length,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// How many frame headers in a row make an MP3.
+pub const MP3_FRAMES: usize = 2;
 
 /// Names what is never allowed, so that the refusal says what the file was.
 fn refused_kind(b: &[u8]) -> Option<&'static str> {
@@ -174,19 +229,60 @@ fn refused_kind(b: &[u8]) -> Option<&'static str> {
 /// What marks script a server or browser would run, searched for anywhere in a file, in any
 /// letter case. `<?php` runs as PHP wherever the file is included or served as PHP (a JPEG
 /// with PHP in a comment or after its end is still a valid JPEG); `<script` runs in a browser
-/// that renders the bytes as markup; `__halt_compiler` ends a PHP archive's (phar's) stub,
-/// which makes any file a phar that a `phar://` path would deserialize. `<?=` is left out:
-/// three bytes turn up by chance in about one megabyte of compressed data in sixteen.
+/// that renders the bytes as markup, and is PHP's own `<script language="php">` open tag
+/// (PHP 5); `__halt_compiler` ends a PHP archive's (phar's) stub, which makes any file a
+/// phar that a `phar://` path would deserialize.
 pub const SCRIPT_MARKERS: &[&str] = &["<?php", "<script", "__halt_compiler"];
 
-/// The first script marker in `bytes` and where it starts.
+/// PHP's short open tags: `<?=` (always on) and `<?` (with `short_open_tag`, PHP's own
+/// default). Two or three bytes turn up by chance in compressed data (`<?` about sixteen
+/// times in a megabyte), so they are looked for where text is: the file's start, after a
+/// byte-order mark and white space, and the whole of a PDF's text outside its streams.
+pub const SHORT_OPEN_TAGS: &[&str] = &["<?=", "<?"];
+
+/// The first script marker in `bytes` and where it starts: a [`SCRIPT_MARKERS`] anywhere,
+/// or a short open tag ([`SHORT_OPEN_TAGS`]) at the file's start.
 pub fn find_script(bytes: &[u8]) -> Option<(&'static str, usize)> {
-    let firsts: Vec<u8> = SCRIPT_MARKERS.iter().map(|m| m.as_bytes()[0]).collect();
+    let head = head_text_start(bytes);
+    let text = &bytes[head..];
+    let long = text
+        .get(..5)
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"<?php"));
+    if text.starts_with(b"<?") && !long {
+        let marker = if text.starts_with(b"<?=") {
+            "<?="
+        } else {
+            "<?"
+        };
+        return Some((marker, head));
+    }
+    find_marker(bytes, SCRIPT_MARKERS)
+}
+
+/// Where the first byte of text lies: after a UTF-8, UTF-16 or UTF-32 byte-order mark, and
+/// white space.
+fn head_text_start(bytes: &[u8]) -> usize {
+    let bom = [&b"\xEF\xBB\xBF"[..], b"\xFE\xFF", b"\xFF\xFE"]
+        .iter()
+        .find(|b| bytes.starts_with(b))
+        .map_or(0, |b| b.len());
+    bom + bytes[bom..]
+        .iter()
+        .take_while(|c| c.is_ascii_whitespace() || **c == 0)
+        .count()
+}
+
+/// The first of `markers` in `bytes`, in any letter case, and where it starts.
+pub fn find_marker(bytes: &[u8], markers: &[&'static str]) -> Option<(&'static str, usize)> {
+    let firsts: Vec<u8> = markers
+        .iter()
+        .map(|m| m.as_bytes()[0].to_ascii_lowercase())
+        .collect();
     bytes.iter().enumerate().find_map(|(at, byte)| {
-        if !firsts.contains(byte) {
+        if !firsts.contains(&byte.to_ascii_lowercase()) {
             return None;
         }
-        SCRIPT_MARKERS
+        markers
             .iter()
             .find(|m| {
                 bytes
@@ -195,6 +291,79 @@ pub fn find_script(bytes: &[u8]) -> Option<(&'static str, usize)> {
             })
             .map(|m| (*m, at))
     })
+}
+
+/// Why a PDF may not go in, judged on its names with their `#xx` escapes decoded (PDF 32000
+/// §7.3.5: `/Java#53cript` is `/JavaScript`):
+///
+/// - a JavaScript action (`/JavaScript`, `/JS`) or one that starts a program (`/Launch`):
+///   script inside;
+/// - a compressed object stream (`/ObjStm`, PDF 1.5): the objects in it, actions included,
+///   cannot be inspected without inflating them, and no well-kept parser is linked here to
+///   do it, so such a PDF is refused (re-saving it without object streams, "PDF 1.4", is
+///   what the refusal asks). Other compressed streams hold page content or images, never a
+///   dictionary a viewer acts on, so they are left as they are.
+/// - outside streams, a PHP short open tag ([`SHORT_OPEN_TAGS`]): a PDF's body is text.
+pub fn pdf_refusal(bytes: &[u8]) -> Option<(&'static str, usize)> {
+    let mut at = 0;
+    while at < bytes.len() {
+        // A stream's data is skipped: names and tags are judged in the PDF's text.
+        if bytes[at..].starts_with(b"stream") && (at == 0 || !bytes[at - 1].is_ascii_alphabetic()) {
+            match find(&bytes[at..], b"endstream") {
+                Some(end) => {
+                    at += end + b"endstream".len();
+                    continue;
+                }
+                None => return Some(("stream without endstream", at)),
+            }
+        }
+        if bytes[at] == b'<' && bytes.get(at + 1) == Some(&b'?') {
+            return Some(("<?", at));
+        }
+        if bytes[at] == b'/' {
+            let (name, len) = pdf_name(&bytes[at + 1..]);
+            for (bad, marker) in [
+                (&b"JavaScript"[..], "/JavaScript"),
+                (b"JS", "/JS"),
+                (b"Launch", "/Launch"),
+                (b"ObjStm", "/ObjStm"),
+            ] {
+                if name == bad {
+                    return Some((marker, at));
+                }
+            }
+            at += 1 + len;
+            continue;
+        }
+        at += 1;
+    }
+    None
+}
+
+/// A PDF name's bytes (after its `/`) with `#xx` decoded, and how many bytes it took.
+fn pdf_name(bytes: &[u8]) -> (Vec<u8>, usize) {
+    const DELIMITERS: &[u8] = b"()<>[]{}/%";
+    let mut name = Vec::new();
+    let mut at = 0;
+    while let Some(&c) = bytes.get(at) {
+        if c.is_ascii_whitespace() || c == 0 || DELIMITERS.contains(&c) {
+            break;
+        }
+        let hex = |b: u8| (b as char).to_digit(16);
+        if c == b'#' {
+            if let (Some(h), Some(l)) = (
+                bytes.get(at + 1).and_then(|b| hex(*b)),
+                bytes.get(at + 2).and_then(|b| hex(*b)),
+            ) {
+                name.push((h * 16 + l) as u8);
+                at += 3;
+                continue;
+            }
+        }
+        name.push(c);
+        at += 1;
+    }
+    (name, at)
 }
 
 /// Where `needle` first occurs in `haystack`.

@@ -8,17 +8,23 @@
 //! that name meanwhile (it fails, and the next free name is taken), where a rename would.
 //! The temporary name is removed in every case.
 //!
-//! The tenant's directory is writable by its site, so the site could have put a symbolic
-//! link where a directory is expected, to have this root-mounted writer write into another
-//! tenant's files: every directory on the way is checked not to be a link, and the
-//! temporary file is created new (`O_EXCL`, which never follows a link).
+//! The tenant's directory is writable by its site, so the site could swap a directory on
+//! the way for a symbolic link at any moment, to have this root-mounted writer write into
+//! another tenant's files: the tenant's directory is opened once ([`crate::held`]), every
+//! directory below it is made or opened beneath that handle through no link, modes and
+//! owners are set on the handles, and the temporary file is created new beneath its month's
+//! handle (`O_EXCL`, never through a link).
+//!
+//! A temporary file is never left: removed when the write fails at any step, and one an
+//! invocation that died left behind (older than [`STALE_TEMP_SECONDS`]) is removed by the
+//! next upload into that month.
 
-use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::unique_name;
+use crate::held::{Held, Kind};
 use crate::layout;
 use crate::tenant_id::TenantId;
 
@@ -28,6 +34,9 @@ pub const WORDPRESS_OWNER: (u32, u32) = (33, 33);
 pub const FILE_MODE: u32 = 0o644;
 /// A directory's mode in the uploads, as WordPress makes them.
 pub const DIR_MODE: u32 = 0o755;
+/// A temporary file older than this was left by an invocation that died: Lambda ends any
+/// invocation within 15 minutes.
+pub const STALE_TEMP_SECONDS: i64 = 900;
 
 /// Where an upload was put.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +56,23 @@ pub struct Stored {
 pub fn store(
     mount: &Path,
     tenant: &TenantId,
+    when: (u16, u8),
+    name: &str,
+    content: &[u8],
+    owner: Option<(u32, u32)>,
+    temp_tag: &str,
+) -> io::Result<Stored> {
+    let root = Held::open(mount)?;
+    let tenant_dir = root
+        .ensure_dir(tenant.as_str(), DIR_MODE, owner)
+        .map_err(|e| io::Error::new(e.kind(), format!("tenant {tenant}'s directory: {e}")))?;
+    root.race_point(&format!("ingest-tenant-held.{tenant}"));
+    store_beneath(&tenant_dir, when, name, content, owner, temp_tag)
+}
+
+/// [`store`] into the tenant's directory already held.
+pub fn store_beneath(
+    tenant_dir: &Held,
     (year, month): (u16, u8),
     name: &str,
     content: &[u8],
@@ -54,61 +80,61 @@ pub fn store(
     temp_tag: &str,
 ) -> io::Result<Stored> {
     let relative_dir = layout::uploads_month(year, month);
-    let mut dir = mount.to_path_buf();
-    for part in std::iter::once(tenant.as_str()).chain(relative_dir.split('/')) {
-        dir.push(part);
-        ensure_dir(&dir, owner)?;
+    let mut dir = tenant_dir.clone();
+    for part in relative_dir.split('/') {
+        dir = dir.ensure_dir(part, DIR_MODE, owner)?;
     }
+    sweep_stale_temps(&dir);
 
-    let temp = dir.join(layout::upload_temp_name(temp_tag));
-    let written = write_temp(&temp, content, owner);
+    let temp = layout::upload_temp_name(temp_tag);
+    let written = write_temp(&dir, &temp, content, owner);
     let linked = written.and_then(|()| link_free_name(&dir, name, &temp));
     // The temporary name goes whether the file was linked or not.
-    let _ = fs::remove_file(&temp);
+    let _ = dir.remove_file(&temp);
     let file_name = linked?;
     Ok(Stored {
         file_path: layout::site_path(&format!("{relative_dir}/{file_name}")),
-        full_path: dir.join(&file_name),
+        full_path: dir.path().join(&file_name),
         file_name,
     })
 }
 
-/// `dir` exists as a real directory (not a link): made with [`DIR_MODE`] and `owner` if not.
-fn ensure_dir(dir: &Path, owner: Option<(u32, u32)>) -> io::Result<()> {
-    match fs::symlink_metadata(dir) {
-        Ok(meta) if meta.file_type().is_dir() => Ok(()),
-        Ok(_) => Err(io::Error::other(format!(
-            "{} is not a directory (a link or a file): nothing is written through it",
-            dir.display()
-        ))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            match fs::create_dir(dir) {
-                Ok(()) => {}
-                // Made meanwhile by another writer: checked again below.
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    return ensure_dir(dir, owner)
-                }
-                Err(e) => return Err(e),
-            }
-            fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))?;
-            if let Some((uid, gid)) = owner {
-                std::os::unix::fs::lchown(dir, Some(uid), Some(gid))?;
-            }
-            Ok(())
+/// Removes the temporary files of invocations that died in `dir`; a failure is only logged.
+fn sweep_stale_temps(dir: &Held) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let Ok(entries) = dir.entries() else { return };
+    for entry in entries {
+        let Some(name) = entry.name.to_str() else {
+            continue;
+        };
+        if entry.kind != Kind::File || !is_upload_temp(name) {
+            continue;
         }
-        Err(e) => Err(e),
+        let stale = dir
+            .stat(name)
+            .ok()
+            .flatten()
+            .is_some_and(|s| now - s.mtime > STALE_TEMP_SECONDS);
+        if stale {
+            match dir.remove_file(name) {
+                Ok(()) => tracing::info!(name, "a temporary file an earlier upload left: removed"),
+                Err(e) => tracing::warn!(name, error = %e, "a stale temporary file stays"),
+            }
+        }
     }
 }
 
-fn write_temp(temp: &Path, content: &[u8], owner: Option<(u32, u32)>) -> io::Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(FILE_MODE)
-        .open(temp)?;
+/// Whether `name` is an upload's temporary file (`.bbws-upload-<tag>.tmp`).
+pub fn is_upload_temp(name: &str) -> bool {
+    name.starts_with(layout::UPLOAD_TEMP_PREFIX) && name.ends_with(".tmp")
+}
+
+fn write_temp(dir: &Held, temp: &str, content: &[u8], owner: Option<(u32, u32)>) -> io::Result<()> {
+    // Created with its mode, set again on the handle past the umask.
+    let mut file = dir.create_new(temp, FILE_MODE)?;
     file.write_all(content)?;
-    // The mode again: the process's umask may have narrowed it.
-    file.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
     if let Some((uid, gid)) = owner {
         std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
     }
@@ -116,11 +142,13 @@ fn write_temp(temp: &Path, content: &[u8], owner: Option<(u32, u32)>) -> io::Res
 }
 
 /// Links `temp` as `name`, or the first free `name-<n>`; a name taken meanwhile is skipped.
-fn link_free_name(dir: &Path, name: &str, temp: &Path) -> io::Result<String> {
-    let exists = |n: &str| fs::symlink_metadata(dir.join(n)).is_ok();
+fn link_free_name(dir: &Held, name: &str, temp: &str) -> io::Result<String> {
+    crate::held::plain_name(name)?;
+    // A name that cannot be asked about counts as free: linking it then fails, named.
+    let exists = |n: &str| matches!(dir.stat(n), Ok(Some(_)));
     for _ in 0..100 {
         let free = unique_name(name, exists);
-        match fs::hard_link(temp, dir.join(&free)) {
+        match dir.link(temp, &free) {
             Ok(()) => return Ok(free),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
@@ -128,12 +156,13 @@ fn link_free_name(dir: &Path, name: &str, temp: &Path) -> io::Result<String> {
     }
     Err(io::Error::other(format!(
         "no free name for {name} in {} after 100 tries",
-        dir.display()
+        dir.path().display()
     )))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
     use std::os::unix::fs::MetadataExt;
 
     use super::*;
@@ -261,7 +290,7 @@ mod tests {
             "u1",
         )
         .unwrap_err();
-        assert!(error.to_string().contains("not a directory"), "{error}");
+        assert!(error.to_string().contains("symbolic link"), "{error}");
         assert_eq!(
             fs::read_dir(&other).unwrap().count(),
             0,
@@ -287,5 +316,90 @@ mod tests {
         )
         .is_err());
         assert!(!target.exists());
+    }
+
+    #[test]
+    fn a_directory_swapped_for_a_link_after_the_tenant_is_held_is_refused() {
+        let mount = tempfile::tempdir().unwrap();
+        let victim = mount.path().join("tenant-2/uploads/2026/11");
+        fs::create_dir_all(&victim).unwrap();
+        fs::create_dir_all(mount.path().join("tenant-1/uploads/2026/11")).unwrap();
+        crate::held::set_race_hook(
+            mount.path(),
+            "ingest-tenant-held.tenant-1",
+            "tenant-1/uploads",
+            "../tenant-2/uploads",
+        )
+        .unwrap();
+        let error = store(
+            mount.path(),
+            &tenant(),
+            (2026, 11),
+            "a.jpg",
+            b"x",
+            None,
+            "u1",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("symbolic link"), "{error}");
+        assert_eq!(
+            fs::read_dir(&victim).unwrap().count(),
+            0,
+            "nothing in tenant-2"
+        );
+        assert_eq!(
+            fs::read_dir(mount.path().join("tenant-1/uploads.swapped-away/2026/11"))
+                .unwrap()
+                .count(),
+            0,
+            "nothing left in tenant-1 either"
+        );
+    }
+
+    #[test]
+    fn a_write_that_fails_half_way_leaves_no_temporary_file() {
+        let mount = tempfile::tempdir().unwrap();
+        let dir = mount.path().join("tenant-1/uploads/2026/11");
+        fs::create_dir_all(&dir).unwrap();
+        let held = Held::open(mount.path()).unwrap().dir("tenant-1").unwrap();
+        // Linking fails: a name that is not a plain name, after the temporary file is written.
+        let error = store_beneath(&held, (2026, 11), "a/b.jpg", b"x", None, "u1").unwrap_err();
+        assert!(error.to_string().contains("plain name"), "{error}");
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            0,
+            "no temporary file left"
+        );
+    }
+
+    #[test]
+    fn a_temporary_file_a_dead_invocation_left_is_swept_and_a_fresh_one_kept() {
+        let mount = tempfile::tempdir().unwrap();
+        let dir = mount.path().join("tenant-1/uploads/2026/11");
+        fs::create_dir_all(&dir).unwrap();
+        let old = dir.join(".bbws-upload-dead.tmp");
+        fs::write(&old, b"half").unwrap();
+        let long_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+        fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        let fresh = dir.join(".bbws-upload-live.tmp");
+        fs::write(&fresh, b"being written").unwrap();
+        store(
+            mount.path(),
+            &tenant(),
+            (2026, 11),
+            "a.jpg",
+            b"x",
+            None,
+            "u1",
+        )
+        .unwrap();
+        assert!(!old.exists(), "the stale temporary file is gone");
+        assert!(fresh.exists(), "a live writer's is not touched");
+        assert!(is_upload_temp(".bbws-upload-u1.tmp") && !is_upload_temp("a.tmp"));
     }
 }

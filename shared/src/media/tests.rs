@@ -81,12 +81,29 @@ fn riff(kind: &[u8; 4]) -> Vec<u8> {
     r
 }
 
-fn ogg(first_packet: &[u8]) -> Vec<u8> {
+/// A WAV: its format chunk (PCM, mono, 8 kHz, 8 bits), then its data.
+fn wav() -> Vec<u8> {
+    let mut w = b"RIFF\x2c\0\0\0WAVEfmt \x10\0\0\0".to_vec();
+    w.extend_from_slice(b"\x01\0\x01\0\x40\x1f\0\0\x40\x1f\0\0\x01\0\x08\0");
+    w.extend_from_slice(b"data\x08\0\0\0\x80\x80\x80\x80\x80\x80\x80\x80");
+    w
+}
+
+/// One Ogg page holding `packet` (sequence `sequence`).
+fn ogg_page(packet: &[u8], sequence: u8) -> Vec<u8> {
     let mut o = b"OggS\0\x02".to_vec();
-    o.extend_from_slice(&[0u8; 20]); // granule, serial, sequence, checksum
+    o.extend_from_slice(&[0u8; 12]); // granule, serial
+    o.extend_from_slice(&[sequence, 0, 0, 0, 0, 0, 0, 0]); // sequence, checksum
     o.push(1); // one segment
-    o.push(first_packet.len() as u8);
-    o.extend_from_slice(first_packet);
+    o.push(packet.len() as u8);
+    o.extend_from_slice(packet);
+    o
+}
+
+/// An Ogg stream: its first page (the codec's header packet) and a second.
+fn ogg(first_packet: &[u8]) -> Vec<u8> {
+    let mut o = ogg_page(first_packet, 0);
+    o.extend(ogg_page(b"comments", 1));
     o
 }
 
@@ -114,10 +131,18 @@ fn pdf() -> Vec<u8> {
         .to_vec()
 }
 
+/// One MPEG-1 Layer III frame, 128 kbit/s, 44.1 kHz, no padding: 144 × 128000 / 44100 =
+/// 417 bytes, its header included.
 fn mp3_frame() -> Vec<u8> {
-    // MPEG-1 Layer III, 128 kbit/s, 44.1 kHz.
     let mut m = vec![0xFF, 0xFB, 0x90, 0x64];
-    m.extend_from_slice(&[0u8; 64]);
+    m.resize(417, 0);
+    m
+}
+
+/// Two frames in a row: what an MP3 needs.
+fn mp3() -> Vec<u8> {
+    let mut m = mp3_frame();
+    m.extend(mp3_frame());
     m
 }
 
@@ -150,13 +175,13 @@ fn every_allowed_type_is_told_by_its_content() {
         (ftyp(b"M4A ", &[b"M4A ", b"mp42"]), MediaType::M4a),
         (webm(b"webm"), MediaType::Webm),
         (
-            b"ID3\x04\0\0\0\0\0\x10rest of the tag".to_vec(),
+            [&b"ID3\x04\0\0\0\0\0\x0frest of the tag"[..], &mp3()].concat(),
             MediaType::Mp3,
         ),
-        (mp3_frame(), MediaType::Mp3),
+        (mp3(), MediaType::Mp3),
         (ogg(b"\x01vorbis\0\0\0\0"), MediaType::Ogg),
         (ogg(b"OpusHead\x01\x02"), MediaType::Ogg),
-        (riff(b"WAVE"), MediaType::Wav),
+        (wav(), MediaType::Wav),
     ];
     for (bytes, expected) in cases {
         assert_eq!(sniff(&bytes), Sniffed::Allowed(expected), "{expected:?}");
@@ -387,6 +412,7 @@ fn every_reason_has_its_stable_name() {
             offset: 0,
         },
         Refusal::Damaged { detail: "x".into() },
+        Refusal::Uninspectable { detail: "x".into() },
         Refusal::InvalidTenant {
             tenant: "A".into(),
             why: "tenant id \"A\" is not valid".into(),
@@ -405,6 +431,7 @@ fn every_reason_has_its_stable_name() {
             "ExtensionMismatch",
             "ScriptInside",
             "Damaged",
+            "Uninspectable",
             "InvalidTenant",
             "NotOnboarded"
         ]
@@ -548,30 +575,34 @@ fn exif_is_dropped_and_every_other_byte_kept() {
     let icc = segment(0xE2, b"ICC_PROFILE\0\x01\x01profile bytes");
     let comment = segment(0xFE, b"a comment");
     let with = jpeg_with(&[app0_jfif(), exif_with_gps(), icc.clone(), comment.clone()]);
-    let without = jpeg_with(&[app0_jfif(), icc, comment]);
+    // The ICC profile renders the colours and stays; the comment is metadata and goes.
+    let without = jpeg_with(&[app0_jfif(), icc]);
     let stripped = strip_metadata(&with).expect("read");
     assert_eq!(stripped.bytes.as_ref(), without.as_slice());
-    assert_eq!(stripped.segments_removed, 1);
-    assert_eq!(stripped.bytes_removed, exif_with_gps().len());
+    assert_eq!(stripped.segments_removed, 2);
+    assert_eq!(
+        stripped.bytes_removed,
+        exif_with_gps().len() + comment.len()
+    );
     assert!(sniff::find(&stripped.bytes, b"GPS").is_none());
 }
 
 #[test]
-fn xmp_goes_too_and_other_app1_segments_stay() {
+fn xmp_goes_too_and_so_does_every_other_app1_segment() {
     let other_app1 = segment(0xE1, b"SomeVendor\0data");
     let with = jpeg_with(&[
         exif_with_gps(),
         app0_jfif(),
         xmp(),
-        other_app1.clone(),
+        other_app1,
         exif_with_gps(),
     ]);
     let stripped = strip_metadata(&with).expect("read");
     assert_eq!(
         stripped.bytes.as_ref(),
-        jpeg_with(&[app0_jfif(), other_app1]).as_slice()
+        jpeg_with(&[app0_jfif()]).as_slice()
     );
-    assert_eq!(stripped.segments_removed, 3);
+    assert_eq!(stripped.segments_removed, 4);
 }
 
 #[test]
@@ -620,4 +651,199 @@ fn an_accepted_jpeg_is_written_without_its_exif() {
     let image = png();
     let taken = inspect("a.png", &image, LIMIT).expect("taken");
     assert!(matches!(taken.content, Cow::Borrowed(_)));
+}
+
+// ---- the rules of issue 25, each with its fixture ----
+
+#[test]
+fn every_php_open_tag_form_is_refused() {
+    let cases: [(&[u8], &str); 9] = [
+        (b"<?php echo 1;", "<?php"),
+        (b"<?PhP echo 1;", "<?php"),
+        (b"<?= $x ?>", "<?="),
+        (b"<? echo 1; ?>", "<?"),
+        (b"<?echo 1;?>", "<?"),
+        (b"\xEF\xBB\xBF \r\n\t<? echo 1;", "<?"),
+        (b"\xEF\xBB\xBF<?= 1 ?>", "<?="),
+        (
+            b"<script language=\"php\">system('id');</script>",
+            "<script",
+        ),
+        (b"<SCRIPT LANGUAGE='PHP'>system('id');</SCRIPT>", "<script"),
+    ];
+    for (bytes, marker) in cases {
+        assert_eq!(
+            find_script(bytes).map(|(m, _)| m),
+            Some(marker),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+        assert_eq!(refusal("a.jpg", bytes).reason(), "ScriptInside");
+    }
+    // Polyglots: a valid image with the tag inside, in any case.
+    let mut gif = b"GIF89a\x01\0\x01\0\0\0\0;".to_vec();
+    gif.extend_from_slice(b"<sCrIpT language=php>");
+    assert_eq!(refusal("a.gif", &gif).reason(), "ScriptInside");
+    // A short tag's two bytes inside binary data are chance, not a tag a file starts with.
+    let mut image = png();
+    image.extend_from_slice(b"\x00<?\x91");
+    assert!(inspect("a.png", &image, LIMIT).is_ok());
+}
+
+#[test]
+fn pdf_names_are_judged_with_their_escapes_decoded() {
+    for hidden in [
+        &b"/S /Java#53cript /JS (app.alert(1))"[..],
+        b"/S /J#61v#61Script",
+        b"/#4A#53 (app.alert(1))",
+        b"/S /Launch /F (cmd.exe)",
+        b"/S /L#61unch",
+    ] {
+        let mut doc = pdf();
+        doc.extend_from_slice(b"3 0 obj << ");
+        doc.extend_from_slice(hidden);
+        doc.extend_from_slice(b" >> endobj\n");
+        assert_eq!(
+            refusal("a.pdf", &doc).reason(),
+            "ScriptInside",
+            "{}",
+            String::from_utf8_lossy(hidden)
+        );
+    }
+    // A name that only starts like one is another name.
+    let mut doc = pdf();
+    doc.extend_from_slice(b"3 0 obj << /JSONish 1 /Launcher 2 >> endobj\n");
+    assert!(inspect("a.pdf", &doc, LIMIT).is_ok());
+}
+
+#[test]
+fn a_pdf_with_compressed_object_streams_is_refused_as_uninspectable() {
+    for marker in [&b"/Type /ObjStm"[..], b"/Type /Obj#53tm"] {
+        let mut doc = pdf();
+        doc.extend_from_slice(b"4 0 obj << ");
+        doc.extend_from_slice(marker);
+        doc.extend_from_slice(b" /N 1 /First 4 /Filter /FlateDecode /Length 5 >>\nstream\nx\x9c\x01\x02\x03\nendstream endobj\n");
+        assert_eq!(refusal("a.pdf", &doc).reason(), "Uninspectable");
+    }
+    // A compressed page content stream is content, not objects: taken; what is inside a
+    // stream is never read as names.
+    let mut doc = pdf();
+    doc.extend_from_slice(
+        b"5 0 obj << /Filter /FlateDecode /Length 9 >>\nstream\n/JS <?x\x9c\nendstream endobj\n",
+    );
+    assert!(inspect("a.pdf", &doc, LIMIT).is_ok());
+    // A short PHP tag in the PDF's text is refused.
+    let mut doc = pdf();
+    doc.extend_from_slice(b"% <?= `id` ?>\n");
+    assert_eq!(refusal("a.pdf", &doc).reason(), "ScriptInside");
+}
+
+#[test]
+fn a_jpeg_must_reach_its_end_of_image_and_what_follows_is_dropped() {
+    // No end of image: damaged.
+    let mut open = plain_jpeg();
+    open.truncate(open.len() - 2);
+    assert_eq!(refusal("a.jpg", &open).reason(), "Damaged");
+    // Data after the end of image: dropped.
+    let mut trailing = plain_jpeg();
+    trailing.extend_from_slice(b"ZIP archive or anything else");
+    let taken = inspect("a.jpg", &trailing, LIMIT).expect("taken");
+    assert_eq!(taken.content.as_ref(), plain_jpeg().as_slice());
+    assert_eq!(taken.metadata_segments_removed, 1);
+    // A start and an end marker with anything between them is no JPEG.
+    assert_eq!(
+        refusal("a.jpg", b"\xFF\xD8\xFF\xE0 anything at all \xFF\xD9").reason(),
+        "Damaged"
+    );
+}
+
+#[test]
+fn a_progressive_jpeg_is_read_scan_by_scan() {
+    let mut j = vec![0xFF, 0xD8];
+    j.extend(app0_jfif());
+    j.extend(segment(0xDB, &[0u8; 65]));
+    j.extend(segment(0xC2, b"\x08\0\x01\0\x01\x01\x01\x11\0"));
+    j.extend(segment(0xC4, &[0u8; 20]));
+    j.extend(segment(0xDA, b"\x01\x01\0\0\0\0"));
+    j.extend_from_slice(b"\x12\xFF\x00\x34\xFF\xD0\x56");
+    j.extend(segment(0xC4, &[0u8; 20]));
+    j.extend(segment(0xFE, b"a comment between scans"));
+    j.extend(segment(0xDA, b"\x01\x01\0\x01\x3f\0"));
+    j.extend_from_slice(b"\x78\x9a\xFF\xD9");
+    let stripped = strip_metadata(&j).expect("read");
+    assert_eq!(stripped.segments_removed, 1, "the comment");
+    assert!(sniff::find(&stripped.bytes, b"a comment").is_none());
+    assert!(stripped.bytes.ends_with(&[0xFF, 0xD9]));
+}
+
+#[test]
+fn every_metadata_segment_goes_and_what_renders_the_image_stays() {
+    let icc = segment(0xE2, b"ICC_PROFILE\0\x01\x01profile bytes");
+    let adobe = segment(0xEE, b"Adobe\0\x64\0\0\0\0\x01");
+    let removed = [
+        exif_with_gps(),
+        xmp(),
+        segment(0xE1, b"SomeVendor\0data"),
+        segment(0xE2, b"MPF\0multi-picture"),
+        segment(0xED, b"Photoshop 3.0\08BIM IPTC city"),
+        segment(0xEC, b"Ducky quality"),
+        segment(0xE0, b"AVI1 not JFIF"),
+        segment(0xFE, b"a comment"),
+    ];
+    let mut all = vec![app0_jfif(), icc.clone(), adobe.clone()];
+    all.extend(removed.iter().cloned());
+    let with = jpeg_with(&all);
+    let stripped = strip_metadata(&with).expect("read");
+    assert_eq!(
+        stripped.bytes.as_ref(),
+        jpeg_with(&[app0_jfif(), icc, adobe]).as_slice()
+    );
+    assert_eq!(stripped.segments_removed, removed.len());
+}
+
+#[test]
+fn audio_needs_more_than_one_frame_header() {
+    // One MP3 frame header alone, or one with garbage where the next frame is due.
+    assert_eq!(sniff(&mp3_frame()), Sniffed::Other("unknown"));
+    let mut broken = mp3_frame();
+    broken.extend_from_slice(&[0u8; 417]);
+    assert_eq!(sniff(&broken), Sniffed::Other("unknown"));
+    // An ID3 tag over nothing.
+    assert_eq!(
+        sniff(b"ID3\x04\0\0\0\0\0\x0frest of the tag"),
+        Sniffed::Other("unknown")
+    );
+    // One Ogg page.
+    assert_eq!(
+        sniff(&ogg_page(b"\x01vorbis\0\0\0\0", 0)),
+        Sniffed::Other("ogg (one page)")
+    );
+    // A WAV header without its format and data chunks.
+    assert_eq!(
+        sniff(&riff(b"WAVE")),
+        Sniffed::Other("wav without its format and data")
+    );
+}
+
+#[test]
+fn names_lose_bidirectional_and_zero_width_characters() {
+    let exts = MediaType::all_extensions();
+    // "photo\u{202E}gpj.exe" shows as "photoexe.jpg".
+    assert_eq!(
+        sanitize_file_name("photo\u{202E}gpj.php", &exts),
+        "photogpj.php"
+    );
+    for c in name::INVISIBLE {
+        let raw = format!("a{c}b.jpg");
+        assert_eq!(
+            sanitize_file_name(&raw, &exts),
+            "ab.jpg",
+            "U+{:04X}",
+            *c as u32
+        );
+    }
+    assert_eq!(
+        clean_name("\u{FEFF}\u{200B}\u{2066}cat\u{2069}.jpg").unwrap(),
+        "cat.jpg"
+    );
 }

@@ -5,11 +5,15 @@
 //! could never be taken (a path, nothing once cleaned) or a size over the limit is refused
 //! at once with its named reason, and no URL is made. Everything else about the file is
 //! judged by `ingest-media` on its content. The upload id is the invocation's request id,
-//! so each URL's key is new.
+//! so each URL's key is new; ingest-media takes each upload id once, so a replayed URL ends
+//! in the first outcome and makes no second file.
 //!
 //! Presigning is computed here, with the function's own credentials: the URL allows that
 //! one `PutObject`, which the function's role allows under `incoming/` only, for
-//! `MEDIA_UPLOAD_URL_SECONDS` (900 by default). The bucket encrypts with its KMS key by
+//! `MEDIA_UPLOAD_URL_SECONDS` (300 by default, at most 300). The request must give the
+//! file's `size` (1 byte to the limit): it is signed into the URL as `Content-Length`, so
+//! S3 refuses a PUT of any other length (SigV4 signs every header in `X-Amz-SignedHeaders`,
+//! <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>). The bucket encrypts with its KMS key by
 //! default, so the uploader sends no encryption header. Beside it, a GET of the upload's
 //! outcome (`outcomes/<tenant>/<upload id>.json`, which ingest-media writes), which the
 //! role allows under `outcomes/` only.
@@ -28,8 +32,12 @@ use crate::error::{Error, ErrorKind, Operation};
 use crate::runtime::{parse, Service};
 use crate::tenant_id::TenantId;
 
-/// How long a URL is good for unless set otherwise.
-pub const DEFAULT_URL_SECONDS: u64 = 900;
+/// How long a URL is good for unless set otherwise, and at most: five minutes bound how
+/// long a leaked URL can be replayed.
+pub const DEFAULT_URL_SECONDS: u64 = 300;
+/// How long the outcome's GET is good for: past the PUT's life and the CLI's wait after
+/// it; it reads one JSON object and writes nothing, so it need not be as short.
+pub const OUTCOME_URL_SECONDS: u64 = 900;
 
 pub struct Uploads {
     pub s3: aws_sdk_s3::Client,
@@ -52,10 +60,10 @@ impl Service for Uploads {
                 .trim()
                 .parse::<u64>()
                 .ok()
-                .filter(|s| (1..=604_800).contains(s))
+                .filter(|s| (1..=DEFAULT_URL_SECONDS).contains(s))
                 .ok_or_else(|| ConfigError::Invalid {
                     name: "MEDIA_UPLOAD_URL_SECONDS",
-                    reason: format!("{raw:?} is not 1 to 604800 seconds (SigV4's week)"),
+                    reason: format!("{raw:?} is not 1 to {DEFAULT_URL_SECONDS} seconds"),
                 })?,
         };
         Ok(Self {
@@ -72,22 +80,27 @@ impl Service for Uploads {
 struct UploadRequest {
     tenant_id: String,
     file_name: String,
-    /// The file's size, when the uploader knows it: checked now, and signed into the URL.
+    /// The file's size in bytes: checked now, and signed into the URL as its length.
     #[serde(default)]
     size: Option<u64>,
 }
 
-/// The `upload-media` handler: `{"tenantId", "fileName", "size"?}` in; the URL, or the
+/// The `upload-media` handler: `{"tenantId", "fileName", "size"}` in; the URL, or the
 /// named refusal (`refused`: `reason`, `message`) out.
 pub async fn handler(event: LambdaEvent<Value>, uploads: &Uploads) -> Result<Value, Error> {
     let op = Operation::Backup;
     let request: UploadRequest = parse(op, "upload-media", event.payload)?;
     let tenant = TenantId::parse(&request.tenant_id)?;
-    let early = clean_name(&request.file_name).and_then(|_| {
-        request
-            .size
-            .map_or(Ok(()), |s| check_size(s, uploads.max_bytes))
-    });
+    let size = match request.size {
+        Some(size) if size > 0 => size,
+        _ => {
+            return Err(op.bad_request(
+                "size: the file's size in bytes (1 or more) is required; it is signed into \
+                 the URL as the PUT's Content-Length",
+            ))
+        }
+    };
+    let early = clean_name(&request.file_name).and_then(|_| check_size(size, uploads.max_bytes));
     if let Err(refusal) = early {
         return Ok(json!({
             "tenantId": tenant,
@@ -99,10 +112,12 @@ pub async fn handler(event: LambdaEvent<Value>, uploads: &Uploads) -> Result<Val
     let key = staging_key(&tenant, &upload_id, &request.file_name);
     let config = PresigningConfig::expires_in(uploads.url_lifetime)
         .map_err(|e| Error::new(ErrorKind::InvalidTenant, format!("the URL's lifetime: {e}")))?;
-    let mut put = uploads.s3.put_object().bucket(&uploads.bucket).key(&key);
-    if let Some(size) = request.size {
-        put = put.content_length(size as i64);
-    }
+    let put = uploads
+        .s3
+        .put_object()
+        .bucket(&uploads.bucket)
+        .key(&key)
+        .content_length(size as i64);
     let presigned = put.presigned(config.clone()).await.map_err(|e| {
         op.aws(
             &format!("presigning a PUT of s3://{}/{key}", uploads.bucket),
@@ -117,7 +132,11 @@ pub async fn handler(event: LambdaEvent<Value>, uploads: &Uploads) -> Result<Val
         .get_object()
         .bucket(&uploads.bucket)
         .key(&outcome_key)
-        .presigned(config.clone())
+        .presigned(
+            PresigningConfig::expires_in(Duration::from_secs(OUTCOME_URL_SECONDS)).map_err(
+                |e| Error::new(ErrorKind::InvalidTenant, format!("the URL's lifetime: {e}")),
+            )?,
+        )
         .await
         .map_err(|e| {
             op.aws(
@@ -165,7 +184,7 @@ mod tests {
             s3: aws_sdk_s3::Client::from_conf(config),
             bucket: "bbws-dev-media-staging-123456789012".into(),
             max_bytes: 1024,
-            url_lifetime: Duration::from_secs(900),
+            url_lifetime: Duration::from_secs(300),
         }
     }
 
@@ -195,7 +214,9 @@ mod tests {
             "{url}"
         );
         assert!(
-            url.contains("X-Amz-Expires=900") && url.contains("X-Amz-Signature="),
+            url.contains("X-Amz-Expires=300")
+                && url.contains("X-Amz-Signature=")
+                && url.contains("content-length"),
             "{url}"
         );
         assert_eq!(out["headers"]["content-length"], "512");
@@ -206,7 +227,8 @@ mod tests {
         let outcome = out["outcomeUrl"].as_str().unwrap();
         assert!(
             outcome.contains("outcomes/tenant-1/7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11.json")
-                && outcome.contains("X-Amz-Signature="),
+                && outcome.contains("X-Amz-Signature=")
+                && outcome.contains("X-Amz-Expires=900"),
             "{outcome}"
         );
         assert_eq!(out["maxBytes"], 1024);
@@ -216,7 +238,7 @@ mod tests {
     async fn an_invalid_tenant_is_an_error_before_anything_is_signed() {
         for tenant in ["Tenant_1", "../tenant-2", ""] {
             let error = handler(
-                request(json!({"tenantId": tenant, "fileName": "cat.jpg"})),
+                request(json!({"tenantId": tenant, "fileName": "cat.jpg", "size": 1})),
                 &uploads(),
             )
             .await
@@ -229,11 +251,11 @@ mod tests {
     async fn names_and_sizes_that_could_never_be_taken_are_refused_without_a_url() {
         let cases = [
             (
-                json!({"tenantId": "tenant-1", "fileName": "../x.jpg"}),
+                json!({"tenantId": "tenant-1", "fileName": "../x.jpg", "size": 1}),
                 "BadName",
             ),
             (
-                json!({"tenantId": "tenant-1", "fileName": "???"}),
+                json!({"tenantId": "tenant-1", "fileName": "???", "size": 1}),
                 "BadName",
             ),
             (
@@ -257,5 +279,38 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(error.name(), "InvalidTenant");
+    }
+
+    #[tokio::test]
+    async fn a_url_needs_the_size_it_signs() {
+        for payload in [
+            json!({"tenantId": "tenant-1", "fileName": "a.jpg"}),
+            json!({"tenantId": "tenant-1", "fileName": "a.jpg", "size": 0}),
+        ] {
+            let error = handler(request(payload.clone()), &uploads())
+                .await
+                .unwrap_err();
+            assert_eq!(error.name(), "InvalidTenant", "{payload}");
+            assert!(error.to_string().contains("size"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_url_lives_five_minutes_at_most() {
+        let lookup = |over: &'static str| {
+            move |k: &str| match k {
+                "MEDIA_STAGING_BUCKET" => Some("b".to_owned()),
+                "MEDIA_UPLOAD_URL_SECONDS" => Some(over.to_owned()),
+                _ => None,
+            }
+        };
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        assert!(Uploads::build(&sdk, &lookup("301")).is_err());
+        assert_eq!(
+            Uploads::build(&sdk, &lookup("")).unwrap().url_lifetime,
+            Duration::from_secs(300)
+        );
     }
 }

@@ -17,6 +17,10 @@
 //! 5. remove the restore directory if nothing else is left in it.
 //!
 //! Every step can be repeated: a retried promotion finishes what a crashed one started.
+//!
+//! The renames name only entries at the file system's root and under `.bbws-kept` and
+//! `aws-backup-restore_*`, which no tenant's access point reaches; inside a tenant's
+//! directory, which its site can change meanwhile, files are counted beneath a held handle.
 
 use std::fs;
 use std::io;
@@ -30,6 +34,7 @@ use serde_json::Value;
 use crate::aws::ResourceKind;
 use crate::config::{required, ConfigError};
 use crate::error::{Error, ErrorKind, Operation};
+use crate::held::{Held, Kind};
 use crate::jobs::{compact_utc, JobSet};
 use crate::layout;
 use crate::runtime::{encode, parse, Service};
@@ -494,15 +499,19 @@ fn resolves_inside(real_root: &Path, link: &Path) -> io::Result<bool> {
     Ok(at.starts_with(real_root))
 }
 
+/// The files under `root`, counted beneath its handle ([`crate::held`]): the tenant's site
+/// may swap a directory of its own for a link while it is counted, and the count never
+/// follows it out.
 fn count_files(root: &Path) -> u64 {
+    let Ok(root) = Held::open(root) else { return 0 };
     let mut count = 0;
-    let mut stack = vec![root.to_path_buf()];
+    let mut stack = vec![root];
     while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => stack.push(entry.path()),
-                Ok(_) => count += 1,
-                Err(_) => {}
+        for entry in dir.entries().into_iter().flatten() {
+            match (entry.kind, entry.name.to_str()) {
+                (Kind::Dir, Some(name)) => stack.extend(dir.dir(name).ok()),
+                (Kind::Dir, None) => {}
+                _ => count += 1,
             }
         }
     }

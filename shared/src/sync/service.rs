@@ -24,7 +24,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
-use crate::layout;
+use crate::held::{Held, Kind};
 
 use super::walk::{open_inside, sha256_hex, walk_after, LocalFile};
 use super::{
@@ -166,34 +166,29 @@ struct Target {
     s3: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
-    /// The canonical path of the tenant's directory (its wp-content).
-    root: PathBuf,
+    /// The tenant's directory (its wp-content), held: every read resolves beneath it.
+    root: Held,
 }
 
 impl Syncer {
-    /// The canonical path of the tenant's directory, which is its wp-content
-    /// ([`crate::layout`]): `/<tenant>` must be a directory itself, not a link to one.
-    fn tenant_root(&self, tenant: &TenantId) -> Result<Option<PathBuf>, Error> {
-        let tenant_dir = layout::tenant_dir(&self.mount, tenant);
-        match std::fs::symlink_metadata(&tenant_dir) {
-            Ok(meta) if meta.file_type().is_dir() => {}
-            Ok(_) => return Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(Error::caused_by(
-                    OP.failed_kind(),
-                    format!("reading {}: {e}", tenant_dir.display()),
-                    e,
-                ))
-            }
-        }
-        tenant_dir.canonicalize().map(Some).map_err(|e| {
+    /// The tenant's directory, which is its wp-content ([`crate::layout`]), held open
+    /// beneath the file system's root through no link (`/<tenant>` must be a directory
+    /// itself), beside the root's handle; `None` when there is none.
+    fn tenant_root(&self, tenant: &TenantId) -> Result<Option<(Held, Held)>, Error> {
+        let failed = |e: std::io::Error| {
             Error::caused_by(
                 OP.failed_kind(),
-                format!("resolving {}: {e}", tenant_dir.display()),
+                format!("opening tenant {tenant}'s directory: {e}"),
                 e,
             )
-        })
+        };
+        let mount = Held::open(&self.mount).map_err(failed)?;
+        match mount.stat(tenant.as_str()).map_err(failed)? {
+            Some(s) if s.kind == Kind::Dir => {}
+            _ => return Ok(None),
+        }
+        let root = mount.dir(tenant.as_str()).map_err(failed)?;
+        Ok(Some((mount, root)))
     }
 
     pub async fn plan(&self, execution_id: &str, request: Value) -> Result<SyncState, Error> {
@@ -288,7 +283,7 @@ impl Syncer {
                 .renew(OP, &tenant, &state.holder, LEASE_SECONDS)
                 .await?;
         }
-        let root = self.tenant_root(&tenant)?.ok_or_else(|| {
+        let (mount, root) = self.tenant_root(&tenant)?.ok_or_else(|| {
             OP.failed(format!(
                 "tenant {tenant}'s directory is gone from the file system"
             ))
@@ -311,6 +306,8 @@ impl Syncer {
                 e,
             )
         })?;
+        // Where a test swaps a directory for a link between the walk and the reads.
+        mount.race_point(&format!("sync-walked.{tenant}"));
         let upper = if walked.exhausted {
             None
         } else {

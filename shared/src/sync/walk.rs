@@ -3,19 +3,19 @@
 //! "returns objects in ascending order, based on the UTF-8 binary representation of the key"),
 //! resumed after a cursor, in bounded batches. No AWS.
 //!
-//! Nothing outside the tenant's directory is read: a symlink is never followed (the walk
-//! reads each entry's own type, `lstat`, and passes over links and special files), a file is
-//! opened with `O_NOFOLLOW`, and the opened file's real path must lie under the tenant's
-//! directory, so a directory swapped for a link between the walk and the read is refused
-//! rather than read.
+//! Nothing outside the tenant's directory is read: the tenant's directory is held open
+//! ([`crate::held`]) and the walk and every later read resolve beneath that handle through
+//! no link. The walk reads each entry's own type and passes over links and special files
+//! (and uploads' temporary files, which are never content); a directory swapped for a link
+//! between the walk and the read makes the read fail rather than leave the tenant.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::MetadataExt;
 
 use sha2::{Digest, Sha256};
+
+use crate::held::{Held, Kind};
 
 /// A regular file of the tenant's wp-content.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,11 +42,15 @@ pub fn mtime_of(meta: &std::fs::Metadata) -> String {
     format!("{}.{:09}", meta.mtime(), meta.mtime_nsec())
 }
 
+fn mtime_of_stat(stat: &crate::held::Stat) -> String {
+    format!("{}.{:09}", stat.mtime, stat.mtime_nsec)
+}
+
 /// The regular files under `root` whose paths sort after `cursor` (all of them without one),
 /// in key order: at most `max_files`, and no more than `max_bytes` together, though always
 /// at least one file when any is left, however large.
 pub fn walk_after(
-    root: &Path,
+    root: &Held,
     cursor: Option<&str>,
     max_files: usize,
     max_bytes: u64,
@@ -78,28 +82,18 @@ struct Walk<'c> {
     passed_over_at_last_file: u64,
 }
 
-enum Kind {
-    Dir,
-    File,
-    Other,
-}
-
 impl Walk<'_> {
     /// Visits `dir` (whose entries' paths start with `prefix`); true when the batch is full.
-    fn visit(&mut self, dir: &Path, prefix: &str) -> io::Result<bool> {
+    fn visit(&mut self, dir: &Held, prefix: &str) -> io::Result<bool> {
         let mut entries = Vec::new();
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
+        for entry in dir.entries()? {
             // The entry's own type: a symlink is a symlink, never what it points at.
-            let file_type = entry.file_type()?;
-            let kind = if file_type.is_dir() {
-                Kind::Dir
-            } else if file_type.is_file() {
-                Kind::File
-            } else {
-                Kind::Other
-            };
-            match entry.file_name().into_string() {
+            let kind = entry.kind;
+            match entry.name.into_string() {
+                Ok(name) if kind == Kind::File && crate::media::store::is_upload_temp(&name) => {
+                    // An upload being written (or one a dead invocation left): not content.
+                    tracing::debug!(name, "an upload's temporary file: passed over");
+                }
                 Ok(name) => {
                     // A directory's entries sort as their keys do: after `<name>/`.
                     let sort_key = match kind {
@@ -109,7 +103,7 @@ impl Walk<'_> {
                     entries.push((sort_key, name, kind));
                 }
                 Err(raw) => {
-                    tracing::warn!(name = ?raw, dir = %dir.display(), "a name that is not UTF-8 cannot be a key: passed over");
+                    tracing::warn!(name = ?raw, dir = %dir.path().display(), "a name that is not UTF-8 cannot be a key: passed over");
                     self.batch.passed_over += 1;
                 }
             }
@@ -123,17 +117,16 @@ impl Walk<'_> {
                     if !after_cursor && !self.cursor.is_some_and(|c| c.starts_with(&key)) {
                         continue;
                     }
-                    if self.visit(&dir.join(&name), &key)? {
+                    if self.visit(&dir.dir(&name)?, &key)? {
                         return Ok(true);
                     }
                 }
                 Kind::File if after_cursor => {
-                    let meta = std::fs::symlink_metadata(dir.join(&name))?;
-                    if !meta.file_type().is_file() {
+                    let Some(meta) = dir.stat(&name)?.filter(|m| m.kind == Kind::File) else {
                         self.batch.passed_over += 1;
                         continue;
-                    }
-                    let size = meta.len();
+                    };
+                    let size = meta.size;
                     let full = self.batch.files.len() >= self.max_files
                         || (!self.batch.files.is_empty()
                             && self.bytes.saturating_add(size) > self.max_bytes);
@@ -144,7 +137,7 @@ impl Walk<'_> {
                     self.batch.files.push(LocalFile {
                         path: key,
                         size,
-                        mtime: mtime_of(&meta),
+                        mtime: mtime_of_stat(&meta),
                     });
                     self.passed_over_at_last_file = self.batch.passed_over;
                 }
@@ -159,35 +152,10 @@ impl Walk<'_> {
     }
 }
 
-/// Opens the file at `relative` under `root` (the canonical path of the tenant's
-/// wp-content) for reading: never through a symlink, never anything but a regular file,
-/// and only when its real path lies under `root`.
-pub fn open_inside(root: &Path, relative: &str) -> io::Result<File> {
-    let refused = |why: &str| {
-        io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!("{relative}: {why}"),
-        )
-    };
-    if relative
-        .split('/')
-        .any(|c| c.is_empty() || c == "." || c == "..")
-    {
-        return Err(refused("not a plain relative path"));
-    }
-    let file = OpenOptions::new()
-        .read(true)
-        // O_NONBLOCK: a special file swapped in is refused below, never waited on.
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(root.join(relative))?;
-    if !file.metadata()?.file_type().is_file() {
-        return Err(refused("not a regular file"));
-    }
-    let real: PathBuf = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
-    if !real.starts_with(root) {
-        return Err(refused("its real path is outside the tenant's directory"));
-    }
-    Ok(file)
+/// Opens the file at `relative` beneath `root` (the tenant's wp-content, held) for
+/// reading: through no link, never anything but a regular file.
+pub fn open_inside(root: &Held, relative: &str) -> io::Result<File> {
+    root.file(relative)
 }
 
 /// The SHA-256 of the first `size` bytes of `file`, in lower-case hex.
@@ -233,6 +201,10 @@ mod tests {
         dir
     }
 
+    fn held(dir: &tempfile::TempDir) -> Held {
+        Held::open(dir.path()).unwrap()
+    }
+
     fn paths(batch: &Batch) -> Vec<&str> {
         batch.files.iter().map(|f| f.path.as_str()).collect()
     }
@@ -242,7 +214,7 @@ mod tests {
         // '-' (0x2D) sorts before '/' (0x2F), which sorts before '0' and letters: a
         // directory-by-directory walk would give a/b before a-c.
         let dir = tree(&["a/b", "a-c", "a0", "b/c/d", "b/c.txt", "index.php"]);
-        let batch = walk_after(dir.path(), None, 100, u64::MAX).unwrap();
+        let batch = walk_after(&held(&dir), None, 100, u64::MAX).unwrap();
         assert_eq!(
             paths(&batch),
             ["a-c", "a/b", "a0", "b/c.txt", "b/c/d", "index.php"]
@@ -262,7 +234,7 @@ mod tests {
         let mut seen = Vec::new();
         let mut batches = 0;
         loop {
-            let batch = walk_after(dir.path(), cursor.as_deref(), 4, u64::MAX).unwrap();
+            let batch = walk_after(&held(&dir), cursor.as_deref(), 4, u64::MAX).unwrap();
             batches += 1;
             assert!(batch.files.len() <= 4);
             seen.extend(batch.files.iter().map(|f| f.path.clone()));
@@ -283,12 +255,12 @@ mod tests {
         std::fs::write(dir.path().join("a"), vec![0u8; 100]).unwrap();
         std::fs::write(dir.path().join("b"), vec![0u8; 100]).unwrap();
         std::fs::write(dir.path().join("c"), vec![0u8; 10]).unwrap();
-        let first = walk_after(dir.path(), None, 10, 50).unwrap();
+        let first = walk_after(&held(&dir), None, 10, 50).unwrap();
         assert_eq!(paths(&first), ["a"]);
         assert!(!first.exhausted);
-        let second = walk_after(dir.path(), Some("a"), 10, 105).unwrap();
+        let second = walk_after(&held(&dir), Some("a"), 10, 105).unwrap();
         assert_eq!(paths(&second), ["b"]);
-        let last = walk_after(dir.path(), Some("b"), 10, 150).unwrap();
+        let last = walk_after(&held(&dir), Some("b"), 10, 150).unwrap();
         assert_eq!(paths(&last), ["c"]);
         assert!(last.exhausted);
     }
@@ -303,10 +275,10 @@ mod tests {
         )
         .unwrap();
         symlink(outside.path().join("dir"), dir.path().join("linked-dir")).unwrap();
-        let batch = walk_after(dir.path(), None, 100, u64::MAX).unwrap();
+        let batch = walk_after(&held(&dir), None, 100, u64::MAX).unwrap();
         assert_eq!(paths(&batch), ["index.php"]);
         assert_eq!(batch.passed_over, 2);
-        let root = dir.path().canonicalize().unwrap();
+        let root = held(&dir);
         assert!(open_inside(&root, "link.txt").is_err());
         assert!(open_inside(&root, "linked-dir/inner.txt").is_err());
         assert!(open_inside(&root, "../x").is_err());
@@ -326,5 +298,42 @@ mod tests {
         let (secs, nanos) = mtime.split_once('.').unwrap();
         assert_eq!(secs.parse::<i64>().unwrap(), meta.mtime());
         assert_eq!(nanos.len(), 9);
+    }
+
+    #[test]
+    fn a_directory_swapped_for_a_link_after_the_walk_is_never_read() {
+        let mount = tempfile::tempdir().unwrap();
+        for t in ["tenant-a", "tenant-b"] {
+            let dir = mount.path().join(t).join("uploads");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("photo.jpg"), t).unwrap();
+        }
+        let root = Held::open(mount.path()).unwrap();
+        let a = root.dir("tenant-a").unwrap();
+        let batch = walk_after(&a, None, 100, u64::MAX).unwrap();
+        assert_eq!(paths(&batch), ["uploads/photo.jpg"]);
+        crate::held::set_race_hook(
+            mount.path(),
+            "sync-walked",
+            "tenant-a/uploads",
+            "../tenant-b/uploads",
+        )
+        .unwrap();
+        root.race_point("sync-walked");
+        let error = open_inside(&a, "uploads/photo.jpg").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::PermissionDenied, "{error}");
+        // The walk again passes over the link and finds nothing of tenant-b's.
+        let again = walk_after(&a, None, 100, u64::MAX).unwrap();
+        assert_eq!(paths(&again), ["uploads.swapped-away/photo.jpg"]);
+    }
+
+    #[test]
+    fn uploads_being_written_are_not_content() {
+        let dir = tree(&[
+            "uploads/2026/11/a.jpg",
+            "uploads/2026/11/.bbws-upload-u1.tmp",
+        ]);
+        let batch = walk_after(&held(&dir), None, 100, u64::MAX).unwrap();
+        assert_eq!(paths(&batch), ["uploads/2026/11/a.jpg"]);
     }
 }

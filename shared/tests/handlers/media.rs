@@ -11,9 +11,10 @@ use aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput;
 use aws_sdk_resourcegroupstagging::types::ResourceTagMapping;
 use aws_sdk_s3::operation::delete_object::{DeleteObjectInput, DeleteObjectOutput};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::operation::head_object::{HeadObjectError, HeadObjectOutput};
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::error::NoSuchKey;
+use aws_sdk_s3::types::error::{NoSuchKey, NotFound};
 use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use bbws::media::ingest::{handler, Ingest};
 use bbws::Config;
@@ -80,6 +81,10 @@ struct Seen {
     outcomes: Sent<(String, String)>,
     /// The tenant's lease: `take <holder>` and `give back <holder>`, in order.
     lease: Sent<String>,
+    /// The keys asked about (HeadObject).
+    heads: Sent<String>,
+    /// The upload's outcome is recorded already (a replayed URL).
+    replayed: bool,
 }
 
 impl Seen {
@@ -184,7 +189,7 @@ fn ingest_with(
     held_by: Option<&'static str>,
 ) -> Ingest {
     let reads = seen.reads.clone();
-    let get: Rule = match body {
+    let get: Rule = match body.clone() {
         Some(body) => mock!(aws_sdk_s3::Client::get_object).then_compute_output(move |r| {
             reads.push(&r.key().unwrap().to_owned());
             GetObjectOutput::builder()
@@ -196,6 +201,29 @@ fn ingest_with(
             MockResponse::Error(GetObjectError::NoSuchKey(NoSuchKey::builder().build()))
         }),
     };
+    let (heads, replayed, length) = (
+        seen.heads.clone(),
+        seen.replayed,
+        body.as_ref().map(|b| b.len() as i64),
+    );
+    let head = mock!(aws_sdk_s3::Client::head_object).then_compute_response(move |r| {
+        let key = r.key().unwrap().to_owned();
+        heads.push(&key);
+        let found = if key.starts_with("outcomes/") {
+            replayed.then_some(10)
+        } else {
+            length
+        };
+        match found {
+            Some(n) => MockResponse::Output(
+                HeadObjectOutput::builder()
+                    .content_length(n)
+                    .e_tag("\"etag-1\"")
+                    .build(),
+            ),
+            None => MockResponse::Error(HeadObjectError::NotFound(NotFound::builder().build())),
+        }
+    });
     let deleted = seen.deleted.clone();
     let delete = mock!(aws_sdk_s3::Client::delete_object).then_compute_output(move |r| {
         deleted.push(r);
@@ -235,7 +263,7 @@ fn ingest_with(
     let me = fs::metadata(mount).unwrap();
     Ingest {
         config: Config::example(),
-        s3: mocked!(aws_sdk_s3, [get, delete, outcome]),
+        s3: mocked!(aws_sdk_s3, [head, get, delete, outcome]),
         tagging: mocked!(aws_sdk_resourcegroupstagging, [tagging]),
         events: mocked!(aws_sdk_eventbridge, [events]),
         mount: mount.to_path_buf(),
@@ -303,7 +331,8 @@ async fn an_accepted_jpeg_lands_in_its_month_without_exif_and_is_announced() {
     assert_eq!(seen.deleted_keys(), [staged]);
     assert_eq!(seen.lookups.all(), ["tenant-1"]);
     // The tenant was held while the file was written, and given back.
-    let holder = "media-ingest:7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11";
+    // The holder names the invocation too (here the default context's empty request id).
+    let holder = "media-ingest:7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11:";
     assert_eq!(
         seen.lease.all(),
         [format!("take {holder}"), format!("give back {holder}")]
@@ -394,7 +423,8 @@ async fn a_php_polyglot_is_refused_with_nothing_written_and_the_staging_object_g
 
 #[tokio::test]
 async fn refusals_before_reading_the_object_never_read_it() {
-    // (key, size, onboarded, reason, tenant looked up)
+    // (key, size, onboarded, reason, tenant looked up); the size is the object's own, as
+    // HeadObject gives it.
     let cases = [
         (
             "incoming/Tenant_1/u1/a.jpg",
@@ -416,8 +446,11 @@ async fn refusals_before_reading_the_object_never_read_it() {
     for (key, size, onboarded, reason, looked_up) in cases {
         let mount = tempfile::tempdir().unwrap();
         let seen = Seen::default();
-        let ingest = ingest(mount.path(), Some(jpeg(false)), onboarded, &seen);
-        handler(s3_event(BUCKET, key, size), &ingest).await.unwrap();
+        let mut body = jpeg(false);
+        body.resize(size.max(body.len()), 0);
+        let ingest = ingest(mount.path(), Some(body), onboarded, &seen);
+        // The event says 10 bytes whatever the object holds: it is not trusted.
+        handler(s3_event(BUCKET, key, 10), &ingest).await.unwrap();
         assert_eq!(seen.event().1["reason"], reason, "{key}");
         assert!(
             seen.reads.all().is_empty(),
@@ -468,7 +501,7 @@ async fn a_repeated_event_finds_the_object_gone_and_does_nothing() {
         .await
         .unwrap();
     assert_eq!(out["results"][0]["outcome"], "gone");
-    assert_eq!(seen.reads.all().len(), 1);
+    assert!(seen.reads.all().is_empty(), "HeadObject found it gone");
     assert!(seen.events.all().is_empty() && seen.deleted.all().is_empty());
     assert!(files_under(mount.path()).is_empty());
 }
@@ -515,6 +548,59 @@ async fn an_upload_while_a_restore_holds_the_tenant_is_tenant_busy_with_nothing_
     assert!(seen.outcomes.all().is_empty());
     assert_eq!(
         seen.lease.all(),
-        ["take media-ingest:7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11"]
+        ["take media-ingest:7d0c6b1e-4f1a-4b8e-9a43-0c1f3e8b2d11:"]
     );
+}
+
+#[tokio::test]
+async fn a_replayed_upload_id_ends_in_its_first_outcome_with_no_second_file() {
+    let mount = tempfile::tempdir().unwrap();
+    let seen = Seen {
+        replayed: true,
+        ..Seen::default()
+    };
+    let ingest = ingest(mount.path(), Some(jpeg(false)), true, &seen);
+    let key = "incoming/tenant-1/u1/a.jpg";
+    let out = handler(s3_event(BUCKET, key, 10), &ingest).await.unwrap();
+    assert_eq!(out["results"][0]["outcome"], "replayed");
+    assert_eq!(seen.heads.all(), ["outcomes/tenant-1/u1.json"]);
+    assert!(
+        seen.reads.all().is_empty(),
+        "the replayed object is never read"
+    );
+    assert!(seen.events.all().is_empty() && seen.outcomes.all().is_empty());
+    assert_eq!(seen.deleted_keys(), [format!("{BUCKET}/{key}")]);
+    assert!(files_under(mount.path()).is_empty());
+}
+
+#[tokio::test]
+async fn an_object_larger_than_its_head_said_is_cut_off_at_the_limit() {
+    use aws_sdk_s3::operation::get_object::GetObjectOutput;
+    let mount = tempfile::tempdir().unwrap();
+    let seen = Seen::default();
+    let mut ingest = ingest(mount.path(), Some(jpeg(false)), true, &seen);
+    // HeadObject says the JPEG's size; the body read is larger (replaced in between).
+    let big = mock!(aws_sdk_s3::Client::get_object).then_output(|| {
+        GetObjectOutput::builder()
+            .body(ByteStream::from(vec![0u8; 4096]))
+            .build()
+    });
+    let head = mock!(aws_sdk_s3::Client::head_object).then_compute_response(|r| {
+        if r.key().unwrap().starts_with("outcomes/") {
+            MockResponse::Error(HeadObjectError::NotFound(NotFound::builder().build()))
+        } else {
+            MockResponse::Output(HeadObjectOutput::builder().content_length(100).build())
+        }
+    });
+    let delete = mock!(aws_sdk_s3::Client::delete_object).then_output(|| {
+        aws_sdk_s3::operation::delete_object::DeleteObjectOutput::builder().build()
+    });
+    let put =
+        mock!(aws_sdk_s3::Client::put_object).then_output(|| PutObjectOutput::builder().build());
+    ingest.s3 = mocked!(aws_sdk_s3, [head, big, delete, put]);
+    let out = handler(s3_event(BUCKET, "incoming/tenant-1/u1/a.jpg", 100), &ingest)
+        .await
+        .unwrap();
+    assert_eq!(out["results"][0]["detail"]["reason"], "TooLarge");
+    assert!(files_under(mount.path()).is_empty());
 }

@@ -385,3 +385,188 @@ fn running_as_root() -> bool {
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
 }
+
+#[tokio::test]
+async fn a_directory_swapped_for_a_link_mid_ingest_is_refused_with_nothing_written_anywhere() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-race").await;
+    let mount = tenant.directory.parent().unwrap().to_path_buf();
+    let run = run_number();
+    // Another tenant's uploads beside it.
+    let other = format!("media-race-other-{run}");
+    let other_dir = mount.join(&other);
+    std::fs::create_dir_all(other_dir.join("uploads")).unwrap();
+    let other_before = crate::stack::snapshot(&other_dir);
+    let before = uploads_files(&tenant);
+    // Once ingest holds the tenant's directory, the site swaps its uploads for a link to
+    // the other tenant's (the debug build's race hook does it, deterministically).
+    bbws::held::set_race_hook(
+        &mount,
+        "ingest-tenant-held.media-race",
+        "media-race/uploads",
+        &format!("../{other}/uploads"),
+    )
+    .unwrap();
+    let body = jpeg(false);
+    let request = json!({"tenantId": "media-race", "fileName": "race.jpg", "size": body.len()});
+    let (error, signed) = stack.invoke("upload-media", &request).await;
+    assert_eq!(error, None, "{signed}");
+    let status = stack
+        .put_presigned(signed["url"].as_str().unwrap(), &signed["headers"], body)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let notifications: Vec<Value> = stack
+        .media_notifications()
+        .await
+        .into_iter()
+        .filter(|n| n.get("Records").is_some())
+        .collect();
+    assert_eq!(notifications.len(), 1);
+    let (error, out) = stack.invoke("ingest-media", &notifications[0]).await;
+    assert!(error.is_some(), "refused: {out}");
+    assert!(out.to_string().contains("symbolic link"), "{out}");
+
+    let swapped = tenant.directory.join("uploads");
+    assert!(std::fs::symlink_metadata(&swapped)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        crate::stack::snapshot(&other_dir),
+        other_before,
+        "nothing written into the other tenant's uploads"
+    );
+    std::fs::remove_file(&swapped).unwrap();
+    std::fs::rename(tenant.directory.join("uploads.swapped-away"), &swapped).unwrap();
+    assert_eq!(
+        uploads_files(&tenant),
+        before,
+        "nothing written, no temporary file"
+    );
+    std::fs::remove_dir_all(&other_dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_replayed_upload_url_ends_in_the_same_outcome_and_makes_no_second_file() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-replay").await;
+    let name = format!("once-{}.jpg", run_number());
+    let body = jpeg(false);
+    let request = json!({"tenantId": "media-replay", "fileName": name, "size": body.len()});
+    let (error, signed) = stack.invoke("upload-media", &request).await;
+    assert_eq!(error, None, "{signed}");
+    let url = signed["url"].as_str().unwrap();
+    let before = uploads_files(&tenant);
+
+    assert_eq!(
+        stack
+            .put_presigned(url, &signed["headers"], body.clone())
+            .await,
+        StatusCode::OK
+    );
+    let first = stack.deliver_media_notifications().await;
+    assert_eq!(first[0]["results"][0]["outcome"], "uploaded", "{first:?}");
+    let outcome_key = signed["outcomeKey"].as_str().unwrap();
+    let bucket = stack.platform["mediaBucket"].as_str().unwrap();
+    let read_outcome = || async {
+        let got = stack
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(outcome_key)
+            .send()
+            .await
+            .unwrap();
+        got.body.collect().await.unwrap().into_bytes().to_vec()
+    };
+    let recorded = read_outcome().await;
+
+    // The same URL again, within its five minutes: S3 takes the PUT, ingest takes nothing.
+    assert_eq!(
+        stack.put_presigned(url, &signed["headers"], body).await,
+        StatusCode::OK
+    );
+    let second = stack.deliver_media_notifications().await;
+    assert_eq!(second[0]["results"][0]["outcome"], "replayed", "{second:?}");
+    assert_eq!(read_outcome().await, recorded, "the first outcome stands");
+    let after = uploads_files(&tenant);
+    assert_eq!(after.len(), before.len() + 1, "one file: {after:?}");
+    assert!(staging_object_deleted(
+        &stack,
+        signed["key"].as_str().unwrap()
+    ));
+}
+
+#[tokio::test]
+async fn an_oversize_object_is_refused_from_its_size_before_any_byte_is_read() {
+    let stack = Stack::new().await;
+    let tenant = stack.onboarded_tenant("media-oversize").await;
+    let before = uploads_files(&tenant);
+    let bucket = stack.platform["mediaBucket"].as_str().unwrap().to_owned();
+    // Put straight into the staging bucket, past any URL's signed length: 64 MiB + 1.
+    let key = format!("incoming/media-oversize/{}/big.jpg", run_number());
+    let mut big = jpeg(false);
+    big.resize(64 * 1024 * 1024 + 1, 0);
+    stack
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(big.into())
+        .send()
+        .await
+        .unwrap();
+    let outcomes = stack.deliver_media_notifications().await;
+    let result = &outcomes[0]["results"][0];
+    assert_eq!(result["outcome"], "rejected", "{result}");
+    assert_eq!(result["detail"]["reason"], "TooLarge", "{result}");
+    assert_eq!(result["detail"]["fileSize"], 64 * 1024 * 1024 + 1);
+    // The front's record: ingest-media asked for the object's size and never read it.
+    let on_key = |c: &Value, method: &str| {
+        c["method"] == method
+            && c["path"]
+                .as_str()
+                .is_some_and(|p| percent_decoded(p) == format!("/{bucket}/{key}"))
+    };
+    let calls = stack.recorded_calls("ingest-media");
+    assert!(calls.iter().any(|c| on_key(c, "HEAD")), "HeadObject made");
+    assert!(
+        !calls.iter().any(|c| on_key(c, "GET")),
+        "no GetObject of the oversize object"
+    );
+    assert!(staging_object_deleted(&stack, &key));
+    assert_eq!(uploads_files(&tenant), before, "nothing written");
+}
+
+#[tokio::test]
+async fn a_put_of_another_length_than_signed_is_refused_and_nothing_staged() {
+    let stack = Stack::new().await;
+    stack.onboarded_tenant("media-length").await;
+    let body = jpeg(false);
+    let request = json!({"tenantId": "media-length", "fileName": "a.jpg", "size": body.len()});
+    let (error, signed) = stack.invoke("upload-media", &request).await;
+    assert_eq!(error, None, "{signed}");
+    assert_eq!(signed["headers"]["content-length"], body.len().to_string());
+    assert!(
+        signed["expiresInSeconds"].as_u64().unwrap() <= 300,
+        "{signed}"
+    );
+    // A body one byte longer (its own Content-Length): S3 refuses the signature.
+    let mut longer = body.clone();
+    longer.push(0);
+    let status = stack
+        .put_presigned(signed["url"].as_str().unwrap(), &json!({}), longer)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        stack.media_notifications().await.is_empty(),
+        "nothing staged"
+    );
+    // The length signed is taken.
+    let status = stack
+        .put_presigned(signed["url"].as_str().unwrap(), &signed["headers"], body)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let outcomes = stack.deliver_media_notifications().await;
+    assert_eq!(outcomes[0]["results"][0]["outcome"], "uploaded");
+}

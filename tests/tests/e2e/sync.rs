@@ -309,3 +309,63 @@ async fn a_sync_of_a_tenant_that_is_not_valid_or_not_onboarded_changes_nothing()
         .collect();
     assert_eq!(failed.len(), 1, "{failed:?}");
 }
+
+#[tokio::test]
+async fn a_directory_swapped_for_a_link_mid_sync_is_refused_and_nothing_of_another_tenant_is_read()
+{
+    let stack = Stack::new().await;
+    let tenant_id = tenant_of_this_run("race");
+    let tenant = stack.onboarded_tenant(&tenant_id).await;
+    let mount = tenant.directory.parent().unwrap().to_path_buf();
+    // Another tenant's directory beside it, holding a file at the same path.
+    let other = format!("{tenant_id}-other");
+    let other_dir = mount.join(&other);
+    std::fs::create_dir_all(other_dir.join("uploads/2026/11")).unwrap();
+    let secret = b"another tenant's secret".to_vec();
+    std::fs::write(other_dir.join("uploads/2026/11/photo.jpg"), &secret).unwrap();
+    std::fs::create_dir_all(tenant.directory.join("uploads/2026/11")).unwrap();
+    std::fs::write(tenant.directory.join("uploads/2026/11/photo.jpg"), b"mine").unwrap();
+    let other_before = crate::stack::snapshot(&other_dir);
+    // Between the walk and the reads, the site swaps its uploads for a link to the other
+    // tenant's (the debug build's race hook does it, deterministically).
+    bbws::held::set_race_hook(
+        &mount,
+        &format!("sync-walked.{tenant_id}"),
+        &format!("{tenant_id}/uploads"),
+        &format!("../{other}/uploads"),
+    )
+    .unwrap();
+    stack.drain_events().await;
+
+    let (code, out) = stack.sync(&tenant_id, &[]);
+    assert_eq!(code, 58, "SyncFailed: {out}");
+    assert_eq!(out["error"], "SyncFailed", "{out}");
+    assert!(
+        out.to_string().contains("symbolic link"),
+        "the refusal names the link: {out}"
+    );
+    let swapped = tenant.directory.join("uploads");
+    assert!(
+        std::fs::symlink_metadata(&swapped)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the hook fired"
+    );
+    let objects = stack.content_objects(&format!("{tenant_id}/")).await;
+    assert!(
+        objects.values().all(|(bytes, _)| *bytes != secret),
+        "nothing of the other tenant's mirrored: {:?}",
+        objects.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        crate::stack::snapshot(&other_dir),
+        other_before,
+        "the other tenant's files untouched"
+    );
+
+    // Put the tenant back as it was, and remove the other directory.
+    std::fs::remove_file(&swapped).unwrap();
+    std::fs::rename(tenant.directory.join("uploads.swapped-away"), &swapped).unwrap();
+    std::fs::remove_dir_all(&other_dir).unwrap();
+}
