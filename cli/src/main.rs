@@ -337,7 +337,8 @@ pub struct UploadArgs {
     /// The upload-media function [default: bbws-<env>-upload-media]
     #[arg(long, value_name = "NAME")]
     pub function: Option<String>,
-    /// Seconds to wait for each file's outcome
+    /// Seconds to wait for each file's outcome (never past its outcome URL's life: 900 s
+    /// from when the upload was signed)
     #[arg(long, value_name = "S", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub wait_seconds: u64,

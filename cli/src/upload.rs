@@ -131,6 +131,10 @@ where
         .send()
         .await
         .with_context(|| format!("invoking {function}"))?;
+    // The outcome URL is signed now and lives OUTCOME_URL_SECONDS: the wait ends before it
+    // does (a little early, for the clocks), so the last read is never refused as expired.
+    let url_ends =
+        Instant::now() + Duration::from_secs(bbws::media::OUTCOME_URL_SECONDS.saturating_sub(15));
     let payload: Value = answer
         .payload()
         .map(|p| serde_json::from_slice(p.as_ref()).unwrap_or(Value::Null))
@@ -174,7 +178,7 @@ where
         term.note(format!("{name}: uploaded, waiting for it to be judged…"));
     }
 
-    let deadline = Instant::now() + wait;
+    let deadline = (Instant::now() + wait).min(url_ends);
     loop {
         let got = reader
             .request(Request::get(outcome_url).body(Empty::new())?)

@@ -63,6 +63,11 @@ use std::fmt;
 
 use crate::config::ConfigError;
 
+/// How long the outcome's GET is good for: past the PUT's life and the CLI's wait after
+/// it (the CLI ends its wait before it); it reads one JSON object and writes nothing, so it
+/// need not be as short.
+pub const OUTCOME_URL_SECONDS: u64 = 900;
+
 pub use jpeg::strip_metadata;
 pub use name::{extension, sanitize_file_name, unique_name};
 pub use sniff::{find_script, sniff, Sniffed, SCRIPT_MARKERS};

@@ -35,9 +35,7 @@ use crate::tenant_id::TenantId;
 /// How long a URL is good for unless set otherwise, and at most: five minutes bound how
 /// long a leaked URL can be replayed.
 pub const DEFAULT_URL_SECONDS: u64 = 300;
-/// How long the outcome's GET is good for: past the PUT's life and the CLI's wait after
-/// it; it reads one JSON object and writes nothing, so it need not be as short.
-pub const OUTCOME_URL_SECONDS: u64 = 900;
+pub use super::OUTCOME_URL_SECONDS;
 
 pub struct Uploads {
     pub s3: aws_sdk_s3::Client,
