@@ -243,6 +243,15 @@ def catalog_event(platform, tenants, prefix):
                 got.append(json.loads(m["Body"]))
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
 
+    # The fleet's DR copy of its shared point holds the file system (one backup-or-copy job
+    # per resource): the plan's job would wait for it, so it ends first.
+    backup = client("backup")
+    deadline = time.monotonic() + 900
+    while any(backup.list_copy_jobs(ByState=state).get("CopyJobs")
+              for state in ("CREATED", "RUNNING")):
+        if time.monotonic() > deadline:
+            raise SystemExit("the fleet's copy jobs did not end")
+        time.sleep(2)
     # The fleet's own events (thousands) are not this measurement's: purged, not read.
     # SQS takes one purge a minute per queue: the second fleet's waits for it.
     for attempt in range(3):
@@ -256,15 +265,19 @@ def catalog_event(platform, tenants, prefix):
                                  headers={"content-type": "application/json"})
     started = json.loads(urllib.request.urlopen(req).read())["jobs"]
     fs_job = next(j["backupJobId"] for j in started if ":file-system/" in j["resourceArn"])
-    backup = client("backup")
     deadline = time.monotonic() + 600
     while backup.describe_backup_job(BackupJobId=fs_job)["State"] != "COMPLETED":
         if time.monotonic() > deadline:
             raise SystemExit(f"the plan's file-system job {fs_job} did not complete")
         time.sleep(1)
-    time.sleep(2)
-    event = next(e for e in drain() if e["detail-type"] == "Backup Job State Change"
-                 and e["detail"].get("backupJobId") == fs_job and e["detail"].get("state") == "COMPLETED")
+    event, waited = None, time.monotonic() + 120
+    while event is None:
+        if time.monotonic() > waited:
+            raise SystemExit(f"no COMPLETED event of the plan's job {fs_job} reached the catalog's queue")
+        time.sleep(2)
+        event = next((e for e in drain() if e["detail-type"] == "Backup Job State Change"
+                      and e["detail"].get("backupJobId") == fs_job
+                      and e["detail"].get("state") == "COMPLETED"), None)
     from botocore.config import Config
     lam = boto3.client("lambda", endpoint_url=ENDPOINT, region_name=REGION,
                        config=Config(read_timeout=900, retries={"max_attempts": 0}))
@@ -337,7 +350,10 @@ def main():
                 print(f"seeded {size} tenants in {time.monotonic() - t0:.0f} s", file=sys.stderr)
                 result = run_fleet(sfn, machines, prefix, size)
             tenants = [f"{prefix}-{i:05d}" for i in range(1, size + 1)]
+            # Each fleet's figures as soon as they are measured, so a later failure loses none.
+            print(json.dumps({"fleet": result}), file=sys.stderr)
             result.update(catalog_event(platform, tenants, prefix))
+            print(json.dumps({"measured": result}), file=sys.stderr)
             results.append(result)
     finally:
         sh("scripts/local-down.sh")
