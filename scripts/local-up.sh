@@ -44,6 +44,12 @@ wait_for "http://127.0.0.1:$MOTO_PORT_LISTEN/moto-api/" "moto"
 curl -sf -X POST "http://127.0.0.1:$MOTO_PORT_LISTEN/moto-api/config" \
   -d '{"stepfunctions": {"execute_state_machine": true}}' > /dev/null
 
+# The databases behind RDS: one MariaDB server for the stack (installed if missing; no
+# server, no stack), its binary log on for point-in-time restores.
+# Before the front, which reads its admin credentials at start.
+scripts/local-db.sh setup
+scripts/local-db.sh start
+
 start front target/debug/bbws-local --listen "127.0.0.1:$FRONT_PORT" \
   --moto "http://127.0.0.1:$MOTO_PORT_LISTEN" --lambda "http://127.0.0.1:$LAMBDA_PORT" \
   --lambda-region "$DR_REGION=http://127.0.0.1:$LAMBDA_DR_PORT" \
@@ -59,10 +65,6 @@ wait_for "$ENDPOINT/_local/health" "the front server"
 # platform's seed makes the data layer's users and user group through the front.
 scripts/local-cache.sh setup
 scripts/local-cache.sh start
-# The databases behind RDS: one MariaDB server for the stack (installed if missing; no
-# server, no stack), its binary log on for point-in-time restores.
-scripts/local-db.sh setup
-scripts/local-db.sh start
 
 # The platform (vaults, shared file system, cluster, state machines) first: the handlers'
 # settings name the file system's directory, the promote function's "mount".
