@@ -31,4 +31,4 @@ pub use request::{
     feature = "sdk-rds",
     feature = "sdk-ssm"
 ))]
-pub use service::{handler, RestoreService};
+pub use service::{handler, DatabaseNetwork, RestoreService};

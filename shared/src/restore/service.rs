@@ -258,6 +258,77 @@ pub struct RestoreService {
     /// The region the function runs in: a catalog point of another region is restored from
     /// its DR copy in this one.
     pub region: Option<String>,
+    /// This region's own network for a restored database, put over what a DR copy carries.
+    pub network: DatabaseNetwork,
+}
+
+/// The restoring region's own network for a restored database: its subnet group
+/// (`DB_SUBNET_GROUP_NAME`), security groups (`DB_SECURITY_GROUP_IDS`, comma-separated) and KMS
+/// key (`DB_KMS_KEY_ARN`), the region's data stack exports.
+///
+/// A DR copy's restore metadata is the source database's configuration: the primary
+/// region's subnet group, security group ids, zones and key, none of which exist where the
+/// copy is restored. Left out, RDS falls back to the region's defaults ("created ... with the
+/// default security group, the default subnet group",
+/// https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceToPointInTime.html),
+/// and "if the default is not present, for example the default VPC or subnet has been deleted
+/// and no metadata override has been input", the restore fails
+/// (https://docs.aws.amazon.com/aws-backup/latest/devguide/restore-testing-inferred-metadata.html):
+/// so a copy's are always replaced with the region's own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseNetwork {
+    pub subnet_group: Option<String>,
+    pub security_groups: Vec<String>,
+    pub kms_key: Option<String>,
+}
+
+impl DatabaseNetwork {
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Self {
+        let value = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        Self {
+            subnet_group: value("DB_SUBNET_GROUP_NAME"),
+            security_groups: value("DB_SECURITY_GROUP_IDS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|g| g.trim().to_owned())
+                        .filter(|g| !g.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            kms_key: value("DB_KMS_KEY_ARN"),
+        }
+    }
+
+    /// Puts the region's network over a DR copy's restore metadata: its subnet group and
+    /// security groups (arrays as JSON text, as the metadata gives them), no zone of the
+    /// source region, and for an Aurora cluster the region's key (an instance restored from a
+    /// snapshot keeps the snapshot's encryption; RestoreDBInstanceFromDBSnapshot takes no
+    /// key). Without a setting, the copy's value is removed, never passed on.
+    pub fn apply(&self, kind: ResourceKind, metadata: &mut HashMap<String, String>) {
+        metadata.remove("AvailabilityZone");
+        metadata.remove("AvailabilityZones");
+        metadata.remove("DBSubnetGroupName");
+        metadata.remove("VpcSecurityGroupIds");
+        metadata.remove("KmsKeyId");
+        if let Some(group) = &self.subnet_group {
+            metadata.insert("DBSubnetGroupName".into(), group.clone());
+        }
+        if !self.security_groups.is_empty() {
+            metadata.insert(
+                "VpcSecurityGroupIds".into(),
+                serde_json::to_string(&self.security_groups).expect("strings encode"),
+            );
+        }
+        if kind == ResourceKind::AuroraCluster {
+            if let Some(key) = &self.kms_key {
+                metadata.insert("KmsKeyId".into(), key.clone());
+            }
+        }
+    }
 }
 
 impl Service for RestoreService {
@@ -287,6 +358,7 @@ impl Service for RestoreService {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty()),
             region,
+            network: DatabaseNetwork::from_lookup(lookup),
         })
     }
 }
@@ -1180,6 +1252,9 @@ impl RestoreService {
             _ => "DBInstanceIdentifier",
         };
         metadata.insert(key.into(), identifier.clone());
+        if point.copy_of.is_some() {
+            self.network.apply(kind, &mut metadata);
+        }
         // A continuous point restores to a second of its window, under the engine's key.
         if let Some(at) = point.restore_time {
             metadata.insert(point_in_time_key(kind).into(), rfc3339(at));

@@ -158,6 +158,14 @@ impl Mocks {
                 clock,
                 source_vault: None,
                 region: None,
+                network: bbws::restore::DatabaseNetwork {
+                    subnet_group: Some("bbws-dev-data-db-dr".into()),
+                    security_groups: vec!["sg-0dr000000000000a".into()],
+                    kms_key: Some(
+                        "arn:aws:kms:eu-west-1:123456789012:key/0dr00000-0000-0000-0000-000000000000"
+                            .into(),
+                    ),
+                },
             },
             redeployer: Redeployer { ecs, clock },
             onboarding: Onboarding {

@@ -1094,10 +1094,19 @@ async fn in_the_dr_region_each_point_is_restored_from_its_completed_dr_copy() {
                 reads.push(r);
                 GetRecoveryPointRestoreMetadataOutput::builder()
                     .recovery_point_arn(r.recovery_point_arn().unwrap_or_default())
-                    .set_restore_metadata(Some(HashMap::from([(
-                        "Encrypted".to_owned(),
-                        "true".to_owned(),
-                    )])))
+                    // As AWS gives a copy's metadata: the source region's network.
+                    .set_restore_metadata(Some(HashMap::from([
+                        ("Encrypted".to_owned(), "true".to_owned()),
+                        (
+                            "DBSubnetGroupName".to_owned(),
+                            "bbws-dev-data-db".to_owned(),
+                        ),
+                        (
+                            "VpcSecurityGroupIds".to_owned(),
+                            r#"["sg-0primary0000000a"]"#.to_owned(),
+                        ),
+                        ("AvailabilityZone".to_owned(), "af-south-1a".to_owned()),
+                    ])))
                     .build()
             }),
     );
@@ -1120,6 +1129,21 @@ async fn in_the_dr_region_each_point_is_restored_from_its_completed_dr_copy() {
     let db = plan.database.as_ref().unwrap();
     assert_eq!(db.recovery_point_arn, COPY_DB);
     assert_eq!(db.copy_of.as_deref(), Some(RP_DB));
+    // The DR region's own network, never the source region's.
+    assert_eq!(db.metadata["DBSubnetGroupName"], "bbws-dev-data-db-dr");
+    assert_eq!(
+        db.metadata["VpcSecurityGroupIds"],
+        r#"["sg-0dr000000000000a"]"#
+    );
+    assert!(
+        !db.metadata.contains_key("AvailabilityZone"),
+        "{:?}",
+        db.metadata
+    );
+    assert!(
+        !db.metadata.contains_key("KmsKeyId"),
+        "an instance keeps its snapshot's key"
+    );
     assert!(
         plan.summary
             .contains("from the DR copies in vault bbws-dr-vault; goes live: the files"),
