@@ -1,11 +1,14 @@
 //! A tenant directory's manifest: how many regular files it holds, their bytes, and a digest
 //! of the sorted list of their paths and sizes. Taken when a backup starts its file-system
-//! job, and again over what a drill restored: the two must be equal.
+//! job, and again over what a drill restored: the two must be equal. Beside it, the
+//! tenant database's [`Tables`] (rows and `CHECKSUM TABLE` per table) taken at the same
+//! moment, which a drill compares with the restored database's.
 //!
 //! The directory is opened once and walked beneath that handle ([`crate::held`]): a link is
 //! neither counted nor entered, and a directory swapped for one meanwhile fails the walk, so
 //! it cannot leave the directory it was given.
 
+use std::collections::BTreeMap;
 #[cfg(test)]
 use std::fs;
 use std::io;
@@ -24,6 +27,50 @@ pub struct Manifest {
     /// sha256 (hex) of `<path>\t<size>\n` for every regular file, paths relative to the
     /// directory with `/` separators, sorted bytewise.
     pub digest: String,
+    /// The tenant database's tables when they could be read at backup time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables: Option<Tables>,
+}
+
+/// A database's tables by name.
+pub type Tables = BTreeMap<String, TableChecksum>;
+
+/// One table's content in two numbers: its rows, and MySQL's `CHECKSUM TABLE` (a live
+/// checksum of every row; `None` where the server gives none, e.g. a view).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TableChecksum {
+    pub rows: u64,
+    pub checksum: Option<u64>,
+}
+
+/// What differs between the tables recorded at backup time and the restored database's, in
+/// words; empty when every recorded table is there with the same rows and checksum. A table
+/// made since the backup is no difference: the backup never had it.
+pub fn table_differences(recorded: &Tables, restored: &Tables) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, was) in recorded {
+        match restored.get(name) {
+            None => out.push(format!(
+                "table {name} is missing from the restored database"
+            )),
+            Some(now) if now.rows != was.rows => out.push(format!(
+                "table {name}: {} rows restored, {} recorded at backup time",
+                now.rows, was.rows
+            )),
+            Some(now) if now.checksum != was.checksum => out.push(format!(
+                "table {name}: checksum {} restored, {} recorded at backup time",
+                shown(now.checksum),
+                shown(was.checksum)
+            )),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+fn shown(checksum: Option<u64>) -> String {
+    checksum.map_or_else(|| "none".to_owned(), |c| c.to_string())
 }
 
 /// The manifest of the directory `root`.
@@ -74,6 +121,7 @@ pub fn take_beneath(root: &Held) -> io::Result<Manifest> {
         files: entries.len() as u64,
         bytes,
         digest: hex(&hash.finalize()),
+        tables: None,
     })
 }
 
@@ -99,6 +147,7 @@ impl Manifest {
             files,
             bytes,
             digest: digest.to_owned(),
+            tables: None,
         })
     }
 }
@@ -173,6 +222,37 @@ mod tests {
         assert_eq!(
             differences(&m, &changed),
             ["114 bytes restored, 106 recorded at backup time"]
+        );
+    }
+
+    #[test]
+    fn restored_tables_differ_by_a_missing_table_its_rows_or_its_checksum() {
+        let t = |rows, checksum| TableChecksum { rows, checksum };
+        let recorded: Tables = [
+            ("wp_posts".to_owned(), t(2, Some(11))),
+            ("wp_users".to_owned(), t(1, Some(22))),
+            ("wp_options".to_owned(), t(3, Some(33))),
+        ]
+        .into();
+        assert!(table_differences(&recorded, &recorded).is_empty());
+
+        let mut restored = recorded.clone();
+        restored.insert("wp_new".into(), t(5, Some(1)));
+        assert!(
+            table_differences(&recorded, &restored).is_empty(),
+            "a new table is no difference"
+        );
+
+        restored.remove("wp_options");
+        restored.insert("wp_users".into(), t(2, Some(22)));
+        restored.insert("wp_posts".into(), t(2, Some(12)));
+        assert_eq!(
+            table_differences(&recorded, &restored),
+            [
+                "table wp_options is missing from the restored database",
+                "table wp_posts: checksum 12 restored, 11 recorded at backup time",
+                "table wp_users: 2 rows restored, 1 recorded at backup time",
+            ]
         );
     }
 }

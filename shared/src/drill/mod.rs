@@ -21,6 +21,9 @@
 //!   `RtoSeconds` in CloudWatch embedded metric format, which the template's alarms watch;
 //! * `summarise`: the run's count of failed drills, on which the execution fails.
 
+#[cfg(feature = "mysql")]
+pub mod database;
+
 #[cfg(all(
     feature = "sdk-dynamodb",
     feature = "sdk-eventbridge",

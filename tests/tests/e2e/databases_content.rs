@@ -225,3 +225,58 @@ async fn a_point_in_time_restore_stops_at_the_second_asked() {
         .await;
     assert!(refused.is_err(), "{refused:?}");
 }
+
+/// The `[client]` option file's value of `key`.
+fn cnf_value(cnf: &str, key: &str) -> String {
+    std::fs::read_to_string(cnf)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| k.trim() == key)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("{cnf} names no {key}"))
+}
+
+#[tokio::test]
+async fn the_drills_reader_gives_each_tables_rows_and_checksum_as_the_server_does() {
+    let stack = Stack::new().await;
+    let id = unique("e2e-checksum");
+    stack.seed_tenant(&id);
+    let schema = format!("{id}@us-east-1");
+    let cnf = stack.platform["database"]["adminCnf"].as_str().unwrap();
+    let access = bbws::drill::database::Access {
+        host: cnf_value(cnf, "host"),
+        port: cnf_value(cnf, "port").parse().unwrap(),
+        user: cnf_value(cnf, "user"),
+        password: cnf_value(cnf, "password"),
+        schema: schema.clone(),
+    };
+    let read = bbws::drill::database::tables(&access).await.unwrap();
+    let names: Vec<&str> = read.keys().map(String::as_str).collect();
+    assert_eq!(names, ["wp_options", "wp_postmeta", "wp_posts", "wp_users"]);
+    // The same numbers the server's own client prints.
+    for (table, got) in &read {
+        let rows = stack.db_sql(&schema, &format!("SELECT COUNT(*) FROM {table}"));
+        assert_eq!(rows.trim(), got.rows.to_string(), "{table}");
+        let checksum = stack.db_sql(&schema, &format!("CHECKSUM TABLE {table}"));
+        assert_eq!(
+            checksum.split('\t').nth(1).map(str::trim),
+            Some(got.checksum.expect("a checksum").to_string().as_str()),
+            "{table}"
+        );
+    }
+    // A post's content changed, the count the same: the checksum tells.
+    stack.db_sql(
+        &schema,
+        "UPDATE wp_posts SET post_content = 'HACKED' WHERE ID = 1",
+    );
+    let after = bbws::drill::database::tables(&access).await.unwrap();
+    assert_eq!(
+        bbws::manifest::table_differences(&read, &after),
+        [format!(
+            "table wp_posts: checksum {} restored, {} recorded at backup time",
+            after["wp_posts"].checksum.unwrap(),
+            read["wp_posts"].checksum.unwrap()
+        )]
+    );
+}

@@ -1,6 +1,7 @@
 //! A regional outage: the DR region's deployment (eu-west-1, RestoreSourceVault
 //! bbws-dr-vault) restores a tenant backed up in the primary region from the backup's DR
-//! copies, into that region's file system, database and service, found by the same tags.
+//! copies, into that region's file system, database and service, found by the same tags;
+//! the restored database holds the primary's rows at backup time.
 
 use std::collections::HashMap;
 
@@ -40,6 +41,15 @@ async fn a_restore_from_the_dr_vault_into_the_dr_region() {
     let before = snapshot(&tenant.directory);
     let dr_tenant = stack.seed_dr_tenant(&tenant_id);
     assert!(snapshot(&dr_tenant.directory).is_empty());
+    // The tenant's rows in the primary region: a post of its own beside the seed's.
+    let schema = format!("{tenant_id}@us-east-1");
+    stack.db_sql(
+        &schema,
+        "INSERT INTO wp_posts (post_content, post_title) VALUES ('before the outage', 'Kept')",
+    );
+    let posts = "SELECT ID, post_title, post_content FROM wp_posts ORDER BY ID";
+    let users = "SELECT ID, user_login FROM wp_users ORDER BY ID";
+    let (rows_posts, rows_users) = (stack.db_sql(&schema, posts), stack.db_sql(&schema, users));
 
     // A backup in the primary region, waiting until its points are copied to the DR vault.
     let (code, out) = stack.bbws(&[
@@ -52,6 +62,11 @@ async fn a_restore_from_the_dr_vault_into_the_dr_region() {
     ]);
     assert_eq!(code, 0, "{out}");
     let backup_id = out["output"]["backupId"].as_str().unwrap().to_owned();
+    // Written after the backup and its copies: in neither.
+    stack.db_sql(
+        &schema,
+        "INSERT INTO wp_posts (post_content, post_title) VALUES ('after the copy', 'Late')",
+    );
     let files_point = out["output"]["recoveryPoints"]
         .as_array()
         .into_iter()
@@ -169,6 +184,44 @@ async fn a_restore_from_the_dr_vault_into_the_dr_region() {
     assert!(
         restored.starts_with("arn:aws:rds:eu-west-1:123456789012:db:r-e2e-dr"),
         "the database restored beside the tenant's in the DR region: {report}"
+    );
+
+    // The restored database's rows, read through the endpoint RDS in the DR region
+    // announces for it: the primary's rows at backup time.
+    let identifier = restored.rsplit(":db:").next().unwrap();
+    let described = stack
+        .dr_rds
+        .describe_db_instances()
+        .db_instance_identifier(identifier)
+        .send()
+        .await
+        .unwrap();
+    let endpoint = described.db_instances()[0].endpoint().expect("an endpoint");
+    let dr_schema = stack.schema_behind(&format!(
+        "{}:{}",
+        endpoint.address().unwrap(),
+        endpoint.port().unwrap()
+    ));
+    assert_eq!(dr_schema, format!("{identifier}@eu-west-1"));
+    let restored_posts = stack.db_sql(&dr_schema, posts);
+    assert_eq!(
+        restored_posts, rows_posts,
+        "every post back in the DR region"
+    );
+    assert!(
+        restored_posts.contains("before the outage"),
+        "{restored_posts}"
+    );
+    assert!(
+        !restored_posts.contains("after the copy"),
+        "{restored_posts}"
+    );
+    assert_eq!(stack.db_sql(&dr_schema, users), rows_users);
+    assert!(
+        !stack
+            .db_sql(&format!("{tenant_id}@eu-west-1"), posts)
+            .contains("before the outage"),
+        "the DR region's own database is not the one restored into"
     );
 
     // The restore noted itself on the backup in the replica; the primary's table has it too

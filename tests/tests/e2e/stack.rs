@@ -45,6 +45,8 @@ pub struct Stack {
     pub dr_dynamodb: aws_sdk_dynamodb::Client,
     pub efs: aws_sdk_efs::Client,
     pub rds: aws_sdk_rds::Client,
+    /// RDS in the DR region, where a DR restore makes its database.
+    pub dr_rds: aws_sdk_rds::Client,
     /// S3, path-style as the functions address the local stack.
     pub s3: aws_sdk_s3::Client,
     pub sfn: aws_sdk_sfn::Client,
@@ -94,6 +96,7 @@ impl Stack {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             dr_backup: aws_sdk_backup::Client::new(&dr_config),
             dr_dynamodb: aws_sdk_dynamodb::Client::new(&dr_config),
+            dr_rds: aws_sdk_rds::Client::new(&dr_config),
             efs: aws_sdk_efs::Client::new(&config),
             rds: aws_sdk_rds::Client::new(&config),
             s3: aws_sdk_s3::Client::from_conf(
