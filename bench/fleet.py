@@ -270,7 +270,9 @@ def catalog_event(platform, tenants, prefix):
         if time.monotonic() > deadline:
             raise SystemExit(f"the plan's file-system job {fs_job} did not complete")
         time.sleep(1)
-    event, waited = None, time.monotonic() + 120
+    # After a fleet run the stand-in still delivers the run's thousands of events: the plan
+    # job's comes behind them.
+    event, waited = None, time.monotonic() + 900
     while event is None:
         if time.monotonic() > waited:
             raise SystemExit(f"no COMPLETED event of the plan's job {fs_job} reached the catalog's queue")
