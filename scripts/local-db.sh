@@ -82,6 +82,11 @@ CONF
   )
   chmod 644 "$DB_DIR/my.cnf"
   [ "$user" = "$(id -un)" ] || chown -R "$user" "$DB_DIR/data" "$DB_DIR/binlog" "$DB_DIR/run"
+  # The server reaches its data through every directory above it, as that user.
+  if [ "$user" != "$(id -un)" ] && ! runuser -u "$user" -- test -x "$DB_DIR/data"; then
+    echo "the database server runs as $user, who cannot reach $DB_DIR (a directory above it is closed to others): move the checkout, or open those directories with chmod o+x" >&2
+    exit 1
+  fi
   mariadb-install-db --defaults-file="$DB_DIR/my.cnf" --auth-root-authentication-method=socket \
     --skip-test-db > "$LOCAL_DIR/logs/mariadb-install.log" 2>&1 || {
     echo "mariadb-install-db failed; see $LOCAL_DIR/logs/mariadb-install.log" >&2
