@@ -217,18 +217,22 @@ fn pdf() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec()
 }
 
-/// Writes `files` (name, bytes) into a directory of their own; returns their paths.
-fn local_files(files: &[(&str, Vec<u8>)]) -> Vec<String> {
-    let dir = std::env::temp_dir().join(format!("bbws-upload-{}", run_number()));
-    std::fs::create_dir_all(&dir).unwrap();
-    files
+/// Writes `files` (name, bytes) into a temporary directory of their own; returns it (removed
+/// when dropped, so keep it while the paths are used) and their paths.
+fn local_files(files: &[(&str, Vec<u8>)]) -> (tempfile::TempDir, Vec<String>) {
+    let dir = tempfile::Builder::new()
+        .prefix("bbws-upload-")
+        .tempdir()
+        .unwrap();
+    let paths = files
         .iter()
         .map(|(name, bytes)| {
-            let path = dir.join(name);
+            let path = dir.path().join(name);
             std::fs::write(&path, bytes).unwrap();
             path.display().to_string()
         })
-        .collect()
+        .collect();
+    (dir, paths)
 }
 
 #[tokio::test]
@@ -238,7 +242,7 @@ async fn bbws_upload_puts_a_jpeg_and_a_pdf_into_the_uploads_with_their_events() 
     stack.drain_events().await;
     let run = run_number();
     let (photo, brochure) = (format!("photo-{run}.jpg"), format!("brochure-{run}.pdf"));
-    let paths = local_files(&[(&photo, jpeg(true)), (&brochure, pdf())]);
+    let (_dir, paths) = local_files(&[(&photo, jpeg(true)), (&brochure, pdf())]);
     let mut args = vec![
         "upload",
         "--tenant",
@@ -278,7 +282,7 @@ async fn bbws_upload_of_php_named_jpg_is_refused_with_its_reason_and_nothing_wri
     let tenant = stack.onboarded_tenant("media-cli-php").await;
     stack.drain_events().await;
     let before = uploads_files(&tenant);
-    let paths = local_files(&[("shell.jpg", b"<?php system($_GET['c']); ?>".to_vec())]);
+    let (_dir, paths) = local_files(&[("shell.jpg", b"<?php system($_GET['c']); ?>".to_vec())]);
     let (code, out) = stack
         .bbws_delivering_uploads(&[
             "upload",
@@ -308,8 +312,8 @@ async fn two_uploads_of_logo_png_through_bbws_upload_give_logo_png_and_logo_1_pn
     let tenant_id = format!("media-png-{}", run_number());
     let tenant = stack.onboarded_tenant(&tenant_id).await;
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
-    let first = local_files(&[("logo.png", png.clone())]);
-    let second = local_files(&[("logo.png", png.clone())]);
+    let (_first_dir, first) = local_files(&[("logo.png", png.clone())]);
+    let (_second_dir, second) = local_files(&[("logo.png", png.clone())]);
     let mut names = Vec::new();
     for path in [&first[0], &second[0]] {
         let (code, out) = stack
@@ -340,7 +344,7 @@ async fn oversize_files_and_path_names_are_refused_before_any_upload() {
     let tenant = stack.onboarded_tenant("media-cli-limits").await;
     let before = uploads_files(&tenant);
     // Over the 64 MiB limit: upload-media refuses it from its size, and nothing is sent.
-    let big = local_files(&[("big.jpg", vec![0xFF; 64 * 1024 * 1024 + 1])]);
+    let (_dir, big) = local_files(&[("big.jpg", vec![0xFF; 64 * 1024 * 1024 + 1])]);
     let (code, out) = stack
         .bbws_delivering_uploads(&[
             "upload",
