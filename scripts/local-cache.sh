@@ -12,18 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/local-env.sh
+source scripts/local-lib.sh
 CACHE_DIR="$LOCAL_DIR/cache"
 
 ensure_installed() {
   command -v redis-server > /dev/null && command -v redis-cli > /dev/null && return 0
-  echo "installing redis-server (Debian package)" >&2
-  local sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo > /dev/null || { echo "redis-server is missing: apt-get install redis-server as root" >&2; exit 1; }
-    sudo="sudo"
-  fi
-  $sudo apt-get update -qq > /dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server > /dev/null
+  apt_install redis-server
 }
 
 setup() {
@@ -82,17 +76,7 @@ start() {
   exit 1
 }
 
-stop() {
-  [ -f "$LOCAL_DIR/pids" ] || return 0
-  local pid
-  pid=$(awk '$2 == "redis" { print $1 }' "$LOCAL_DIR/pids")
-  for p in $pid; do
-    kill -TERM -- "-$p" 2> /dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$p" 2> /dev/null || break; sleep 0.1; done
-  done
-  awk '$2 != "redis"' "$LOCAL_DIR/pids" > "$LOCAL_DIR/pids.new"
-  mv "$LOCAL_DIR/pids.new" "$LOCAL_DIR/pids"
-}
+stop() { stop_recorded redis 50; }
 
 case "${1:-}" in
   setup) setup ;;

@@ -12,30 +12,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/local-env.sh
+source scripts/local-lib.sh
 DB_DIR="$LOCAL_DIR/db"
+
+# The package's own service is never started (policy-rc.d in containers; the stack starts
+# its own server).
+install_packages() { apt_install mariadb-server mariadb-client; }
 
 ensure_installed() {
   command -v mariadbd > /dev/null || [ -x /usr/sbin/mariadbd ] || install_packages
   command -v mariadb-dump > /dev/null && command -v mariadb-binlog > /dev/null || install_packages
   command -v mariadbd > /dev/null || [ -x /usr/sbin/mariadbd ] || {
     echo "mariadb-server is missing and could not be installed: the local stack needs a real database server (apt-get install mariadb-server mariadb-client)" >&2
-    exit 1
-  }
-}
-
-install_packages() {
-  echo "installing mariadb-server (Debian package)" >&2
-  local sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo > /dev/null || { echo "mariadb-server is missing: apt-get install mariadb-server mariadb-client as root" >&2; exit 1; }
-    sudo="sudo"
-  fi
-  # The package's own service is never started (policy-rc.d in containers; the stack starts
-  # its own server).
-  $sudo apt-get update -qq > /dev/null || true
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    mariadb-server mariadb-client > /dev/null || {
-    echo "mariadb-server could not be installed with apt-get: the local stack needs it" >&2
     exit 1
   }
 }
@@ -115,17 +103,7 @@ start() {
   exit 1
 }
 
-stop() {
-  [ -f "$LOCAL_DIR/pids" ] || return 0
-  local pid
-  pid=$(awk '$2 == "mariadb" { print $1 }' "$LOCAL_DIR/pids")
-  for p in $pid; do
-    kill -TERM -- "-$p" 2> /dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$p" 2> /dev/null || break; sleep 0.1; done
-  done
-  awk '$2 != "mariadb"' "$LOCAL_DIR/pids" > "$LOCAL_DIR/pids.new"
-  mv "$LOCAL_DIR/pids.new" "$LOCAL_DIR/pids"
-}
+stop() { stop_recorded mariadb 100; }
 
 case "${1:-}" in
   setup) setup ;;

@@ -12,5 +12,6 @@ MARIADB_PORT="${MARIADB_PORT:-3390}"
 DR_REGION="eu-west-1"
 ENDPOINT="http://127.0.0.1:${FRONT_PORT}"
 REGION="us-east-1"
-# The local stack checks no signatures; the SDKs only need something to sign with.
+# The SDKs sign with these. The front checks only presigned S3 URLs' signatures (the signed
+# length and the expiry), against this secret.
 export AWS_ACCESS_KEY_ID="local" AWS_SECRET_ACCESS_KEY="local" AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
