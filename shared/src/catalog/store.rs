@@ -121,6 +121,10 @@ impl Catalog {
         point: &Point,
     ) -> Result<bool, Error> {
         let expires = expiry(point, self.dr_delete_after_days);
+        let what = format!(
+            "recording {} in the catalog for tenant {tenant}",
+            point.recovery_point_arn
+        );
         // A new backup (every tenant's hourly files when its database is backed up
         // continuously) is one conditional PutItem of the whole item: no update expression
         // to evaluate, so a shared point's thousands of tenants are written fastest.
@@ -150,19 +154,11 @@ impl Catalog {
         match put {
             Ok(_) => return Ok(true),
             Err(e) if is_condition_failed(&e) => {}
-            Err(e) => {
-                return Err(op.aws(
-                    &format!(
-                        "recording {} in the catalog for tenant {tenant}",
-                        point.recovery_point_arn
-                    ),
-                    e,
-                ))
-            }
+            Err(e) => return Err(op.aws(&what, e)),
         }
-        // The backup exists (its other component came first, or this is a repeat); mostly it
-        // expires sooner (a database point is kept for less time
-        // than a file-system one): the point and the raised expiry then take one write.
+        // The backup exists (its other component came first, or this is a repeat). Mostly it
+        // expires sooner (a database point is kept for less time than a file-system one):
+        // the point and the raised expiry then take one write.
         if let Some(e) = expires {
             let written = self
                 .point_update(tenant, backup_id, kind, time, component, point)
@@ -178,15 +174,7 @@ impl Catalog {
             match written {
                 Ok(_) => return Ok(true),
                 Err(e) if is_condition_failed(&e) => {}
-                Err(e) => {
-                    return Err(op.aws(
-                        &format!(
-                            "recording {} in the catalog for tenant {tenant}",
-                            point.recovery_point_arn
-                        ),
-                        e,
-                    ))
-                }
+                Err(e) => return Err(op.aws(&what, e)),
             }
         }
         let written = self
@@ -200,15 +188,7 @@ impl Catalog {
         let recorded = match written {
             Ok(_) => true,
             Err(e) if is_condition_failed(&e) => false,
-            Err(e) => {
-                return Err(op.aws(
-                    &format!(
-                        "recording {} in the catalog for tenant {tenant}",
-                        point.recovery_point_arn
-                    ),
-                    e,
-                ))
-            }
+            Err(e) => return Err(op.aws(&what, e)),
         };
         // The item lives as long as its longest-lived point or copy: raised, never lowered,
         // so it is right whichever point came first and after any retry.
