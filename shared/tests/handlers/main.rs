@@ -6,6 +6,7 @@ mod common;
 mod backup;
 mod cache;
 mod cache_users;
+mod catalog;
 mod database;
 mod files;
 mod fleet;
